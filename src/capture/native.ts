@@ -1,0 +1,154 @@
+/**
+ * The native capture addon (src/capture/native/), typed once. Nothing else
+ * imports the .node file; everything goes through this module.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import { PcapdError } from '../errors.js';
+
+export interface NativeInterfaceInfo {
+  name: string;
+  description: string;
+  /** LINKTYPE_* value as written in the file header. */
+  linktype: number;
+  snaplen: number;
+  nanosecond: boolean;
+}
+
+export interface NativeInterfaceCounters extends NativeInterfaceInfo {
+  /** False when pcap_stats never succeeded (the interface vanished). */
+  statsValid: boolean;
+  received: number;
+  dropped: number;
+  ifDropped: number;
+  written: number;
+}
+
+export interface NativeFile {
+  chunks: Buffer[];
+  bytes: number;
+  packets: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  segment: number;
+  /** Indexes into the capture's interface list. */
+  interfaces: number[];
+}
+
+export type NativeStopReason = 'packets' | 'bytes' | 'duration' | 'timeout' | 'cancelled' | 'shutdown' | 'error';
+
+export interface NativeArmed {
+  startNs: bigint;
+  interfaces: NativeInterfaceInfo[];
+}
+
+export interface NativeDone {
+  reason: NativeStopReason;
+  error?: string;
+  startNs: bigint;
+  endNs: bigint;
+  firstNs: bigint;
+  lastNs: bigint;
+  packets: number;
+  bytes: number;
+  files: NativeFile[];
+  interfaces: NativeInterfaceCounters[];
+  summaries: string[];
+  summariesOmitted: number;
+}
+
+export interface NativeFailed {
+  code: string;
+  message: string;
+}
+
+export type NativeEvent =
+  | { name: 'armed'; payload: NativeArmed }
+  | { name: 'segment'; payload: { files: NativeFile[] } }
+  | { name: 'done'; payload: NativeDone }
+  | { name: 'failed'; payload: NativeFailed };
+
+export interface NativeCaptureOptions {
+  interfaces: Array<{ name: string; description?: string }>;
+  filter: string;
+  snaplen: number;
+  promisc: boolean;
+  bufferBytes: number;
+  format: 'pcap' | 'pcapng';
+  comment: string;
+  application: string;
+  hardware?: string;
+  limits: {
+    packets: number;
+    bytes: number;
+    durationMs: number;
+    idleMs: number;
+    segmentBytes: number;
+    segmentMs: number;
+  };
+  packetDebug: boolean;
+  maxSummaryLines: number;
+  mergeHoldbackMs?: number;
+}
+
+export interface NativeCapture {
+  start(): void;
+  cancel(reason?: 'cancelled' | 'shutdown'): void;
+  progress(): { packets: number; bytes: number };
+}
+
+export interface NativeDeviceAddress {
+  family: 'ipv4' | 'ipv6' | 'link' | 'other';
+  address: string | null;
+  netmask: string | null;
+  broadcast: string | null;
+}
+
+export interface NativeDevice {
+  name: string;
+  description: string;
+  loopback: boolean;
+  up: boolean;
+  running: boolean;
+  wireless: boolean;
+  connection: 'connected' | 'disconnected' | 'not-applicable' | 'unknown';
+  addresses: NativeDeviceAddress[];
+}
+
+export type NativeFilterCheck = { ok: true; instructions: number } | { ok: false; error: string };
+
+export interface NativeAddon {
+  Capture: new (
+    options: NativeCaptureOptions,
+    onEvent: (name: NativeEvent['name'], payload: NativeEvent['payload']) => void,
+  ) => NativeCapture;
+  listDevices(): NativeDevice[];
+  validateFilter(filter: string, dlt?: number, snaplen?: number): NativeFilterCheck;
+  libVersion(): string;
+}
+
+const ADDON_CANDIDATES = [
+  // Running from src/ (tests) and from dist/ (the installed daemon).
+  new URL('./native/build/Release/pcapd_native.node', import.meta.url),
+  new URL('../../src/capture/native/build/Release/pcapd_native.node', import.meta.url),
+];
+
+let loaded: NativeAddon | undefined;
+
+/** Loads the addon once. PCAPD_NATIVE_ADDON selects another build (the ASan one). */
+export function nativeAddon(): NativeAddon {
+  if (loaded) return loaded;
+  const override = process.env['PCAPD_NATIVE_ADDON'];
+  const path = override ?? ADDON_CANDIDATES.map((url) => fileURLToPath(url)).find((candidate) => existsSync(candidate));
+  if (path === undefined) {
+    throw new PcapdError('PCAPD_ERR_NATIVE_LOAD', 'native addon not built: run `npm run build:native`');
+  }
+  try {
+    loaded = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err: unknown) {
+    throw new PcapdError('PCAPD_ERR_NATIVE_LOAD', `cannot load ${path}`, { cause: err });
+  }
+  return loaded;
+}

@@ -1,0 +1,159 @@
+// One capture: its libpcap handles, its recorder and the thread that runs it.
+//
+// Threads: the constructor, Start(), RequestStop(), packets(), bytes() and the
+// destructor run on the JavaScript thread; Run() and everything it calls run on
+// the capture thread. The capture thread reports through the EventSink only
+// (armed, segment, done or failed); it never touches a JavaScript value.
+//
+// The capture thread never blocks inside libpcap: handles are non-blocking and
+// it waits in its own poll() on their descriptors plus an eventfd, so a stop
+// request from any thread is a write to that eventfd. pcap_breakloop() is used
+// only by the capture thread itself, to abandon the rest of a ring block once a
+// limit is reached.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "live_source.h"
+#include "recorder.h"
+
+namespace pcapd {
+
+enum class StopReason { kNone, kPackets, kBytes, kDuration, kTimeout, kCancelled, kShutdown, kError };
+const char* StopReasonName(StopReason reason);
+
+struct SessionOptions {
+  std::vector<SourceOptions> sources;
+  CaptureFormat format = CaptureFormat::kPcapng;
+  SectionInfo section;
+  RecorderLimits limits;
+  uint64_t durationNs = 0;  // wall clock from arming; required
+  uint64_t idleNs = 0;      // since the last packet, counted after the first; 0: off
+  uint64_t segmentNs = 0;   // cut a new segment this often; 0: off
+  bool packetDebug = false;
+  size_t maxSummaryLines = 1000;
+  // With several interfaces, packets are held this long before being written so
+  // that packets still in another interface's ring can be merged in timestamp
+  // order (one TPACKET_V3 block timeout plus scheduling slack).
+  uint64_t mergeHoldbackNs = 20'000'000;
+};
+
+struct ArmedEvent {
+  uint64_t startNs = 0;
+  std::vector<InterfaceInfo> interfaces;
+};
+
+struct SegmentEvent {
+  std::vector<FileOutput> files;
+};
+
+struct DoneEvent {
+  StopReason reason = StopReason::kNone;
+  std::string errorMessage;  // set when reason is kError
+  uint64_t startNs = 0;
+  uint64_t endNs = 0;
+  uint64_t firstNs = 0;
+  uint64_t lastNs = 0;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;  // all files of all segments
+  std::vector<FileOutput> files;  // the last segment's files
+  std::vector<InterfaceInfo> interfaces;
+  std::vector<InterfaceCounters> counters;
+  std::vector<std::string> summaries;
+  uint64_t summariesOmitted = 0;
+};
+
+struct FailedEvent {
+  std::string code;
+  std::string message;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnArmed(ArmedEvent event) = 0;
+  virtual void OnSegment(SegmentEvent event) = 0;
+  virtual void OnDone(DoneEvent event) = 0;
+  virtual void OnFailed(FailedEvent event) = 0;
+};
+
+class CaptureSession {
+ public:
+  CaptureSession(SessionOptions options, std::unique_ptr<EventSink> sink);
+  ~CaptureSession();
+  CaptureSession(const CaptureSession&) = delete;
+  CaptureSession& operator=(const CaptureSession&) = delete;
+
+  void Start();
+  // Ends the capture as soon as the capture thread sees it (any thread).
+  void RequestStop(StopReason reason);
+  void Join();
+
+  uint64_t packets() const { return packetsSeen_.load(std::memory_order_relaxed); }
+  uint64_t bytes() const { return bytesSeen_.load(std::memory_order_relaxed); }
+
+ private:
+  struct StagedPacket {
+    PacketRecord record;
+    std::unique_ptr<uint8_t[]> bytes;
+  };
+  struct SourceSlot {
+    CaptureSession* session = nullptr;
+    size_t index = 0;
+  };
+
+  // Capture thread.
+  void Run();
+  void OpenSources();
+  void Loop();
+  int PollTimeoutMs(uint64_t nowNs) const;
+  bool DispatchReady(const std::vector<short>& revents, bool timedOut);
+  static void OnPcapPacket(u_char* user, const pcap_pkthdr* header, const u_char* bytes);
+  void Accept(const PacketRecord& packet);
+  void Stage(const PacketRecord& packet);
+  void FlushStaged(uint64_t upToNs);
+  void Deliver(const PacketRecord& packet);
+  void RotateSegment();
+  void CloseWriting(StopReason reason);
+  void Stop(StopReason reason);
+  void ReadCounters();
+  void Finish();
+
+  SessionOptions options_;
+  std::unique_ptr<EventSink> sink_;
+  std::thread thread_;
+  int wakeFd_ = -1;  // eventfd: RequestStop() wakes the poll loop
+
+  std::vector<std::unique_ptr<LiveSource>> sources_;
+  std::vector<SourceSlot> slots_;
+  std::vector<InterfaceInfo> interfaces_;
+  std::vector<InterfaceCounters> counters_;
+  std::vector<std::deque<StagedPacket>> staged_;  // per interface; empty with one interface
+  uint64_t stagedBytes_ = 0;
+  std::optional<Recorder> recorder_;
+
+  std::atomic<StopReason> requested_{StopReason::kNone};
+  StopReason reason_ = StopReason::kNone;
+  std::string errorMessage_;
+  uint64_t startNs_ = 0;        // realtime, for files and results
+  uint64_t startMonoNs_ = 0;    // monotonic, for the duration limit
+  uint64_t lastArrivalMonoNs_ = 0;
+  uint64_t segmentStartMonoNs_ = 0;
+  bool anyArrival_ = false;
+  bool writingClosed_ = false;  // a limit or an error ended writing
+  bool draining_ = false;       // collecting packets timestamped before the stop
+  uint64_t drainCutoffNs_ = 0;
+  std::vector<std::string> summaries_;
+  uint64_t summariesOmitted_ = 0;
+  std::atomic<uint64_t> packetsSeen_{0};
+  std::atomic<uint64_t> bytesSeen_{0};
+};
+
+}  // namespace pcapd

@@ -1,0 +1,37 @@
+// The JavaScript class `Capture`: new Capture(options, onEvent); start();
+// cancel(reason); progress(). It turns checked options into a CaptureSession
+// and carries the session's events to `onEvent(name, payload)` through one
+// thread-safe function, released after the last event ("done" or "failed").
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "capture_session.h"
+
+namespace pcapd {
+
+class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit CaptureWrap(const Napi::CallbackInfo& info);
+  ~CaptureWrap() override;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Progress(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<CaptureSession> session_;
+  Napi::FunctionReference onEvent_;
+  // Released by the capture thread after its last event; released here only
+  // if the capture was never started, so the event loop is not held open.
+  napi_threadsafe_function function_ = nullptr;
+  bool started_ = false;
+};
+
+// Ends and joins every capture thread of `env` (environment teardown).
+void StopAllCaptures(Napi::Env env);
+
+}  // namespace pcapd

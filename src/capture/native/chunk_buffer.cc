@@ -1,0 +1,56 @@
+#include "chunk_buffer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pcapd {
+
+Chunk& ChunkBuffer::Tail(size_t wanted) {
+  if (chunks_.empty() || chunks_.back().used == chunks_.back().capacity) {
+    size_t next = chunks_.empty() ? kFirstChunkBytes
+                                  : std::min(chunks_.back().capacity * 2, kMaxChunkBytes);
+    // A first record larger than the first chunk gets a chunk of its own size
+    // rounded up, so small captures of jumbo frames do not split every record.
+    next = std::max(next, std::min(wanted, kMaxChunkBytes));
+    Chunk chunk;
+    chunk.data = std::make_unique_for_overwrite<uint8_t[]>(next);
+    chunk.capacity = next;
+    allocated_ += next;
+    chunks_.push_back(std::move(chunk));
+  }
+  return chunks_.back();
+}
+
+void ChunkBuffer::Append(const void* bytes, size_t length) {
+  const auto* from = static_cast<const uint8_t*>(bytes);
+  while (length > 0) {
+    Chunk& tail = Tail(length);
+    const size_t n = std::min(length, tail.capacity - tail.used);
+    std::memcpy(tail.data.get() + tail.used, from, n);
+    tail.used += n;
+    size_ += n;
+    from += n;
+    length -= n;
+  }
+}
+
+void ChunkBuffer::AppendZeros(size_t length) {
+  while (length > 0) {
+    Chunk& tail = Tail(length);
+    const size_t n = std::min(length, tail.capacity - tail.used);
+    std::memset(tail.data.get() + tail.used, 0, n);
+    tail.used += n;
+    size_ += n;
+    length -= n;
+  }
+}
+
+std::vector<Chunk> ChunkBuffer::Release() {
+  std::vector<Chunk> out = std::move(chunks_);
+  chunks_.clear();
+  size_ = 0;
+  allocated_ = 0;
+  return out;
+}
+
+}  // namespace pcapd
