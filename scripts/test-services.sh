@@ -11,7 +11,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SVC_DIR="$HERE/services"
-# shellcheck source=services/common.sh
+# shellcheck source-path=SCRIPTDIR/services
 source "$SVC_DIR/common.sh"
 
 ALL_SERVICES=(redis kafka elasticmq versitygw moto)

@@ -255,10 +255,11 @@ svc_do_start() {
   ensure_ports_free $(svc_ports)
   t0=$(now_us)
   if (( keep )); then mkdir -p "$SVC_RUN"; else svc_wipe; fi
-  if ! svc_launch "$keep"; then
-    stop_pidfile "$SVC_PIDFILE" 5 "$SVC_MATCH"
-    die "failed to start (logs in $SVC_RUN)"
-  fi
+  # Called plainly, not as `if ! svc_launch`: a condition would switch off `set -e` inside it.
+  # On any failure the EXIT trap kills a half-started server so the next start is clean.
+  trap 'stop_pidfile "$SVC_PIDFILE" 5 "$SVC_MATCH"; log "failed to start (logs in $SVC_RUN)"' EXIT
+  svc_launch "$keep"
+  trap - EXIT
   for port in $(svc_ports); do
     port_open "$SVC_HOST" "$port" || die "started but port $port is not open (logs in $SVC_RUN)"
   done
