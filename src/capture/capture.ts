@@ -103,6 +103,8 @@ export interface CaptureResult {
   interfaces: InterfaceResult[];
   packetSummaries: string[];
   packetSummariesOmitted: number;
+  /** CPU time the capture thread spent from arming to close (benchmarks). */
+  captureCpuNs: number;
 }
 
 export interface CaptureHandle {
@@ -176,6 +178,7 @@ function toResult(done: NativeDone, format: CaptureFormat, names: readonly strin
     interfaces: done.interfaces.map(({ snaplen, ...rest }) => ({ ...rest, snaplenBytes: snaplen })),
     packetSummaries: done.summaries,
     packetSummariesOmitted: done.summariesOmitted,
+    captureCpuNs: done.threadCpuNs,
   };
   if (done.error !== undefined) result.error = done.error;
   return result;

@@ -57,6 +57,7 @@ export interface NativeDone {
   interfaces: NativeInterfaceCounters[];
   summaries: string[];
   summariesOmitted: number;
+  threadCpuNs: number;
 }
 
 export interface NativeFailed {

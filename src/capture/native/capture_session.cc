@@ -1,6 +1,7 @@
 #include "capture_session.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -92,6 +93,8 @@ void CaptureSession::RequestStop(StopReason reason) {
 // ---- capture thread ----
 
 void CaptureSession::Run() {
+  // Named so that top -H, perf and /proc show which threads capture.
+  pthread_setname_np(pthread_self(), "pcapd-capture");
   try {
     OpenSources();
     recorder_.emplace(options_.format, options_.section, interfaces_, options_.limits);
@@ -107,6 +110,7 @@ void CaptureSession::Run() {
   }
   startNs_ = RealtimeNs();
   startMonoNs_ = MonotonicNs();
+  armedCpuNs_ = NowNs(CLOCK_THREAD_CPUTIME_ID);
   segmentStartMonoNs_ = startMonoNs_;
   sink_->OnArmed({startNs_, interfaces_});
   Loop();
@@ -354,6 +358,7 @@ void CaptureSession::Finish() {
   done.counters = counters_;
   done.summaries = std::move(summaries_);
   done.summariesOmitted = summariesOmitted_;
+  done.threadCpuNs = NowNs(CLOCK_THREAD_CPUTIME_ID) - armedCpuNs_;
   sink_->OnDone(std::move(done));
 }
 

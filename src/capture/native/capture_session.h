@@ -68,6 +68,7 @@ struct DoneEvent {
   std::vector<InterfaceCounters> counters;
   std::vector<std::string> summaries;
   uint64_t summariesOmitted = 0;
+  uint64_t threadCpuNs = 0;  // CPU time of the capture thread from arming to close
 };
 
 struct FailedEvent {
@@ -144,6 +145,7 @@ class CaptureSession {
   std::string errorMessage_;
   uint64_t startNs_ = 0;        // realtime, for files and results
   uint64_t startMonoNs_ = 0;    // monotonic, for the duration limit
+  uint64_t armedCpuNs_ = 0;     // capture thread CPU time when armed
   uint64_t lastArrivalMonoNs_ = 0;
   uint64_t segmentStartMonoNs_ = 0;
   bool anyArrival_ = false;

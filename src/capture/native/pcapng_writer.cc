@@ -1,5 +1,7 @@
 #include "pcapng_writer.h"
 
+#include <cstring>
+
 namespace pcapd {
 
 namespace {
@@ -142,16 +144,32 @@ uint64_t PcapngWriter::ToUnits(size_t iface, uint64_t timestampNs) const {
 }
 
 void PcapngWriter::WriteRecord(ChunkBuffer& out, const PacketRecord& packet) const {
+  // Three appends per packet: fixed header, packet bytes, padding + trailing length.
+  struct EnhancedPacketHeader {
+    uint32_t type;
+    uint32_t length;
+    uint32_t interfaceId;
+    uint32_t timestampHigh;
+    uint32_t timestampLow;
+    uint32_t caplen;
+    uint32_t origlen;
+  };
+  static_assert(sizeof(EnhancedPacketHeader) == 28);
   const auto length = static_cast<uint32_t>(RecordBytes(packet.caplen));
-  out.AppendValue(kEnhancedPacketBlock);
-  out.AppendValue(length);
-  out.AppendValue(static_cast<uint32_t>(packet.iface));
-  WriteSplitTimestamp(out, ToUnits(packet.iface, packet.timestampNs));
-  out.AppendValue(packet.caplen);
-  out.AppendValue(packet.origlen);
+  const uint64_t units = ToUnits(packet.iface, packet.timestampNs);
+  const EnhancedPacketHeader header{kEnhancedPacketBlock,
+                                    length,
+                                    static_cast<uint32_t>(packet.iface),
+                                    static_cast<uint32_t>(units >> 32),
+                                    static_cast<uint32_t>(units & 0xffffffffu),
+                                    packet.caplen,
+                                    packet.origlen};
+  out.Append(&header, sizeof(header));
   out.Append(packet.data, packet.caplen);
-  out.AppendZeros(Pad4(packet.caplen));
-  out.AppendValue(length);
+  uint8_t tail[8] = {0};
+  const size_t pad = Pad4(packet.caplen);
+  std::memcpy(tail + pad, &length, sizeof(length));
+  out.Append(tail, pad + sizeof(length));
 }
 
 void PcapngWriter::WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters,

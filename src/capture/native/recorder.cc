@@ -26,48 +26,41 @@ Recorder::Recorder(CaptureFormat format, SectionInfo section, std::vector<Interf
   }
 }
 
-uint64_t Recorder::OpenBytes() const {
-  uint64_t total = 0;
-  for (const auto& file : files_) total += file.buffer.size();
-  return total;
-}
-
 uint64_t Recorder::HeaderBytes() const {
   uint64_t total = 0;
   for (const auto& file : files_) total += file.writer->HeaderBytes();
   return total;
 }
 
-uint64_t Recorder::TrailerBytes() const {
-  uint64_t total = 0;
-  for (const auto& file : files_) total += file.writer->TrailerBytes();
-  return total;
-}
-
-uint64_t Recorder::SmallestRecordBytes() const { return files_.front().writer->RecordBytes(0); }
-
-uint64_t Recorder::bytesWritten() const { return closedBytes_ + OpenBytes(); }
-
 void Recorder::Open() {
-  const uint64_t needed = HeaderBytes() + TrailerBytes() + SmallestRecordBytes();
+  for (const auto& file : files_) trailerBytes_ += file.writer->TrailerBytes();
+  smallestRecordBytes_ = files_.front().writer->RecordBytes(0);
+  const uint64_t needed = HeaderBytes() + trailerBytes_ + smallestRecordBytes_;
   if (limits_.bytes != 0 && needed > limits_.bytes) {
     throw CaptureError(codes::kLimitTooSmall,
                        "byte limit " + std::to_string(limits_.bytes) + " cannot hold the file headers and closing blocks (" +
                            std::to_string(needed) + " bytes with one empty packet)");
   }
-  for (auto& file : files_) file.writer->WriteHeader(file.buffer);
+  WriteHeaders();
+}
+
+void Recorder::WriteHeaders() {
+  for (auto& file : files_) {
+    file.writer->WriteHeader(file.buffer);
+    openBytes_ += file.writer->HeaderBytes();
+  }
 }
 
 bool Recorder::CanOpenNextSegment(const PacketRecord& packet) const {
   if (limits_.bytes == 0) return true;
   const auto& writer = *files_[fileOfInterface_[packet.iface]].writer;
-  return closedBytes_ + HeaderBytes() + TrailerBytes() + writer.RecordBytes(packet.caplen) <= limits_.bytes;
+  return closedBytes_ + HeaderBytes() + trailerBytes_ + writer.RecordBytes(packet.caplen) <= limits_.bytes;
 }
 
 void Recorder::OpenNextSegment() {
   ++segment_;
   segmentPackets_ = 0;
-  for (auto& file : files_) file.writer->WriteHeader(file.buffer);
+  WriteHeaders();
 }
 
 Recorder::Verdict Recorder::Check(const PacketRecord& packet) const {
@@ -77,7 +70,7 @@ Recorder::Verdict Recorder::Check(const PacketRecord& packet) const {
       file.buffer.size() + record + file.writer->TrailerBytes() > limits_.segmentBytes) {
     return Verdict::kRotate;
   }
-  if (limits_.bytes != 0 && bytesWritten() + TrailerBytes() + record > limits_.bytes) {
+  if (limits_.bytes != 0 && bytesWritten() + trailerBytes_ + record > limits_.bytes) {
     return Verdict::kFull;
   }
   return Verdict::kWrite;
@@ -85,7 +78,9 @@ Recorder::Verdict Recorder::Check(const PacketRecord& packet) const {
 
 void Recorder::Write(const PacketRecord& packet) {
   OpenFile& file = files_[fileOfInterface_[packet.iface]];
+  const size_t before = file.buffer.size();
   file.writer->WriteRecord(file.buffer, packet);
+  openBytes_ += file.buffer.size() - before;
   if (file.packets == 0) file.firstNs = packet.timestampNs;
   file.lastNs = packet.timestampNs;
   ++file.packets;
@@ -96,11 +91,12 @@ void Recorder::Write(const PacketRecord& packet) {
 }
 
 bool Recorder::Full() const {
-  return limits_.bytes != 0 && bytesWritten() + TrailerBytes() + SmallestRecordBytes() > limits_.bytes;
+  return limits_.bytes != 0 && bytesWritten() + trailerBytes_ + smallestRecordBytes_ > limits_.bytes;
 }
 
 void Recorder::DiscardSegment() {
   for (auto& file : files_) file.buffer.Release();
+  openBytes_ = 0;
 }
 
 std::vector<FileOutput> Recorder::CloseSegment(const std::vector<InterfaceCounters>& counters,
@@ -122,6 +118,7 @@ std::vector<FileOutput> Recorder::CloseSegment(const std::vector<InterfaceCounte
     file.firstNs = 0;
     file.lastNs = 0;
   }
+  openBytes_ = 0;  // every open file was just closed (trailers included in closedBytes_)
   return outputs;
 }
 

@@ -66,7 +66,7 @@ class Recorder {
 
   uint32_t segment() const { return segment_; }
   uint64_t packets() const { return packets_; }
-  uint64_t bytesWritten() const;
+  uint64_t bytesWritten() const { return closedBytes_ + openBytes_; }
   uint64_t firstNs() const { return firstNs_; }
   uint64_t lastNs() const { return lastNs_; }
 
@@ -80,15 +80,16 @@ class Recorder {
     uint64_t lastNs = 0;
   };
 
-  uint64_t OpenBytes() const;
   uint64_t HeaderBytes() const;
-  uint64_t TrailerBytes() const;
-  uint64_t SmallestRecordBytes() const;
+  void WriteHeaders();
 
   RecorderLimits limits_;
   std::vector<OpenFile> files_;
   std::vector<size_t> fileOfInterface_;
-  uint64_t closedBytes_ = 0;
+  uint64_t trailerBytes_ = 0;      // closing blocks of every open file (upper bound)
+  uint64_t smallestRecordBytes_ = 0;
+  uint64_t closedBytes_ = 0;       // files of segments already handed over
+  uint64_t openBytes_ = 0;         // files of the current segment so far
   uint64_t packets_ = 0;
   uint64_t segmentPackets_ = 0;
   uint64_t firstNs_ = 0;
