@@ -105,6 +105,8 @@ export interface CaptureResult {
   packetSummariesOmitted: number;
   /** CPU time the capture thread spent from arming to close (benchmarks). */
   captureCpuNs: number;
+  /** CPU time of the helper thread that prepares large buffer chunks. */
+  prefetchCpuNs: number;
 }
 
 export interface CaptureHandle {
@@ -118,13 +120,20 @@ export interface CaptureHandle {
 
 export const APPLICATION_NAME = 'pcapd';
 
+/**
+ * Kernel ring per interface: 128 TPACKET_V3 blocks of 256 KiB. With a 1 ms
+ * block timeout a block may retire part-full, so the ring is sized in blocks,
+ * not bytes: 128 blocks absorb a capture thread stall of 128 ms or more.
+ */
+export const DEFAULT_KERNEL_BUFFER_BYTES = 32 * 1024 * 1024;
+
 function toOptions(spec: CaptureSpec): NativeCaptureOptions {
   return {
     interfaces: spec.interfaces.map((iface) => ({ name: iface.name, description: iface.description ?? '' })),
     filter: spec.filter,
     snaplen: spec.snaplenBytes,
     promisc: spec.promiscuous ?? true,
-    bufferBytes: spec.bufferBytes ?? 8 * 1024 * 1024,
+    bufferBytes: spec.bufferBytes ?? DEFAULT_KERNEL_BUFFER_BYTES,
     format: spec.format,
     comment: spec.comment ?? '',
     application: APPLICATION_NAME,
@@ -179,6 +188,7 @@ function toResult(done: NativeDone, format: CaptureFormat, names: readonly strin
     packetSummaries: done.summaries,
     packetSummariesOmitted: done.summariesOmitted,
     captureCpuNs: done.threadCpuNs,
+    prefetchCpuNs: done.prefetchCpuNs,
   };
   if (done.error !== undefined) result.error = done.error;
   return result;

@@ -58,6 +58,7 @@ export interface NativeDone {
   summaries: string[];
   summariesOmitted: number;
   threadCpuNs: number;
+  prefetchCpuNs: number;
 }
 
 export interface NativeFailed {

@@ -101,7 +101,7 @@ describe('startCapture on a veth pair', () => {
 
     const info = await capinfos(path);
     expect(info.fileType).toContain('pcapng');
-    expect(info.encapsulation).toBe('Ethernet');
+    expect(info.encapsulation).toBe('ether');
     expect(info.precision).toContain('nanoseconds');
     expect(info.packets).toBe(20);
     expect(info.sizeBytes).toBe(result.bytes);

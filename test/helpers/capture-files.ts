@@ -53,7 +53,8 @@ export interface CapInfo {
 }
 
 export async function capinfos(path: string): Promise<CapInfo> {
-  const raw = await run('capinfos', [path]);
+  // -M: exact numbers, no SI prefixes ("1000 k").
+  const raw = await run('capinfos', ['-M', path]);
   const field = (label: string): string => {
     const match = raw.match(new RegExp(`^${label}:\\s*(.*)$`, 'm'));
     return match?.[1]?.trim() ?? '';

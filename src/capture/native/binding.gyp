@@ -16,6 +16,7 @@
         "pcap_writer.cc",
         "pcapng_writer.cc",
         "chunk_buffer.cc",
+        "chunk_prefetcher.cc",
         "packet_summary.cc",
         "devices.cc",
         "filter_check.cc",

@@ -347,6 +347,8 @@ void CaptureSession::Finish() {
     done.files = recorder_->CloseSegment(counters_, startNs_, done.endNs);
   }
   sources_.clear();
+  done.prefetchCpuNs = recorder_->prefetchCpuNs();
+  recorder_->ReleaseSpareMemory();
   done.reason = reason_;
   done.errorMessage = errorMessage_;
   done.startNs = startNs_;

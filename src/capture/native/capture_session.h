@@ -68,7 +68,8 @@ struct DoneEvent {
   std::vector<InterfaceCounters> counters;
   std::vector<std::string> summaries;
   uint64_t summariesOmitted = 0;
-  uint64_t threadCpuNs = 0;  // CPU time of the capture thread from arming to close
+  uint64_t threadCpuNs = 0;    // CPU time of the capture thread from arming to close
+  uint64_t prefetchCpuNs = 0;  // CPU time of its chunk prefetch thread
 };
 
 struct FailedEvent {

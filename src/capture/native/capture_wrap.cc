@@ -124,6 +124,7 @@ Napi::Object Payload(Napi::Env env, DoneEvent& event) {
   out.Set("summaries", summaries);
   out.Set("summariesOmitted", static_cast<double>(event.summariesOmitted));
   out.Set("threadCpuNs", static_cast<double>(event.threadCpuNs));
+  out.Set("prefetchCpuNs", static_cast<double>(event.prefetchCpuNs));
   return out;
 }
 

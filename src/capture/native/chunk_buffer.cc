@@ -1,5 +1,7 @@
 #include "chunk_buffer.h"
 
+#include "chunk_prefetcher.h"
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -12,8 +14,9 @@ void ChunkUnmapper::operator()(uint8_t* data) const {
   if (data != nullptr) munmap(data, capacity);
 }
 
-ChunkMemory AllocateChunkMemory(size_t capacity) {
-  void* data = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+ChunkMemory AllocateChunkMemory(size_t capacity, ChunkFill fill) {
+  const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (fill == ChunkFill::kPopulate ? MAP_POPULATE : 0);
+  void* data = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (data == MAP_FAILED) throw std::bad_alloc();
   return ChunkMemory(static_cast<uint8_t*>(data), ChunkUnmapper{capacity});
 }
@@ -26,12 +29,21 @@ Chunk& ChunkBuffer::Tail(size_t wanted) {
     // rounded up, so small captures of jumbo frames do not split every record.
     next = std::max(next, std::min(wanted, kMaxChunkBytes));
     Chunk chunk;
-    chunk.data = AllocateChunkMemory(next);
+    chunk.data = NewChunkMemory(next);
     chunk.capacity = next;
     allocated_ += next;
     chunks_.push_back(std::move(chunk));
   }
   return chunks_.back();
+}
+
+ChunkMemory ChunkBuffer::NewChunkMemory(size_t capacity) {
+  if (prefetcher_ == nullptr || capacity != prefetcher_->chunkBytes()) {
+    return AllocateChunkMemory(capacity, ChunkFill::kOnTouch);
+  }
+  std::optional<ChunkMemory> ready = prefetcher_->TryTake();
+  prefetcher_->Request();  // the next one
+  return ready ? std::move(*ready) : AllocateChunkMemory(capacity, ChunkFill::kOnTouch);
 }
 
 void ChunkBuffer::AppendSpanning(const void* bytes, size_t length) {

@@ -15,18 +15,23 @@
 
 namespace pcapd {
 
-// Chunk memory comes straight from mmap with MAP_POPULATE: the pages are
-// faulted in by one system call when the chunk is created instead of one page
-// fault per 4 KiB inside the packet path (measured: page faults were a third of
-// the capture thread's time at 1514 B frames, 286 kpps).
+// Chunk memory comes straight from mmap, so a chunk handed to JavaScript is
+// freed with munmap by its finalizer, and large chunks can be populated ahead
+// of time by a ChunkPrefetcher.
 struct ChunkUnmapper {
   size_t capacity = 0;
   void operator()(uint8_t* data) const;
 };
 using ChunkMemory = std::unique_ptr<uint8_t, ChunkUnmapper>;
 
+enum class ChunkFill { kOnTouch, kPopulate };
+
 // Maps `capacity` bytes; throws std::bad_alloc when the kernel refuses.
-ChunkMemory AllocateChunkMemory(size_t capacity);
+// kPopulate faults every page in now (MAP_POPULATE): right on a helper thread,
+// wrong on the capture thread, where it is one long stall.
+ChunkMemory AllocateChunkMemory(size_t capacity, ChunkFill fill);
+
+class ChunkPrefetcher;
 
 struct Chunk {
   ChunkMemory data;
@@ -40,6 +45,8 @@ class ChunkBuffer {
   static constexpr size_t kMaxChunkBytes = 4 * 1024 * 1024;
 
   ChunkBuffer() = default;
+  // Large chunks are taken from `prefetcher` when it has one ready.
+  explicit ChunkBuffer(ChunkPrefetcher* prefetcher) : prefetcher_(prefetcher) {}
   ChunkBuffer(const ChunkBuffer&) = delete;
   ChunkBuffer& operator=(const ChunkBuffer&) = delete;
   ChunkBuffer(ChunkBuffer&&) = default;
@@ -76,6 +83,9 @@ class ChunkBuffer {
   void AppendSpanning(const void* bytes, size_t length);
   Chunk& Tail(size_t wanted);
 
+  ChunkMemory NewChunkMemory(size_t capacity);
+
+  ChunkPrefetcher* prefetcher_ = nullptr;
   std::vector<Chunk> chunks_;
   size_t size_ = 0;
   size_t allocated_ = 0;

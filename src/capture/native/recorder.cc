@@ -9,16 +9,18 @@ namespace pcapd {
 
 Recorder::Recorder(CaptureFormat format, SectionInfo section, std::vector<InterfaceInfo> interfaces,
                    RecorderLimits limits)
-    : limits_(limits), fileOfInterface_(interfaces.size(), 0) {
+    : limits_(limits),
+      prefetcher_(std::make_unique<ChunkPrefetcher>(ChunkBuffer::kMaxChunkBytes)),
+      fileOfInterface_(interfaces.size(), 0) {
   if (format == CaptureFormat::kPcapng) {
-    OpenFile file;
+    OpenFile file(prefetcher_.get());
     for (size_t i = 0; i < interfaces.size(); ++i) file.interfaces.push_back(i);
     file.writer = std::make_unique<PcapngWriter>(std::move(section), std::move(interfaces));
     files_.push_back(std::move(file));
     return;
   }
   for (size_t i = 0; i < interfaces.size(); ++i) {
-    OpenFile file;
+    OpenFile file(prefetcher_.get());
     file.interfaces.push_back(i);
     file.writer = std::make_unique<PcapWriter>(interfaces[i]);
     fileOfInterface_[i] = files_.size();

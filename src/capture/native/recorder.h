@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "chunk_prefetcher.h"
 #include "format_writer.h"
 #include "pcapng_writer.h"
 
@@ -63,6 +64,9 @@ class Recorder {
   // Drops the current segment's files without delivering them (an empty
   // trailing segment after earlier ones were delivered).
   void DiscardSegment();
+  // Stops the prefetch thread and frees its spare chunk (capture end).
+  void ReleaseSpareMemory() { prefetcher_.reset(); }
+  uint64_t prefetchCpuNs() const { return prefetcher_ ? prefetcher_->cpuNs() : 0; }
 
   uint32_t segment() const { return segment_; }
   uint64_t packets() const { return packets_; }
@@ -72,6 +76,7 @@ class Recorder {
 
  private:
   struct OpenFile {
+    explicit OpenFile(ChunkPrefetcher* prefetcher) : buffer(prefetcher) {}
     std::unique_ptr<FormatWriter> writer;
     std::vector<size_t> interfaces;
     ChunkBuffer buffer;
@@ -84,6 +89,8 @@ class Recorder {
   void WriteHeaders();
 
   RecorderLimits limits_;
+  // Declared before files_: buffers hold a pointer to it and die first.
+  std::unique_ptr<ChunkPrefetcher> prefetcher_;
   std::vector<OpenFile> files_;
   std::vector<size_t> fileOfInterface_;
   uint64_t trailerBytes_ = 0;      // closing blocks of every open file (upper bound)
