@@ -16,6 +16,34 @@ export const ERROR_CODES = {
   PCAPD_ERR_LIMIT_TOO_SMALL: 'the byte limit cannot hold the file headers and one packet',
   PCAPD_ERR_CAPTURE_FAILED: 'the capture failed while running (for example the interface disappeared)',
   PCAPD_ERR_DEVICE_LIST: 'libpcap could not list the interfaces',
+
+  // Requests (any listener)
+  PCAPD_ERR_REQUEST_JSON: 'the request is not valid JSON (or not a JSON object)',
+  PCAPD_ERR_REQUEST_TOO_LARGE: 'the request is larger than general.maxrequestbytes',
+  PCAPD_ERR_REQUEST_INVALID: 'a request field has the wrong type or an out-of-range value (the path is named)',
+  PCAPD_ERR_REQUEST_UNKNOWN_FIELD: 'the request has a field pcapd does not know (typos are rejected, not ignored)',
+  PCAPD_ERR_REQUEST_TARGET: 'the request must name exactly one of node or nodere',
+  PCAPD_ERR_REQUEST_INTERFACE: 'the request must name exactly one of interface or alias',
+  PCAPD_ERR_NODERE_INVALID: 'nodere is not a valid RE2 regular expression',
+  PCAPD_ERR_ALIAS_UNKNOWN: 'an alias is not configured in any [[interface]] block',
+  PCAPD_ERR_FOLDER_INVALID: 'folder is absolute, contains .. or characters outside the allowed set',
+  PCAPD_ERR_OVERRIDE_NOT_ALLOWED: 'a per-request S3 override (bucket, endpoint, region, acl) is not on the configured allowlist',
+  PCAPD_ERR_REQUEST_STALE: 'the request timestamp is older than general.staleafter seconds (or in the future)',
+  PCAPD_ERR_REQUEST_DUPLICATE: 'a request with this id was already accepted',
+
+  // Scheduler and API
+  PCAPD_ERR_ADMISSION_FULL: 'no capture slot or memory budget is free and the queue is full',
+  PCAPD_ERR_SHUTTING_DOWN: 'pcapd is shutting down and takes no new requests',
+  PCAPD_ERR_CAPTURE_NOT_FOUND: 'no capture with this id is known (or it is no longer retained)',
+  PCAPD_ERR_UNAUTHORIZED: 'the HTTP API needs a valid bearer token',
+  PCAPD_ERR_NOT_FOUND: 'no such HTTP route',
+
+  // Configuration
+  PCAPD_ERR_CONFIG_INVALID: 'the configuration file has an unknown key or a bad value (the key path is named)',
+  PCAPD_ERR_CONFIG_READ: 'the configuration file cannot be read or is not valid TOML',
+
+  // Delivery
+  PCAPD_ERR_SINK_LOCAL: 'writing the capture file under general.localdir failed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

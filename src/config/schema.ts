@@ -1,0 +1,150 @@
+/**
+ * The configuration schema: every key of pcapdaemon's TOML file, read
+ * unchanged, plus pcapd's own keys and sections. Unknown keys are rejected
+ * with their path; defaults are filled here (pcapdaemon never applied its
+ * defaults, so a missing maxpackets refused every request).
+ *
+ * Durations are whole seconds, as in pcapdaemon. Sizes are bytes.
+ */
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+
+/** A count or size: a non-negative safe integer. */
+const count = () => z.number().int().nonnegative();
+const positive = () => z.number().int().positive();
+const seconds = () => z.number().int().nonnegative();
+const port = () => z.number().int().min(1).max(65535);
+const text = (max = 1024) => z.string().max(max);
+
+export const CAPTURE_FORMATS = ['pcapng', 'pcap'] as const;
+
+const General = z.strictObject({
+  // pcapdaemon keys
+  maxpackets: positive().default(50_000).describe('largest packet count a request may ask for; also the default'),
+  writelocal: z.boolean().default(false).describe('write captures under localdir (the local sink)'),
+  localdir: text(4096).min(1).default('/var/lib/pcapd/captures').describe('root folder of the local sink'),
+  snaplength: z.number().int().min(1).max(262_144).default(500).describe('default snap length in bytes'),
+  defaulttimeout: seconds().default(10).describe('default idle timeout: seconds without packets, counted after the first packet'),
+  maxtimeout: positive().default(3600).describe('largest idle timeout a request may ask for'),
+  maxduration: positive().default(3600).describe('largest duration a request may ask for; also the default'),
+  maxbytes: z.number().int().min(4096).default(100_000_000).describe('largest file size a request may ask for; also the default'),
+  packetdebug: z.boolean().default(false).describe('log a one-line summary per captured packet for every request'),
+  logrequests: z.boolean().default(false).describe('log every request as received'),
+  // pcapd additions
+  node: text(255).min(1).optional().describe('this host\'s node name for node/nodere matching (default: the hostname)'),
+  maxsnaplength: z.number().int().min(1).max(262_144).default(262_144).describe('largest snap length a request may ask for'),
+  format: z.enum(CAPTURE_FORMATS).default('pcapng').describe('default file format'),
+  deliverempty: z.boolean().default(false).describe('deliver captures that caught no packet (pcapdaemon did not)'),
+  filename: text(512)
+    .min(1)
+    .default('{node}-{iface}-%Y%m%dT%H%M%SZ-{id}')
+    .describe('file/object name pattern: strftime fields (UTC) and {node} {alertid} {id} {customer} {iface} {segment}; the extension is added'),
+  promiscuous: z.boolean().default(true).describe('put interfaces in promiscuous mode'),
+  bufferbytes: z
+    .number()
+    .int()
+    .min(MIB)
+    .max(1024 * MIB)
+    .default(32 * MIB)
+    .describe('kernel capture ring per interface (TPACKET_V3, 256 KiB blocks)'),
+  maxrequestbytes: z.number().int().min(256).max(MIB).default(64 * 1024).describe('largest request message accepted'),
+  staleafter: seconds().default(300).describe('drop requests whose timestamp is older than this many seconds (0: never)'),
+  packetdebuglines: count().max(1_000_000).default(1000).describe('most packet summaries logged per capture'),
+});
+
+const Cloudshark = z.strictObject({
+  host: text(255).default('localhost'),
+  scheme: z.enum(['http', 'https']).default('https'),
+  port: z.number().int().min(0).max(65535).default(0).describe('0: the scheme\'s default port'),
+  timeout: seconds().default(0).describe('upload timeout in seconds; 0: none'),
+  token: text(256).default(''),
+  upload: z.boolean().default(false).describe('upload captures to Cloudshark'),
+});
+
+const Redis = z.strictObject({
+  listen: z.boolean().default(false),
+  host: text(255).default('127.0.0.1'),
+  port: port().default(6379),
+  channel: text(255).min(1).default('capture'),
+  auth: text(512).optional().describe('password (AUTH)'),
+});
+
+const Kafka = z.strictObject({
+  listen: z.boolean().default(false),
+  server: z.array(text(255).min(1)).min(1).default(['127.0.0.1:9092']),
+  topic: text(249).min(1).default('capture'),
+});
+
+const Syslog = z.strictObject({
+  priority: z.number().int().min(0).max(191).default(25).describe('facility * 8 + severity, as in syslog.h (25: daemon.alert)'),
+  tag: text(64).min(1).default('pcapd'),
+});
+
+const Interface = z.strictObject({
+  name: text(255).min(1),
+  alias: z.array(text(255).min(1)).default([]),
+});
+
+const S3 = z.strictObject({
+  accessid: text(256).optional(),
+  accesskey: text(256).optional(),
+  endpoint: text(2048).optional(),
+  bucket: text(255).optional(),
+  folder: text(1024).optional(),
+  upload: z.boolean().default(false),
+  region: text(64).optional(),
+  acl: text(64).optional(),
+  encryption: z.boolean().default(false),
+});
+
+const Sqs = z.strictObject({
+  listen: z.boolean().default(false),
+  region: text(64).optional(),
+  accessid: text(256).optional(),
+  accesskey: text(256).optional(),
+  url: text(2048).optional(),
+  waitseconds: z.number().int().min(0).max(20).default(20),
+  chunksize: z.number().int().min(1).max(10).default(10),
+});
+
+const Http = z.strictObject({
+  listen: z.boolean().default(true).describe('serve the HTTP API (requests, status, downloads, metrics)'),
+  host: text(255).default('127.0.0.1').describe('bind address; beyond loopback a token is required'),
+  port: z.number().int().min(0).max(65535).default(8347),
+  token: text(512).optional().describe('bearer token for every route but /healthz'),
+  retainseconds: seconds().default(900).describe('how long finished captures stay downloadable from GET /captures/:id/pcap'),
+  retainbytes: count().default(256 * MIB).describe('memory kept for downloads; the oldest captures are dropped first'),
+  history: count().max(100_000).default(1000).describe('finished captures listed by GET /captures'),
+});
+
+const Scheduler = z.strictObject({
+  maxconcurrent: positive().max(256).default(8).describe('captures running at once'),
+  memorybudget: z
+    .number()
+    .int()
+    .min(MIB)
+    .default(1024 * MIB)
+    .describe('bytes reserved by running captures (each reserves its byte limit); beyond it requests wait or are refused'),
+  perinterface: positive().max(256).default(4).describe('captures running at once on one interface'),
+  queue: count().max(10_000).default(0).describe('requests that may wait for a slot; 0: refuse at once when full'),
+  queuetimeout: seconds().default(30).describe('a queued request older than this is refused'),
+  dedupwindow: seconds().default(3600).describe('request ids remembered to capture duplicates once'),
+  drainseconds: seconds().default(30).describe('on SIGTERM, how long to wait for deliveries before exiting'),
+});
+
+export const ConfigSchema = z.strictObject({
+  general: General.default(() => General.parse({})),
+  cloudshark: Cloudshark.default(() => Cloudshark.parse({})),
+  redis: Redis.default(() => Redis.parse({})),
+  kafka: Kafka.default(() => Kafka.parse({})),
+  syslog: Syslog.optional().describe('present: logs also go to syslog with this priority and tag'),
+  interface: z.array(Interface).default([]),
+  s3: S3.default(() => S3.parse({})),
+  sqs: Sqs.default(() => Sqs.parse({})),
+  http: Http.default(() => Http.parse({})),
+  scheduler: Scheduler.default(() => Scheduler.parse({})),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,0 +1,27 @@
+/**
+ * The contract every listener implements (HTTP, Redis, Kafka, SQS). A listener
+ * turns its transport's messages into raw request bodies and hands each one to
+ * the same intake; it knows nothing of schemas, scheduling or sinks.
+ */
+import type { CaptureOutcome } from '../scheduler/outcome.js';
+
+export interface RawRequest {
+  body: string | Buffer;
+  /** Listener name: "http", "redis", "kafka", "sqs". */
+  source: string;
+}
+
+export type IntakeResult =
+  | { kind: 'accepted'; id: string; queued: boolean; outcome: Promise<CaptureOutcome> }
+  | { kind: 'ignored'; why: 'other-node' }
+  | { kind: 'duplicate'; id: string }
+  | { kind: 'rejected'; code: string; message: string };
+
+export type RequestHandler = (request: RawRequest) => Promise<IntakeResult>;
+
+export interface Listener {
+  readonly name: string;
+  start(onRequest: RequestHandler): Promise<void>;
+  /** Stops taking messages; waits (bounded) for work in flight. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,148 @@
+/**
+ * Every Prometheus metric pcapd exports, defined in one place. Names follow
+ * the Prometheus conventions: pcapd_ prefix, base units (seconds, bytes),
+ * _total only on counters. Labels are bounded: listener names, error codes,
+ * stop reasons, sink names, interface names; never a request id.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requestsReceived = new Counter({
+    name: 'pcapd_requests_received_total',
+    help: 'Requests received, by listener',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsAccepted = new Counter({
+    name: 'pcapd_requests_accepted_total',
+    help: 'Requests accepted for capture on this node, by listener',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsRejected = new Counter({
+    name: 'pcapd_requests_rejected_total',
+    help: 'Requests rejected, by listener and error code',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsIgnored = new Counter({
+    name: 'pcapd_requests_ignored_total',
+    help: 'Requests for other nodes, ignored quietly',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly requestsDuplicate = new Counter({
+    name: 'pcapd_requests_duplicate_total',
+    help: 'Requests whose id was already accepted (captured once)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly limitsClamped = new Counter({
+    name: 'pcapd_limits_clamped_total',
+    help: 'Request limits lowered to the configured maximum, by field',
+    labelNames: ['field'] as const,
+    registers: [this.registry],
+  });
+
+  readonly capturesRunning = new Gauge({
+    name: 'pcapd_captures_running',
+    help: 'Captures currently arming or capturing',
+    registers: [this.registry],
+  });
+  readonly capturesQueued = new Gauge({
+    name: 'pcapd_captures_queued',
+    help: 'Accepted requests waiting for a capture slot',
+    registers: [this.registry],
+  });
+  readonly memoryReserved = new Gauge({
+    name: 'pcapd_memory_reserved_bytes',
+    help: 'Capture memory reserved by running captures (their byte limits)',
+    registers: [this.registry],
+  });
+  readonly capturesFinished = new Counter({
+    name: 'pcapd_captures_finished_total',
+    help: 'Captures that ended, by stop reason (packets, bytes, duration, timeout, cancelled, shutdown, error)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly capturesFailed = new Counter({
+    name: 'pcapd_captures_failed_total',
+    help: 'Captures that could not start or run, by error code',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly captureDuration = new Histogram({
+    name: 'pcapd_capture_duration_seconds',
+    help: 'Wall-clock time from arming to the end of capturing',
+    buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+  readonly armLatency = new Histogram({
+    name: 'pcapd_capture_arm_latency_seconds',
+    help: 'Time from receiving a request to its capture being armed',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly capturedPackets = new Counter({
+    name: 'pcapd_captured_packets_total',
+    help: 'Packets written to capture files',
+    registers: [this.registry],
+  });
+  readonly capturedBytes = new Counter({
+    name: 'pcapd_captured_bytes_total',
+    help: 'Bytes of capture files produced',
+    registers: [this.registry],
+  });
+  readonly kernelDrops = new Counter({
+    name: 'pcapd_kernel_drops_total',
+    help: 'Packets the kernel dropped during captures (ring full), by interface',
+    labelNames: ['interface'] as const,
+    registers: [this.registry],
+  });
+  readonly interfaceDrops = new Counter({
+    name: 'pcapd_interface_drops_total',
+    help: 'Packets the interface or driver dropped during captures, by interface',
+    labelNames: ['interface'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'pcapd_deliveries_total',
+    help: 'Capture files handed to sinks, by sink and outcome (ok, error)',
+    labelNames: ['sink', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveryDuration = new Histogram({
+    name: 'pcapd_delivery_duration_seconds',
+    help: 'Time a sink took to store a capture',
+    labelNames: ['sink'] as const,
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [this.registry],
+  });
+
+  readonly configReloads = new Counter({
+    name: 'pcapd_config_reloads_total',
+    help: 'SIGHUP config reloads, by outcome (ok, rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: 'pcapd_http_requests_total',
+    help: 'HTTP API requests, by route and status class',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly buildInfo = new Gauge({
+    name: 'pcapd_build_info',
+    help: 'Always 1; labels carry the pcapd, Node.js and libpcap versions',
+    labelNames: ['version', 'node', 'libpcap'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { version: string; libpcap: string; defaults?: boolean }) {
+    this.buildInfo.set({ version: options.version, node: process.version, libpcap: options.libpcap }, 1);
+    if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}

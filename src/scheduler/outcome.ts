@@ -1,0 +1,58 @@
+/**
+ * What a capture request came to: the body of result events and of
+ * GET /captures/:id. Plain JSON (strings and numbers only) so it can travel
+ * over any broker unchanged.
+ */
+import type { StopReason } from '../capture/capture.js';
+import type { Clamp, JobLimits } from '../requests/job.js';
+import type { Delivery } from '../sinks/sink.js';
+
+export type CaptureState = 'queued' | 'arming' | 'capturing' | 'delivering' | 'done' | 'failed';
+
+export interface InterfaceCounters {
+  name: string;
+  alias?: string;
+  linktype: number;
+  snaplenBytes: number;
+  /** Packets that passed the kernel filter. */
+  received: number;
+  /** Dropped by the kernel (ring full). */
+  dropped: number;
+  /** Dropped by the interface or driver. */
+  ifDropped: number;
+  written: number;
+}
+
+export interface DeliveryFailure {
+  sink: string;
+  code: string;
+  message: string;
+}
+
+export interface CaptureOutcome {
+  id: string;
+  node: string;
+  source: string;
+  alertid?: string | number;
+  customer?: string;
+  tags: string[];
+  state: CaptureState;
+  /** Why capturing ended (set once it has). */
+  reason?: StopReason;
+  /** Set when the capture could not start or failed (state "failed"). */
+  error?: { code: string; message: string };
+  requestedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  firstPacketAt?: string;
+  lastPacketAt?: string;
+  packets: number;
+  bytes: number;
+  limits: JobLimits;
+  clamps: Clamp[];
+  interfaces: InterfaceCounters[];
+  /** Segments delivered so far (1 for an unsegmented capture once delivered). */
+  segments: number;
+  deliveries: Delivery[];
+  deliveryFailures: DeliveryFailure[];
+}
