@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Native addon + real interfaces: separate processes, not worker threads.
     pool: 'forks',
     // Two cores: capture tests inject traffic at high rates; more workers only

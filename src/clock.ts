@@ -1,4 +1,4 @@
-/** Time as pcapd reads it; tests pass a fake (see test/helpers/fake-clock.ts). */
+/** Time as pcapd reads it; tests pass a fake ({ nowMs: () => t }). */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   nowMs(): number;

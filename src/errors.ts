@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   PCAPD_ERR_REQUEST_UNKNOWN_FIELD: 'the request has a field pcapd does not know (typos are rejected, not ignored)',
   PCAPD_ERR_REQUEST_TARGET: 'the request must name exactly one of node or nodere',
   PCAPD_ERR_REQUEST_INTERFACE: 'the request must name exactly one of interface or alias',
-  PCAPD_ERR_NODERE_INVALID: 'nodere is not a valid RE2 regular expression',
+  PCAPD_ERR_NODERE_INVALID: 'nodere is not a valid RE2 regular expression, or is too expensive to compile',
   PCAPD_ERR_ALIAS_UNKNOWN: 'an alias is not configured in any [[interface]] block',
   PCAPD_ERR_FOLDER_INVALID: 'folder is absolute, contains .. or characters outside the allowed set',
   PCAPD_ERR_OVERRIDE_NOT_ALLOWED: 'a per-request S3 override (bucket, endpoint, region, acl) is not on the configured allowlist',
@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   PCAPD_ERR_CAPTURE_NOT_FOUND: 'no capture with this id is known (or it is no longer retained)',
   PCAPD_ERR_UNAUTHORIZED: 'the HTTP API needs a valid bearer token',
   PCAPD_ERR_NOT_FOUND: 'no such HTTP route',
+  PCAPD_ERR_INTERNAL: 'an unexpected internal error (a bug: the log line has the stack)',
 
   // Configuration
   PCAPD_ERR_CONFIG_INVALID: 'the configuration file has an unknown key or a bad value (the key path is named)',
@@ -44,6 +45,7 @@ export const ERROR_CODES = {
 
   // Delivery
   PCAPD_ERR_SINK_LOCAL: 'writing the capture file under general.localdir failed',
+  PCAPD_ERR_SINK_FAILED: 'a sink failed with an unexpected error (see the log line)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

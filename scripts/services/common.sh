@@ -23,6 +23,9 @@ case "$SVC_CACHE" in /?*) ;; *) echo "PCAPD_SVC_CACHE must be an absolute path o
 log() { printf '[%s] %s\n' "${SVC_NAME:-services}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# shellcheck source=../lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
+
 # Microseconds since the epoch, from bash's own clock (no `date` fork per poll).
 now_us() { local t=${EPOCHREALTIME/./}; echo "$((10#$t))"; }
 # Seconds elapsed since a now_us value, as "1.23".
@@ -138,22 +141,6 @@ launch_bg() {
   shift 2
   setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   echo "$!" >"$pidfile"
-}
-
-# ensure_apt_packages PKG...: apt-get install only what dpkg says is missing, and run
-# `apt-get update` only then (it costs seconds and needs the network).
-ensure_apt_packages() {
-  local p missing=() sudo=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  (( ${#missing[@]} )) || return 0
-  (( EUID == 0 )) || sudo=(sudo)
-  log "installing Debian packages: ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  # </dev/null: never prompt, even if a package asks debconf questions.
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
 
 # ensure_ports_free PORT...: refuse to start if someone else already listens there, rather than

@@ -45,7 +45,9 @@ function syslogStream(priority: number, tag: string): { stream: NodeJS.WritableS
 export function createLogger(options: LoggerOptions = {}): RootLogger {
   const level = options.level ?? process.env['PCAPD_LOG_LEVEL'] ?? 'info';
   const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
-  const primary = options.destination ?? pino.destination({ dest: 1, sync: false });
+  // Synchronous: lines stay in order and none is lost when the process exits
+  // right after shutdown; pcapd logs per request, not per packet.
+  const primary = options.destination ?? pino.destination({ dest: 1, sync: true });
   const syslog = options.syslog ? syslogStream(options.syslog.priority, options.syslog.tag) : undefined;
   const log = syslog
     ? pino(base, pino.multistream([{ stream: primary }, { stream: syslog.stream }]))

@@ -1,0 +1,78 @@
+/**
+ * The pcapd command.
+ *
+ *   pcapd [-config FILE] [pcapdaemon flags]   run the daemon
+ *   pcapd check-config [FILE]                 print the effective config, or every error with its key path
+ *   pcapd interfaces                          list capturable interfaces
+ *   pcapd schema                              print the request JSON Schema
+ *   pcapd version
+ *
+ * Without -config, the file is $PCAPD_CONFIG, else /etc/pcapd/config.toml,
+ * else the embedded default (config.example.toml: HTTP API on loopback and
+ * the local-disk sink).
+ */
+import { existsSync } from 'node:fs';
+
+import { libpcapVersion, listDevices } from './capture/devices.js';
+import { checkConfig } from './config/check-config.js';
+import { parseDaemonFlags } from './config/flags.js';
+import { DEFAULT_CONFIG_PATH } from './config/load.js';
+import { Daemon } from './daemon.js';
+import { errorMessage } from './errors.js';
+import { requestJsonSchema } from './requests/schema.js';
+import { VERSION } from './version.js';
+
+const SYSTEM_CONFIG = '/etc/pcapd/config.toml';
+
+function defaultConfigPath(): string {
+  const fromEnv = process.env['PCAPD_CONFIG'];
+  if (fromEnv) return fromEnv;
+  return existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : DEFAULT_CONFIG_PATH;
+}
+
+async function runDaemon(argv: string[]): Promise<number> {
+  const flags = parseDaemonFlags(argv);
+  for (const warning of flags.warnings) process.stderr.write(`pcapd: ${warning}\n`);
+  const daemon = await Daemon.create({ configPath: flags.configPath ?? defaultConfigPath(), overrides: flags.overrides });
+  daemon.installSignalHandlers();
+  await daemon.start();
+  return new Promise<number>(() => undefined); // runs until a signal ends the process
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'check-config': {
+      // `check-config FILE [flags]` or `check-config [flags]` (with -config FILE).
+      const [first, ...more] = rest;
+      const positional = first !== undefined && !first.startsWith('-') ? first : undefined;
+      const flags = parseDaemonFlags(positional === undefined ? rest : more);
+      const path = positional ?? flags.configPath ?? defaultConfigPath();
+      const result = await checkConfig(path, flags.overrides);
+      (result.ok ? process.stdout : process.stderr).write(`${result.text}\n`);
+      return result.ok ? 0 : 1;
+    }
+    case 'interfaces':
+      process.stdout.write(`${JSON.stringify(listDevices(), null, 2)}\n`);
+      return 0;
+    case 'schema':
+      process.stdout.write(`${JSON.stringify(requestJsonSchema(), null, 2)}\n`);
+      return 0;
+    case 'version':
+    case '--version':
+      process.stdout.write(`pcapd ${VERSION} (${libpcapVersion()}, Node.js ${process.version})\n`);
+      return 0;
+    case 'run':
+      return runDaemon(rest);
+    default:
+      return runDaemon(argv);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`pcapd: ${errorMessage(err)}\n`);
+    process.exit(1);
+  },
+);

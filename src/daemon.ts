@@ -1,0 +1,180 @@
+/**
+ * The daemon: wires config → listeners → intake → scheduler → capture →
+ * sinks. This is the only module that knows which listener and sink adapters
+ * exist.
+ *
+ * Signals: SIGTERM/SIGINT stop intake, end running captures early (reason
+ * "shutdown"), deliver them and exit 0; SIGHUP reloads the config file (a bad
+ * new config is rejected, logged and counted, and the old one kept).
+ */
+import { mkdir } from 'node:fs/promises';
+
+import { libpcapVersion } from './capture/devices.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ConfigOverrides } from './config/flags.js';
+import { loadConfigFile, nodeName } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { errorMessage } from './errors.js';
+import { HttpListener } from './listeners/http.js';
+import type { Listener } from './listeners/listener.js';
+import { createLogger, type Log, type RootLogger } from './log/logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { Intake } from './requests/intake.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { LocalSink } from './sinks/local.js';
+import type { Sink } from './sinks/sink.js';
+import { VERSION } from './version.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  overrides?: ConfigOverrides;
+  clock?: Clock;
+}
+
+export class Daemon {
+  private config: Config;
+  private sinks: Sink[] = [];
+  private listeners: Listener[] = [];
+  private readonly root: RootLogger;
+  private readonly log: Log;
+  private readonly metrics: Metrics;
+  private readonly scheduler: Scheduler;
+  private readonly intake: Intake;
+  private readonly options: DaemonOptions;
+  private readonly startedAtMs = Date.now();
+  private stopping: Promise<number> | undefined;
+
+  private constructor(options: DaemonOptions, config: Config) {
+    this.options = options;
+    this.config = config;
+    this.root = createLogger({ syslog: config.syslog });
+    this.log = this.root.log.child({ component: 'daemon' });
+    this.metrics = new Metrics({ version: VERSION, libpcap: libpcapVersion() });
+    const clock = options.clock ?? systemClock;
+    this.scheduler = new Scheduler({
+      config: () => this.config,
+      sinks: () => this.sinks,
+      log: this.root.log.child({ component: 'scheduler' }),
+      metrics: this.metrics,
+      clock,
+    });
+    this.intake = new Intake({
+      config: () => this.config,
+      node: () => nodeName(this.config),
+      scheduler: this.scheduler,
+      log: this.root.log.child({ component: 'intake' }),
+      metrics: this.metrics,
+      clock,
+    });
+  }
+
+  static async create(options: DaemonOptions): Promise<Daemon> {
+    return new Daemon(options, await loadConfigFile(options.configPath, options.overrides));
+  }
+
+  async start(): Promise<void> {
+    this.sinks = await this.buildSinks(this.config);
+    this.listeners = this.buildListeners(this.config);
+    for (const listener of this.listeners) await listener.start(this.intake.handle);
+    if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
+    if (this.sinks.length === 0) this.log.warn('no sink enabled: captures are only kept for GET /captures/:id/pcap');
+    this.log.info(
+      {
+        version: VERSION,
+        node: nodeName(this.config),
+        config: this.options.configPath,
+        listeners: this.listeners.map((l) => l.name),
+        sinks: this.sinks.map((s) => s.name),
+        http: this.httpAddress(),
+      },
+      'pcapd started',
+    );
+  }
+
+  /** Where the HTTP API listens, once started. */
+  httpAddress(): { host: string; port: number } | undefined {
+    const http = this.listeners.find((listener): listener is HttpListener => listener instanceof HttpListener);
+    return http?.address();
+  }
+
+  /** SIGHUP: validate the file again; apply it only when valid. */
+  async reload(): Promise<boolean> {
+    let next: Config;
+    try {
+      next = await loadConfigFile(this.options.configPath, this.options.overrides);
+    } catch (err: unknown) {
+      this.metrics.configReloads.inc({ outcome: 'rejected' });
+      this.log.error({ err: errorMessage(err) }, 'config reload rejected; keeping the running config');
+      return false;
+    }
+    const previous = this.config;
+    this.config = next;
+    this.sinks = await this.buildSinks(next);
+    if (JSON.stringify(previous.http) !== JSON.stringify(next.http)) await this.restartListeners();
+    this.metrics.configReloads.inc({ outcome: 'ok' });
+    this.log.info({ sinks: this.sinks.map((s) => s.name) }, 'config reloaded');
+    return true;
+  }
+
+  /** Stops intake, ends and delivers running captures, returns the exit code. */
+  shutdown(signal: string): Promise<number> {
+    this.stopping ??= this.doShutdown(signal);
+    return this.stopping;
+  }
+
+  private async doShutdown(signal: string): Promise<number> {
+    this.log.info({ signal }, 'shutting down: no new requests; ending running captures');
+    await Promise.allSettled(this.listeners.map((listener) => listener.stop()));
+    const drainMs = this.config.scheduler.drainseconds * 1000;
+    const { unfinished } = await this.scheduler.drain(drainMs);
+    if (unfinished > 0) this.log.error({ unfinished }, 'shutdown: captures still undelivered after scheduler.drainseconds');
+    this.log.info('pcapd stopped');
+    await this.root.close();
+    return unfinished > 0 ? 1 : 0;
+  }
+
+  installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
+    const stop = (signal: NodeJS.Signals): void => {
+      void this.shutdown(signal).then(exit);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => void this.reload());
+    process.on('uncaughtException', (err) => {
+      this.log.fatal({ err }, 'uncaught exception; exiting so the supervisor restarts pcapd');
+      exit(1);
+    });
+  }
+
+  private async buildSinks(config: Config): Promise<Sink[]> {
+    const sinks: Sink[] = [];
+    if (config.general.writelocal) {
+      await mkdir(config.general.localdir, { recursive: true, mode: 0o750 });
+      sinks.push(new LocalSink({ rootDir: config.general.localdir, log: this.root.log }));
+    }
+    return sinks;
+  }
+
+  private buildListeners(config: Config): Listener[] {
+    const listeners: Listener[] = [];
+    if (config.http.listen) {
+      listeners.push(
+        new HttpListener({
+          config: () => this.config,
+          scheduler: this.scheduler,
+          metrics: this.metrics,
+          log: this.root.log.child({ component: 'listener', listener: 'http' }),
+          version: VERSION,
+          startedAtMs: this.startedAtMs,
+        }),
+      );
+    }
+    return listeners;
+  }
+
+  private async restartListeners(): Promise<void> {
+    await Promise.allSettled(this.listeners.map((listener) => listener.stop()));
+    this.listeners = this.buildListeners(this.config);
+    for (const listener of this.listeners) await listener.start(this.intake.handle);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * pcapd's HTTP API (fastify): submit, list, inspect, cancel and download
+ * captures; interfaces, stats, Prometheus metrics, health. Request bodies are
+ * taken as raw text and go through the same intake as every broker message, so
+ * there is one schema and one set of error codes whatever the entry point.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
+
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+
+import { listDevices } from '../capture/devices.js';
+import type { Config } from '../config/schema.js';
+import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
+import type { IntakeResult, RequestHandler } from '../listeners/listener.js';
+import type { Log } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { requestJsonSchema } from '../requests/schema.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { httpStatusFor } from './status.js';
+
+export interface ApiDeps {
+  config(): Config;
+  scheduler: Scheduler;
+  metrics: Metrics;
+  log: Log;
+  onRequest: RequestHandler;
+  version: string;
+  startedAtMs: number;
+}
+
+const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
+/** A POST with ?wait waits at most this long for the capture's outcome. */
+const MAX_WAIT_MS = 3_600_000;
+
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function sendError(reply: FastifyReply, code: ErrorCode | string, message: string): FastifyReply {
+  return reply.code(httpStatusFor(code)).send(errorBody(code, message));
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/.exec(header ?? '');
+  if (!match?.[1]) return false;
+  const given = Buffer.from(match[1]);
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+// The return type is inferred: it carries pcapd's pino logger type.
+export function buildApi(deps: ApiDeps) {
+  const { config, scheduler, metrics } = deps;
+  const app = Fastify({
+    // Fastify's per-request info lines would double every intake log line;
+    // its warnings and errors still come through.
+    loggerInstance: deps.log.child({}, { level: 'warn' }),
+    // Slack over maxrequestbytes so the intake, not fastify, judges the size
+    // and answers with pcapd's own code; fastify's limit still caps memory.
+    bodyLimit: config().general.maxrequestbytes + 1024,
+    return503OnClosing: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    const token = config().http.token;
+    if (token === undefined || request.url === '/healthz') return;
+    if (!tokenMatches(request.headers.authorization, token)) {
+      await sendError(reply, 'PCAPD_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.inc({
+      route: request.routeOptions.url ?? 'unmatched',
+      status: `${Math.floor(reply.statusCode / 100)}xx`,
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'PCAPD_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`));
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    const fastifyCode = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      metrics.requestsRejected.inc({ source: 'http', reason: 'PCAPD_ERR_REQUEST_TOO_LARGE' });
+      request.log.warn({ code: 'PCAPD_ERR_REQUEST_TOO_LARGE' }, 'request rejected');
+      return sendError(reply, 'PCAPD_ERR_REQUEST_TOO_LARGE', `body larger than ${config().general.maxrequestbytes} bytes`);
+    }
+    const code = errorCodeOf(err);
+    if (code) return sendError(reply, code, errorMessage(err));
+    const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : 500;
+    if (status >= 400 && status < 500) return reply.code(status).send(errorBody('PCAPD_ERR_REQUEST_INVALID', errorMessage(err)));
+    request.log.error({ err }, 'unexpected error in the HTTP API');
+    return sendError(reply, 'PCAPD_ERR_INTERNAL', 'internal error');
+  });
+
+  app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
+    const body = typeof request.body === 'string' ? request.body : '';
+    const result = await deps.onRequest({ body, source: 'http' });
+    return replyToIntake(result, request.query, reply);
+  });
+
+  async function replyToIntake(
+    result: IntakeResult,
+    query: { wait?: string; timeout?: string },
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    switch (result.kind) {
+      case 'rejected':
+        return sendError(reply, result.code, result.message);
+      case 'ignored':
+        return reply.code(200).send({ ignored: true, why: result.why });
+      case 'duplicate':
+        return sendError(reply, 'PCAPD_ERR_REQUEST_DUPLICATE', `request id ${result.id} was already accepted`);
+      case 'accepted': {
+        if (query.wait === undefined) {
+          return reply.code(202).send({ id: result.id, queued: result.queued, location: `/captures/${result.id}` });
+        }
+        const waitMs = Math.min(Number(query.timeout ?? 3600) * 1000 || MAX_WAIT_MS, MAX_WAIT_MS);
+        const outcome = await Promise.race([result.outcome, delay(waitMs)]);
+        if (outcome === undefined) return reply.code(202).send(scheduler.get(result.id));
+        return reply.code(200).send(outcome);
+      }
+      default: {
+        const unreachable: never = result;
+        throw new Error(`unknown intake result ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  app.get('/captures', async () => ({ captures: scheduler.list() }));
+
+  app.get('/captures/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const outcome = scheduler.get(request.params.id);
+    if (!outcome) return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no capture ${request.params.id}`);
+    return outcome;
+  });
+
+  app.delete('/captures/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    if (!scheduler.cancel(request.params.id)) {
+      return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no running or queued capture ${request.params.id}`);
+    }
+    return reply.code(202).send({ id: request.params.id, cancelling: true });
+  });
+
+  app.get(
+    '/captures/:id/pcap',
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { file?: string } }>, reply) => {
+      const files = scheduler.retainedFiles(request.params.id);
+      const index = Number(request.query.file ?? 0);
+      const file = Number.isInteger(index) ? files?.[index] : undefined;
+      if (!file) {
+        return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
+      }
+      return reply
+        .header('content-type', PCAP_MEDIA_TYPES[file.format])
+        .header('content-length', file.bytes)
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .send(Readable.from(file.chunks));
+    },
+  );
+
+  app.get('/interfaces', async () => ({
+    interfaces: listDevices(),
+    aliases: config().interface.map((entry) => ({ name: entry.name, alias: entry.alias })),
+  }));
+
+  app.get('/stats', async () => ({
+    version: deps.version,
+    uptimeSeconds: Math.round((Date.now() - deps.startedAtMs) / 1000),
+    scheduler: scheduler.stats(),
+  }));
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+
+  app.get('/schema/request', async () => requestJsonSchema());
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  return app;
+}
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}

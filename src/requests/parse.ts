@@ -1,0 +1,440 @@
+/**
+ * parseRequest(): one raw message from any listener -> a CaptureJob for this
+ * node, `ignored` when it targets another node, or a PcapdError with a stable
+ * code. Everything is checked before anything is opened: pcapdaemon crashed
+ * or leaked handles on requests it should have refused up front.
+ */
+import type { z } from 'zod';
+
+import { validateFilter } from '../capture/devices.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { PcapdError } from '../errors.js';
+import { checkFolder } from './folder.js';
+import type { CaptureJob, Clamp, JobInterface, JobLimits } from './job.js';
+import { matchesNode, nodeTargetOf } from './node-match.js';
+import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from './schema.js';
+
+export interface ParseContext {
+  config: Config;
+  /** This node's name, matched by node / nodere. */
+  node: string;
+  /** The listener that delivered the message: "http", "redis", "kafka", "sqs". */
+  source: string;
+  clock: Clock;
+  interfaceExists(name: string): boolean;
+  newId(): string;
+}
+
+export type ParseResult = { kind: 'accepted'; job: CaptureJob } | { kind: 'ignored'; why: 'other-node' };
+
+/** Clock skew tolerated for timestamps in the future. */
+export const FUTURE_SKEW_SECONDS = 60;
+export const MAX_TAGS = 64;
+
+/** Throws PcapdError when the request is refused. */
+export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseResult {
+  const { config } = ctx;
+  const nowMs = ctx.clock.nowMs();
+  const request = validateRequest(parseJsonObject(decodeBody(body, config.general.maxrequestbytes)));
+  const target = nodeTargetOf(request);
+  const choice = interfaceChoiceOf(request);
+  if (!matchesNode(target, ctx.node)) return { kind: 'ignored', why: 'other-node' };
+  checkFreshness(request.timestamp, config.general.staleafter, nowMs);
+  const interfaces = resolveInterfaces(choice, config, ctx.interfaceExists.bind(ctx));
+  const filter = request.bpf ?? '';
+  validateFilter(filter);
+  // pcapdaemon clients send "" for "no folder" (Go's zero value).
+  const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);
+  checkS3Overrides(request, config);
+  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder }) };
+}
+
+// --- a, b: size and JSON ------------------------------------------------------
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeBody(body: string | Buffer, maxBytes: number): string {
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  if (bytes > maxBytes) {
+    throw new PcapdError(
+      'PCAPD_ERR_REQUEST_TOO_LARGE',
+      `the request is ${bytes} bytes; general.maxrequestbytes allows ${maxBytes}`,
+    );
+  }
+  if (typeof body === 'string') return body;
+  try {
+    return utf8.decode(body);
+  } catch (err: unknown) {
+    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', 'the request is not valid UTF-8 (JSON must be UTF-8)', {
+      cause: err,
+    });
+  }
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err: unknown) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `the request is not valid JSON: ${reason}`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `the request must be a JSON object, got ${jsonType(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+// --- c: schema ----------------------------------------------------------------
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * pcapdaemon's clients are Go programs whose zero values ("" and []) mean
+ * "not set" (its struct tags are omitempty); treat them so here, before the
+ * schema, so `{"node": "", "nodere": "^s"}` is a nodere request.
+ */
+const UNSET_WHEN_EMPTY = ['node', 'nodere', 'interface', 'alias', 'folder', 'bucket', 'acl', 'region', 'endpoint'] as const;
+
+function withoutEmptyFields(raw: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...raw };
+  for (const key of UNSET_WHEN_EMPTY) {
+    const value = out[key];
+    if (value === '' || (Array.isArray(value) && value.length === 0)) delete out[key];
+  }
+  return out;
+}
+
+function validateRequest(raw: Record<string, unknown>): CaptureRequest {
+  const result = CaptureRequestSchema.safeParse(withoutEmptyFields(raw));
+  if (result.success) return result.data;
+  throw issueError(firstIssue(result.error.issues), raw);
+}
+
+/**
+ * One issue, chosen the same way whatever order the sender wrote its keys in:
+ * unknown fields first (a typo is the likeliest cause of the rest), then the
+ * schema's own field order.
+ */
+function firstIssue(issues: readonly Issue[]): Issue {
+  return issues.find((issue) => issue.code === 'unrecognized_keys') ?? (issues[0] as Issue);
+}
+
+function issueError(issue: Issue, raw: unknown): PcapdError {
+  if (issue.code === 'unrecognized_keys') {
+    const key = [...issue.keys].sort()[0] ?? '';
+    return new PcapdError('PCAPD_ERR_REQUEST_UNKNOWN_FIELD', `${jsonPointer([...issue.path, key])}: unknown field`);
+  }
+  const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+  const schema = jsonSchemaAt(path);
+  if (schema === undefined) {
+    return new PcapdError('PCAPD_ERR_REQUEST_INVALID', `${jsonPointer(path)}: ${issue.message}`);
+  }
+  const value = valueAt(raw, path);
+  const expected = describeSchema(schema);
+  const got = fitsType(schema, value) ? describeValue(value, issue.code) : jsonType(value);
+  return new PcapdError('PCAPD_ERR_REQUEST_INVALID', `${jsonPointer(path)}: expected ${expected}, got ${got}`);
+}
+
+/** RFC 6901: "/segment/bytez", with ~ and / escaped; untrusted keys are shortened. */
+function jsonPointer(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((segment) => `/${shorten(String(segment)).replaceAll('~', '~0').replaceAll('/', '~1')}`)
+    .join('');
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, segment)) return undefined;
+    value = (value as Record<string | number, unknown>)[segment];
+  }
+  return value;
+}
+
+// The request's published JSON Schema is the one description of what each
+// field accepts, so messages quote it rather than zod's wording.
+type JsonSchema = Record<string, unknown>;
+let requestSchema: JsonSchema | undefined;
+
+function jsonSchemaAt(path: ReadonlyArray<string | number>): JsonSchema | undefined {
+  requestSchema ??= requestJsonSchema();
+  let schema: JsonSchema | undefined = requestSchema;
+  for (const segment of path) {
+    const next: unknown =
+      typeof segment === 'number' ? schema?.['items'] : (schema?.['properties'] as JsonSchema | undefined)?.[segment];
+    schema = isRecord(next) ? next : undefined;
+  }
+  return schema;
+}
+
+function describeSchema(schema: JsonSchema): string {
+  const anyOf = schema['anyOf'];
+  if (Array.isArray(anyOf)) return anyOf.filter(isRecord).map(describeSchema).join(' or ');
+  const values = schema['enum'];
+  if (Array.isArray(values)) return `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  switch (schema['type']) {
+    case 'integer':
+      return `an integer${numberRange(schema)}`;
+    case 'number':
+      return `a number${numberRange(schema)}`;
+    case 'string':
+      return describeString(schema);
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return `an array of ${countRange(schema['minItems'], schema['maxItems'], 'item')}`;
+    case 'object':
+      return 'an object';
+    default:
+      return 'a valid value';
+  }
+}
+
+function numberRange(schema: JsonSchema): string {
+  const parts: string[] = [];
+  const { minimum, exclusiveMinimum, maximum } = schema;
+  // zod adds the safe-integer range to every integer; it says nothing to a user.
+  if (typeof minimum === 'number' && minimum > Number.MIN_SAFE_INTEGER) parts.push(`>= ${minimum}`);
+  if (typeof exclusiveMinimum === 'number') parts.push(`> ${exclusiveMinimum}`);
+  if (typeof maximum === 'number' && maximum < Number.MAX_SAFE_INTEGER) parts.push(`<= ${maximum}`);
+  return parts.length === 0 ? '' : ` ${parts.join(' and ')}`;
+}
+
+function describeString(schema: JsonSchema): string {
+  if (schema['format'] === 'date-time') return 'an ISO 8601 date-time with a UTC offset (2024-05-01T12:00:00Z)';
+  const pattern = schema['pattern'];
+  if (typeof pattern === 'string') return `a string matching /${pattern}/`;
+  const { minLength, maxLength } = schema;
+  if (minLength === undefined && maxLength === undefined) return 'a string';
+  return `a string of ${countRange(minLength ?? 0, maxLength, 'character')}`;
+}
+
+function countRange(min: unknown, max: unknown, unit: string): string {
+  const lo = typeof min === 'number' ? min : 0;
+  const plural = (n: number): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (typeof max !== 'number') return `at least ${plural(lo)}`;
+  return lo === 0 ? `at most ${plural(max)}` : `${lo} to ${plural(max)}`;
+}
+
+/** Does the value have a JSON type the schema allows (so the value, not its type, is wrong)? */
+function fitsType(schema: JsonSchema, value: unknown): boolean {
+  const anyOf = schema['anyOf'];
+  if (Array.isArray(anyOf)) return anyOf.filter(isRecord).some((option) => fitsType(option, value));
+  const type = schema['type'] === 'integer' ? 'number' : schema['type'];
+  return type === undefined || type === jsonType(value);
+}
+
+function describeValue(value: unknown, code: Issue['code']): string {
+  if (typeof value === 'string') {
+    if (value === '') return 'an empty string';
+    const length = code === 'too_big' || code === 'too_small';
+    return length ? `${value.length} characters` : JSON.stringify(shorten(value));
+  }
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `${value.length} items`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function isRecord(value: unknown): value is JsonSchema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Untrusted text in a message stays readable and bounded. */
+function shorten(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+// --- d, g: interfaces ---------------------------------------------------------
+
+type InterfaceChoice = { kind: 'interface'; names: string[] } | { kind: 'alias'; aliases: string[] };
+
+function interfaceChoiceOf(request: CaptureRequest): InterfaceChoice {
+  const { interface: names, alias: aliases } = request;
+  if (names !== undefined && aliases !== undefined) {
+    throw new PcapdError('PCAPD_ERR_REQUEST_INTERFACE', 'the request names both interface and alias; name exactly one');
+  }
+  if (names !== undefined) return { kind: 'interface', names };
+  if (aliases !== undefined) return { kind: 'alias', aliases };
+  throw new PcapdError(
+    'PCAPD_ERR_REQUEST_INTERFACE',
+    'the request names neither interface nor alias; name exactly one (alias names come from [[interface]] blocks)',
+  );
+}
+
+/** Each interface once, in request order; an interface reached by two aliases keeps the first. */
+function resolveInterfaces(
+  choice: InterfaceChoice,
+  config: Config,
+  interfaceExists: (name: string) => boolean,
+): JobInterface[] {
+  const wanted =
+    choice.kind === 'interface' ? choice.names.map((name) => ({ name })) : resolveAliases(choice.aliases, config);
+  const seen = new Set<string>();
+  const interfaces: JobInterface[] = [];
+  for (const entry of wanted) {
+    if (seen.has(entry.name)) continue;
+    seen.add(entry.name);
+    if (!interfaceExists(entry.name)) throw unknownInterface(entry);
+    interfaces.push(entry);
+  }
+  return interfaces;
+}
+
+function resolveAliases(aliases: readonly string[], config: Config): JobInterface[] {
+  return aliases.flatMap((alias) => {
+    // As in pcapdaemon, an alias names every [[interface]] block that lists it, in config order.
+    const blocks = config.interface.filter((candidate) => candidate.alias.includes(alias));
+    if (blocks.length === 0) {
+      throw new PcapdError(
+        'PCAPD_ERR_ALIAS_UNKNOWN',
+        `alias ${JSON.stringify(shorten(alias))} is not configured in any [[interface]] block`,
+      );
+    }
+    return blocks.map((block) => ({ name: block.name, alias }));
+  });
+}
+
+function unknownInterface(entry: JobInterface): PcapdError {
+  const name = JSON.stringify(shorten(entry.name));
+  const via = entry.alias === undefined ? '' : ` (alias ${JSON.stringify(entry.alias)})`;
+  return new PcapdError('PCAPD_ERR_INTERFACE_UNKNOWN', `interface ${name}${via} does not exist on this host`);
+}
+
+// --- f: stale -----------------------------------------------------------------
+
+function checkFreshness(timestamp: number | string | undefined, staleAfterSeconds: number, nowMs: number): void {
+  if (timestamp === undefined || staleAfterSeconds <= 0) return;
+  const sentMs = typeof timestamp === 'number' ? timestamp * 1000 : Date.parse(timestamp);
+  if (Number.isNaN(sentMs)) {
+    throw new PcapdError('PCAPD_ERR_REQUEST_INVALID', `/timestamp: ${JSON.stringify(timestamp)} is not a date`);
+  }
+  const ageSeconds = Math.round((nowMs - sentMs) / 1000);
+  if (ageSeconds > staleAfterSeconds) {
+    throw new PcapdError(
+      'PCAPD_ERR_REQUEST_STALE',
+      `the request is ${ageSeconds} s old; general.staleafter drops requests older than ${staleAfterSeconds} s`,
+    );
+  }
+  if (-ageSeconds > FUTURE_SKEW_SECONDS) {
+    // A millisecond epoch read as seconds lands tens of thousands of years ahead.
+    const looksLikeMs = typeof timestamp === 'number' && timestamp > 1e11;
+    const hint = looksLikeMs ? ' (timestamp is epoch seconds, not milliseconds)' : '';
+    throw new PcapdError(
+      'PCAPD_ERR_REQUEST_STALE',
+      `the request is ${-ageSeconds} s in the future, beyond the ${FUTURE_SKEW_SECONDS} s allowed for clock skew; ` +
+        `check the sender's clock${hint}`,
+    );
+  }
+}
+
+// --- j: S3 overrides ----------------------------------------------------------
+
+const S3_OVERRIDES = ['bucket', 'region', 'endpoint', 'acl'] as const;
+
+/**
+ * Per-request S3 destinations are honoured only within a configured
+ * allowlist; pcapdaemon used any endpoint a message named. There is no
+ * allowlist configuration yet, so every override is refused. `encryption`
+ * only hardens the configured destination and is always accepted. An empty
+ * string is no override (pcapdaemon clients send Go's zero value).
+ */
+export function checkS3Overrides(request: CaptureRequest, _config: Config): void {
+  const present = S3_OVERRIDES.filter((field) => request[field] !== undefined && request[field] !== '');
+  if (present.length === 0) return;
+  throw new PcapdError(
+    'PCAPD_ERR_OVERRIDE_NOT_ALLOWED',
+    `no per-request S3 overrides are allowed by this configuration (the request sets ${present.join(', ')})`,
+  );
+}
+
+// --- k: limits ----------------------------------------------------------------
+
+interface LimitRule {
+  field: Clamp['field'];
+  /** Used when the request leaves the limit out or sends 0 (pcapdaemon semantics). */
+  fallback: number;
+  max: number;
+}
+
+function applyLimit(requested: number | undefined, rule: LimitRule, clamps: Clamp[]): number {
+  // A default above its maximum is a config inconsistency, not the request's doing: no clamp recorded.
+  if (requested === undefined || requested === 0) return Math.min(rule.fallback, rule.max);
+  if (requested <= rule.max) return requested;
+  clamps.push({ field: rule.field, requested, applied: rule.max });
+  return rule.max;
+}
+
+function limitsOf(
+  request: CaptureRequest,
+  general: Config['general'],
+): { limits: JobLimits; snaplenBytes: number; clamps: Clamp[] } {
+  const clamps: Clamp[] = [];
+  const limit = (requested: number | undefined, field: Clamp['field'], fallback: number, max: number): number =>
+    applyLimit(requested, { field, fallback, max }, clamps);
+  const g = general;
+  const limits: JobLimits = {
+    packets: limit(request.packets, 'packets', g.maxpackets, g.maxpackets),
+    bytes: limit(request.bytes, 'bytes', g.maxbytes, g.maxbytes),
+    durationSeconds: limit(request.duration, 'duration', g.maxduration, g.maxduration),
+    timeoutSeconds: limit(request.timeout, 'timeout', g.defaulttimeout, g.maxtimeout),
+    segmentSeconds: request.segment?.seconds ?? 0,
+    segmentBytes: request.segment?.bytes ?? 0,
+  };
+  const snaplenBytes = limit(request.snap, 'snap', g.snaplength, g.maxsnaplength);
+  return { limits, snaplenBytes, clamps };
+}
+
+// --- l: the job ---------------------------------------------------------------
+
+function tagsOf(tags: string | undefined): string[] {
+  if (tags === undefined) return [];
+  return tags
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag !== '')
+    .slice(0, MAX_TAGS);
+}
+
+interface JobParts {
+  request: CaptureRequest;
+  ctx: ParseContext;
+  nowMs: number;
+  interfaces: JobInterface[];
+  filter: string;
+  folder: string | undefined;
+}
+
+function buildJob({ request, ctx, nowMs, interfaces, filter, folder }: JobParts): CaptureJob {
+  const { general } = ctx.config;
+  const { limits, snaplenBytes, clamps } = limitsOf(request, general);
+  const job: CaptureJob = {
+    id: request.id ?? ctx.newId(),
+    source: ctx.source,
+    receivedAt: new Date(nowMs),
+    node: ctx.node,
+    request,
+    interfaces,
+    filter,
+    snaplenBytes,
+    format: request.format ?? general.format,
+    limits,
+    clamps,
+    tags: tagsOf(request.tags),
+    packetDebug: request.packetdebug ?? general.packetdebug,
+    logRequest: request.logrequest ?? general.logrequests,
+  };
+  // exactOptionalPropertyTypes: absent stays absent, never `key: undefined`.
+  if (request.alertid !== undefined) job.alertid = request.alertid;
+  if (request.customer !== undefined) job.customer = request.customer;
+  if (folder !== undefined) job.folder = folder;
+  if (request.reply !== undefined) job.reply = request.reply;
+  return job;
+}

@@ -1,0 +1,516 @@
+/**
+ * Admission, execution and delivery of capture jobs.
+ *
+ * Admission is bounded three ways, all read from [scheduler] at decision time
+ * (so SIGHUP applies): concurrent captures, captures per interface, and a
+ * memory budget where each capture reserves what it may hold (its byte limit,
+ * see memoryReservationBytes). A job that does not fit waits in a bounded
+ * queue or is refused; nothing grows without bound whatever the request rate.
+ * A capture's slot is freed when capturing ends, its memory when delivery ends.
+ */
+import { startCapture as nativeStartCapture, type CaptureFile, type CaptureHandle, type CaptureResult, type CaptureSpec } from '../capture/capture.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
+import type { Log } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { CaptureJob } from '../requests/job.js';
+import { captureFileName } from '../sinks/naming.js';
+import type { DeliverableFile, FinishedCapture, Sink } from '../sinks/sink.js';
+import { captureSpec, memoryReservationBytes } from './capture-spec.js';
+import { deliverToSinks } from './delivery.js';
+import type { CaptureOutcome, InterfaceCounters } from './outcome.js';
+
+export interface SchedulerDeps {
+  config(): Config;
+  sinks(): readonly Sink[];
+  log: Log;
+  metrics: Metrics;
+  clock: Clock;
+  startCapture?: (spec: CaptureSpec) => CaptureHandle;
+}
+
+export type SubmitResult =
+  | { kind: 'accepted'; id: string; queued: boolean; outcome: Promise<CaptureOutcome> }
+  | { kind: 'duplicate'; id: string };
+
+interface Entry {
+  job: CaptureJob;
+  log: Log;
+  outcome: CaptureOutcome;
+  settled: Promise<CaptureOutcome>;
+  settle(outcome: CaptureOutcome): void;
+  reservationBytes: number;
+  queuedAtMs: number;
+  handle?: CaptureHandle;
+  /** Segment deliveries still running when the capture ends. */
+  deliveries: Array<Promise<void>>;
+}
+
+interface Retained {
+  id: string;
+  files: readonly DeliverableFile[];
+  bytes: number;
+  untilMs: number;
+}
+
+/** Remembered ids beyond this are forgotten oldest-first, so a flood of ids cannot grow memory. */
+const MAX_REMEMBERED_IDS = 100_000;
+
+export function isoFromNs(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${fraction}Z`);
+}
+
+export class Scheduler {
+  private readonly deps: SchedulerDeps;
+  private readonly start: (spec: CaptureSpec) => CaptureHandle;
+  private readonly active = new Map<string, Entry>();
+  private readonly queue: Entry[] = [];
+  private readonly finished = new Map<string, CaptureOutcome>();
+  private readonly retained = new Map<string, Retained>();
+  private readonly seenIds = new Map<string, number>();
+  private readonly perInterface = new Map<string, number>();
+  private running = 0;
+  private reservedBytes = 0;
+  private retainedBytes = 0;
+  private shuttingDown = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.deps = deps;
+    this.start = deps.startCapture ?? nativeStartCapture;
+  }
+
+  submit(job: CaptureJob): SubmitResult {
+    if (this.shuttingDown) throw new PcapdError('PCAPD_ERR_SHUTTING_DOWN', 'pcapd is shutting down');
+    if (job.request.id !== undefined && this.isDuplicate(job.request.id)) {
+      return { kind: 'duplicate', id: job.id };
+    }
+    const settings = this.deps.config().scheduler;
+    const reservationBytes = memoryReservationBytes(job);
+    if (reservationBytes > settings.memorybudget) {
+      throw new PcapdError(
+        'PCAPD_ERR_ADMISSION_FULL',
+        `capture needs ${reservationBytes} bytes of memory, more than scheduler.memorybudget (${settings.memorybudget}); lower bytes or use segments`,
+      );
+    }
+    const entry = this.newEntry(job, reservationBytes);
+    if (this.canStart(entry)) {
+      this.remember(job);
+      this.launch(entry);
+      return { kind: 'accepted', id: job.id, queued: false, outcome: entry.settled };
+    }
+    if (this.queue.length < settings.queue) {
+      this.remember(job);
+      this.queue.push(entry);
+      this.active.set(job.id, entry);
+      this.deps.metrics.capturesQueued.set(this.queue.length);
+      entry.log.info({ position: this.queue.length }, 'capture queued: no free slot');
+      return { kind: 'accepted', id: job.id, queued: true, outcome: entry.settled };
+    }
+    throw new PcapdError(
+      'PCAPD_ERR_ADMISSION_FULL',
+      `no capture slot free (${this.running}/${settings.maxconcurrent} running, ` +
+        `${this.reservedBytes}/${settings.memorybudget} bytes reserved) and the queue is full (${settings.queue})`,
+    );
+  }
+
+  /** Cancels a queued or running capture; false when the id is not active. */
+  cancel(id: string): boolean {
+    const entry = this.active.get(id);
+    if (!entry) return false;
+    const queuedAt = this.queue.indexOf(entry);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      this.deps.metrics.capturesQueued.set(this.queue.length);
+      entry.outcome.reason = 'cancelled';
+      this.finish(entry, 'done');
+      return true;
+    }
+    entry.handle?.cancel('cancelled');
+    return true;
+  }
+
+  /** The current view of a capture (live counters while it runs). */
+  get(id: string): CaptureOutcome | undefined {
+    const entry = this.active.get(id);
+    if (entry) return this.snapshot(entry);
+    return this.finished.get(id);
+  }
+
+  list(): CaptureOutcome[] {
+    return [...[...this.active.values()].map((entry) => this.snapshot(entry)), ...[...this.finished.values()].reverse()];
+  }
+
+  /** Files of a finished capture still held for download. */
+  retainedFiles(id: string): readonly DeliverableFile[] | undefined {
+    this.expireRetained();
+    return this.retained.get(id)?.files;
+  }
+
+  stats(): { running: number; queued: number; reservedBytes: number; retainedBytes: number; shuttingDown: boolean } {
+    return {
+      running: this.running,
+      queued: this.queue.length,
+      reservedBytes: this.reservedBytes,
+      retainedBytes: this.retainedBytes,
+      shuttingDown: this.shuttingDown,
+    };
+  }
+
+  /**
+   * SIGTERM: refuse new work, end running captures early (reason shutdown)
+   * and wait, bounded, for them to be delivered.
+   */
+  async drain(timeoutMs: number): Promise<{ unfinished: number }> {
+    this.shuttingDown = true;
+    for (const entry of this.queue.splice(0)) {
+      entry.outcome.error = { code: 'PCAPD_ERR_SHUTTING_DOWN', message: 'pcapd shut down before the capture started' };
+      this.finish(entry, 'failed');
+    }
+    this.deps.metrics.capturesQueued.set(0);
+    const pending = [...this.active.values()];
+    for (const entry of pending) entry.handle?.cancel('shutdown');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    await Promise.race([Promise.all(pending.map((entry) => entry.settled)), timeout]);
+    clearTimeout(timer);
+    return { unfinished: this.active.size };
+  }
+
+  // ---- admission ----
+
+  private isDuplicate(id: string): boolean {
+    const until = this.seenIds.get(id);
+    return until !== undefined && until > this.deps.clock.nowMs();
+  }
+
+  private remember(job: CaptureJob): void {
+    if (job.request.id === undefined) return;
+    const windowMs = this.deps.config().scheduler.dedupwindow * 1000;
+    this.seenIds.delete(job.request.id);
+    this.seenIds.set(job.request.id, this.deps.clock.nowMs() + windowMs);
+    const now = this.deps.clock.nowMs();
+    for (const [id, until] of this.seenIds) {
+      if (this.seenIds.size <= MAX_REMEMBERED_IDS && until > now) break;
+      this.seenIds.delete(id);
+    }
+  }
+
+  private canStart(entry: Entry): boolean {
+    const settings = this.deps.config().scheduler;
+    if (this.running >= settings.maxconcurrent) return false;
+    if (this.reservedBytes + entry.reservationBytes > settings.memorybudget) return false;
+    return entry.job.interfaces.every((iface) => (this.perInterface.get(iface.name) ?? 0) < settings.perinterface);
+  }
+
+  private pump(): void {
+    const now = this.deps.clock.nowMs();
+    const timeoutMs = this.deps.config().scheduler.queuetimeout * 1000;
+    for (const entry of [...this.queue]) {
+      if (timeoutMs > 0 && now - entry.queuedAtMs > timeoutMs) {
+        this.queue.splice(this.queue.indexOf(entry), 1);
+        entry.outcome.error = {
+          code: 'PCAPD_ERR_ADMISSION_FULL',
+          message: `waited ${Math.round((now - entry.queuedAtMs) / 1000)} s for a capture slot (scheduler.queuetimeout)`,
+        };
+        this.finish(entry, 'failed');
+      } else if (!this.shuttingDown && this.canStart(entry)) {
+        this.queue.splice(this.queue.indexOf(entry), 1);
+        this.launch(entry);
+      }
+    }
+    this.deps.metrics.capturesQueued.set(this.queue.length);
+  }
+
+  // ---- running ----
+
+  private newEntry(job: CaptureJob, reservationBytes: number): Entry {
+    let settle!: (outcome: CaptureOutcome) => void;
+    const settled = new Promise<CaptureOutcome>((resolve) => {
+      settle = resolve;
+    });
+    return {
+      job,
+      log: this.deps.log.child({ reqId: job.id }),
+      outcome: initialOutcome(job),
+      settled,
+      settle,
+      reservationBytes,
+      queuedAtMs: this.deps.clock.nowMs(),
+      deliveries: [],
+    };
+  }
+
+  private launch(entry: Entry): void {
+    const { job } = entry;
+    this.active.set(job.id, entry);
+    this.running++;
+    this.reservedBytes += entry.reservationBytes;
+    for (const iface of job.interfaces) this.perInterface.set(iface.name, (this.perInterface.get(iface.name) ?? 0) + 1);
+    this.updateGauges();
+    entry.outcome.state = 'arming';
+
+    const config = this.deps.config();
+    let handle: CaptureHandle;
+    try {
+      handle = this.start({
+        ...captureSpec(job, config),
+        onSegment: (files) => this.deliverSegment(entry, files),
+      });
+    } catch (err: unknown) {
+      this.releaseSlot(entry);
+      this.releaseMemory(entry);
+      this.fail(entry, err);
+      return;
+    }
+    entry.handle = handle;
+    entry.log.info(
+      { interfaces: job.interfaces, filter: job.filter, limits: job.limits, clamps: job.clamps },
+      'capture starting',
+    );
+    handle.armed.then(
+      (armed) => {
+        entry.outcome.state = 'capturing';
+        entry.outcome.startedAt = isoFromNs(armed.startedNs);
+        this.deps.metrics.armLatency.observe((this.deps.clock.nowMs() - job.receivedAt.getTime()) / 1000);
+        entry.log.info({ startedAt: entry.outcome.startedAt }, 'capture armed');
+      },
+      () => undefined, // reported through `done`
+    );
+    handle.done.then(
+      (result) => this.onCaptureDone(entry, result),
+      (err: unknown) => {
+        this.releaseSlot(entry);
+        this.releaseMemory(entry);
+        this.fail(entry, err);
+      },
+    );
+  }
+
+  private onCaptureDone(entry: Entry, result: CaptureResult): void {
+    this.releaseSlot(entry);
+    this.record(entry, result);
+    this.logPacketSummaries(entry, result);
+    const config = this.deps.config();
+    const empty = result.packets === 0 && !config.general.deliverempty;
+    if (empty) entry.log.info({ reason: result.reason }, 'capture caught no packet; not delivered (general.deliverempty)');
+    const finalFiles = empty ? [] : this.deliverables(entry, result.files);
+    const segment = result.files[0]?.segment ?? 0;
+    if (finalFiles.length > 0) entry.deliveries.push(this.deliver(entry, finalFiles, segment, true, result.reason));
+    entry.outcome.state = 'delivering';
+    void Promise.all(entry.deliveries).then(() => {
+      this.releaseMemory(entry);
+      this.retain(entry.job.id, finalFiles);
+      this.finish(entry, entry.outcome.error ? 'failed' : 'done');
+    });
+  }
+
+  private deliverSegment(entry: Entry, files: CaptureFile[]): void {
+    const segment = files[0]?.segment ?? 0;
+    entry.deliveries.push(this.deliver(entry, this.deliverables(entry, files), segment, false, 'segment'));
+  }
+
+  private deliverables(entry: Entry, files: readonly CaptureFile[]): DeliverableFile[] {
+    const { job } = entry;
+    const config = this.deps.config();
+    // Every file of a segmented capture carries its segment number, so the
+    // names sort and never collide, however many segments there turn out to be.
+    const segmented = job.limits.segmentBytes > 0 || job.limits.segmentSeconds > 0;
+    const time = new Date(job.receivedAt.getTime());
+    return files.map((file) => {
+      const fields = {
+        node: job.node,
+        id: job.id,
+        iface: file.interfaces.join('+'),
+        segment: file.segment,
+        segmented,
+        time,
+        ...(job.alertid === undefined ? {} : { alertid: job.alertid }),
+        ...(job.customer === undefined ? {} : { customer: job.customer }),
+      };
+      return {
+        name: captureFileName(config.general.filename, fields, file.format),
+        format: file.format,
+        chunks: file.chunks,
+        bytes: file.bytes,
+        packets: file.packets,
+        interfaces: file.interfaces,
+      };
+    });
+  }
+
+  private async deliver(
+    entry: Entry,
+    files: DeliverableFile[],
+    segment: number,
+    final: boolean,
+    reason: FinishedCapture['reason'],
+  ): Promise<void> {
+    const capture: FinishedCapture = {
+      job: entry.job,
+      segment,
+      final,
+      reason,
+      startedAt: entry.outcome.startedAt ? new Date(entry.outcome.startedAt) : entry.job.receivedAt,
+      files,
+    };
+    const report = await deliverToSinks(capture, this.deps.sinks(), entry.log, this.deps.metrics);
+    entry.outcome.deliveries.push(...report.deliveries);
+    entry.outcome.deliveryFailures.push(...report.failures);
+    entry.outcome.segments += 1;
+  }
+
+  private record(entry: Entry, result: CaptureResult): void {
+    const { outcome, job } = entry;
+    const { metrics } = this.deps;
+    outcome.reason = result.reason;
+    outcome.endedAt = isoFromNs(result.endedNs);
+    outcome.startedAt = isoFromNs(result.startedNs);
+    if (result.firstPacketNs !== null) outcome.firstPacketAt = isoFromNs(result.firstPacketNs);
+    if (result.lastPacketNs !== null) outcome.lastPacketAt = isoFromNs(result.lastPacketNs);
+    outcome.packets = result.packets;
+    outcome.bytes = result.bytes;
+    outcome.interfaces = result.interfaces.map((iface, index): InterfaceCounters => {
+      const alias = job.interfaces[index]?.alias;
+      return {
+        name: iface.name,
+        ...(alias === undefined ? {} : { alias }),
+        linktype: iface.linktype,
+        snaplenBytes: iface.snaplenBytes,
+        received: iface.received,
+        dropped: iface.dropped,
+        ifDropped: iface.ifDropped,
+        written: iface.written,
+      };
+    });
+    if (result.reason === 'error') {
+      outcome.error = { code: 'PCAPD_ERR_CAPTURE_FAILED', message: result.error ?? 'capture failed' };
+    }
+    metrics.capturesFinished.inc({ reason: result.reason });
+    metrics.captureDuration.observe(Number(result.endedNs - result.startedNs) / 1e9);
+    metrics.capturedPackets.inc(result.packets);
+    metrics.capturedBytes.inc(result.bytes);
+    for (const iface of result.interfaces) {
+      metrics.kernelDrops.inc({ interface: iface.name }, iface.dropped);
+      metrics.interfaceDrops.inc({ interface: iface.name }, iface.ifDropped);
+    }
+    const level = result.reason === 'error' ? 'error' : 'info';
+    entry.log[level](
+      {
+        reason: result.reason,
+        error: result.error,
+        packets: result.packets,
+        bytes: result.bytes,
+        interfaces: outcome.interfaces,
+      },
+      'capture ended',
+    );
+  }
+
+  private logPacketSummaries(entry: Entry, result: CaptureResult): void {
+    for (const line of result.packetSummaries) entry.log.info({ packet: line }, 'packet');
+    if (result.packetSummariesOmitted > 0) {
+      entry.log.info({ omitted: result.packetSummariesOmitted }, 'packet summaries omitted (general.packetdebuglines)');
+    }
+  }
+
+  private fail(entry: Entry, err: unknown): void {
+    const code = errorCodeOf(err) ?? 'PCAPD_ERR_CAPTURE_FAILED';
+    entry.outcome.error = { code, message: errorMessage(err) };
+    this.deps.metrics.capturesFailed.inc({ reason: code });
+    entry.log.error({ code, err }, 'capture failed');
+    this.finish(entry, 'failed');
+  }
+
+  private finish(entry: Entry, state: 'done' | 'failed'): void {
+    entry.outcome.state = state;
+    this.active.delete(entry.job.id);
+    const outcome = structuredClone(entry.outcome);
+    this.finished.set(entry.job.id, outcome);
+    const history = this.deps.config().http.history;
+    for (const id of this.finished.keys()) {
+      if (this.finished.size <= history) break;
+      this.finished.delete(id);
+    }
+    entry.settle(outcome);
+    this.pump();
+  }
+
+  private releaseSlot(entry: Entry): void {
+    this.running--;
+    for (const iface of entry.job.interfaces) {
+      const count = (this.perInterface.get(iface.name) ?? 1) - 1;
+      if (count > 0) this.perInterface.set(iface.name, count);
+      else this.perInterface.delete(iface.name);
+    }
+    this.updateGauges();
+    this.pump();
+  }
+
+  private releaseMemory(entry: Entry): void {
+    this.reservedBytes -= entry.reservationBytes;
+    entry.reservationBytes = 0;
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.deps.metrics.capturesRunning.set(this.running);
+    this.deps.metrics.memoryReserved.set(this.reservedBytes);
+  }
+
+  // ---- downloads ----
+
+  private retain(id: string, files: readonly DeliverableFile[]): void {
+    const { retainseconds, retainbytes } = this.deps.config().http;
+    const bytes = files.reduce((sum, file) => sum + file.bytes, 0);
+    if (files.length === 0 || retainseconds === 0 || bytes > retainbytes) return;
+    this.retained.set(id, { id, files, bytes, untilMs: this.deps.clock.nowMs() + retainseconds * 1000 });
+    this.retainedBytes += bytes;
+    this.expireRetained();
+  }
+
+  private expireRetained(): void {
+    const now = this.deps.clock.nowMs();
+    const limit = this.deps.config().http.retainbytes;
+    for (const [id, kept] of this.retained) {
+      if (kept.untilMs > now && this.retainedBytes <= limit) continue;
+      this.retained.delete(id);
+      this.retainedBytes -= kept.bytes;
+    }
+  }
+
+  private snapshot(entry: Entry): CaptureOutcome {
+    const view = structuredClone(entry.outcome);
+    if (entry.handle && (view.state === 'capturing' || view.state === 'arming')) {
+      const progress = entry.handle.progress();
+      view.packets = progress.packets;
+      view.bytes = progress.bytes;
+    }
+    return view;
+  }
+}
+
+function initialOutcome(job: CaptureJob): CaptureOutcome {
+  return {
+    id: job.id,
+    node: job.node,
+    source: job.source,
+    ...(job.alertid === undefined ? {} : { alertid: job.alertid }),
+    ...(job.customer === undefined ? {} : { customer: job.customer }),
+    tags: job.tags,
+    state: 'queued',
+    requestedAt: job.receivedAt.toISOString(),
+    packets: 0,
+    bytes: 0,
+    limits: job.limits,
+    clamps: job.clamps,
+    interfaces: [],
+    segments: 0,
+    deliveries: [],
+    deliveryFailures: [],
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Starts the real daemon (bin/pcapd, the compiled dist/) as a child process on
+ * a config made from config.example.toml, and talks to its HTTP API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REPO = new URL('../../', import.meta.url).pathname;
+export const PCAPD_BIN = join(REPO, 'bin/pcapd');
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface RunningDaemon {
+  process: ChildProcess;
+  baseUrl: string;
+  dir: string;
+  captureDir: string;
+  configPath: string;
+  logs: LogLine[];
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  api(path: string, init?: RequestInit): Promise<{ status: number; body: any }>;
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  waitForState(id: string, states: string[], timeoutMs?: number): Promise<any>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Applies `edits` (section → key → TOML value text) to the example config:
+ * replaces an existing `key = …` line in the section or appends it.
+ */
+export function editToml(text: string, edits: Record<string, Record<string, string>>): string {
+  let out = text;
+  for (const [section, keys] of Object.entries(edits)) {
+    for (const [key, value] of Object.entries(keys)) {
+      const header = `[${section}]`;
+      const start = out.indexOf(`\n${header}\n`);
+      if (start < 0) {
+        out += `\n${header}\n${key} = ${value}\n`;
+        continue;
+      }
+      const bodyStart = start + header.length + 2;
+      const next = out.slice(bodyStart).search(/\n\[/);
+      const bodyEnd = next < 0 ? out.length : bodyStart + next;
+      const body = out.slice(bodyStart, bodyEnd);
+      const line = new RegExp(`^#?\\s*${key}\\s*=.*$`, 'm');
+      const replaced = line.test(body) ? body.replace(line, `${key} = ${value}`) : `${body.trimEnd()}\n${key} = ${value}\n`;
+      out = out.slice(0, bodyStart) + replaced + out.slice(bodyEnd);
+    }
+  }
+  return out;
+}
+
+export async function exampleConfigWith(edits: Record<string, Record<string, string>>): Promise<string> {
+  return editToml(await readFile(join(REPO, 'config.example.toml'), 'utf8'), edits);
+}
+
+export async function startDaemon(
+  options: { edits?: Record<string, Record<string, string>>; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningDaemon> {
+  const dir = await mkdtemp(join(tmpdir(), 'pcapd-daemon-'));
+  const captureDir = join(dir, 'captures');
+  const configPath = join(dir, 'config.toml');
+  const edits = {
+    ...options.edits,
+    general: { localdir: JSON.stringify(captureDir), ...options.edits?.['general'] },
+    http: { port: '0', ...options.edits?.['http'] },
+  };
+  await writeFile(configPath, await exampleConfigWith(edits));
+  const child = spawn(PCAPD_BIN, ['-config', configPath, ...(options.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  const logs: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let stdoutRest = '';
+  child.stdout?.on('data', (data: Buffer) => {
+    stdoutRest += data.toString('utf8');
+    const lines = stdoutRest.split('\n');
+    stdoutRest = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        logs.push({ level: 0, msg: line });
+      }
+    }
+    for (const wake of waiters) wake();
+  });
+  let stderr = '';
+  child.stderr?.on('data', (data: Buffer) => {
+    stderr += data.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = async (predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = logs.find(predicate);
+      if (found) return found;
+      if (child.exitCode !== null) throw new Error(`pcapd exited (${child.exitCode}): ${stderr}`);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`timed out waiting for a log line; stderr: ${stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(remaining, 200));
+        waiters.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      waiters.clear();
+    }
+  };
+
+  const started = await waitForLog((line) => line.msg === 'pcapd started');
+  const http = started['http'] as { host: string; port: number } | undefined;
+  if (!http) throw new Error('pcapd started without an HTTP listener');
+  const baseUrl = `http://127.0.0.1:${http.port}`;
+
+  const api = async (path: string, init?: RequestInit): Promise<{ status: number; body: any }> => {
+    const response = await fetch(`${baseUrl}${path}`, init);
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON (metrics, pcap)
+    }
+    return { status: response.status, body };
+  };
+
+  const waitForState = async (id: string, states: string[], timeoutMs = 20_000): Promise<any> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { status, body } = await api(`/captures/${id}`);
+      if (status === 200 && states.includes(body.state)) return body;
+      if (Date.now() > deadline) throw new Error(`capture ${id} never reached ${states.join('|')}: ${JSON.stringify(body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  return { process: child, baseUrl, dir, captureDir, configPath, logs, exited, api, waitForLog, waitForState, stop };
+}
+
+export function postJson(body: unknown): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+}

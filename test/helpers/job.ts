@@ -1,0 +1,29 @@
+/**
+ * A complete CaptureJob built by hand, as validation would hand it on, for
+ * tests of the stages after it (scheduler, sinks, result events). Overrides
+ * replace fields; leave one out to keep the default.
+ */
+import type { CaptureJob } from '../../src/requests/job.js';
+
+let jobCounter = 0;
+
+export function makeJob(overrides: Partial<CaptureJob> = {}): CaptureJob {
+  const id = overrides.id ?? `test-${process.pid}-${++jobCounter}`;
+  return {
+    id,
+    source: 'http',
+    receivedAt: new Date('2024-05-06T07:08:09.000Z'),
+    node: 'sensor1',
+    request: { id, node: 'sensor1', interface: ['eth0'] },
+    interfaces: [{ name: 'eth0' }],
+    filter: '',
+    snaplenBytes: 65_535,
+    format: 'pcapng',
+    limits: { packets: 100, bytes: 1_000_000, durationSeconds: 10, timeoutSeconds: 0, segmentSeconds: 0, segmentBytes: 0 },
+    clamps: [],
+    tags: [],
+    packetDebug: false,
+    logRequest: false,
+    ...overrides,
+  };
+}
