@@ -86,7 +86,7 @@ export function buildApi(deps: ApiDeps) {
     const fastifyCode = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       metrics.requestsRejected.inc({ source: 'http', reason: 'PCAPD_ERR_REQUEST_TOO_LARGE' });
-      request.log.warn({ code: 'PCAPD_ERR_REQUEST_TOO_LARGE' }, 'request rejected');
+      request.log.warn({ source: 'http', code: 'PCAPD_ERR_REQUEST_TOO_LARGE' }, 'request rejected');
       return sendError(reply, 'PCAPD_ERR_REQUEST_TOO_LARGE', `body larger than ${config().general.maxrequestbytes} bytes`);
     }
     const code = errorCodeOf(err);

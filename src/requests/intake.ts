@@ -5,6 +5,7 @@
  * never get past this point.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 
 import { listDevices } from '../capture/devices.js';
 import type { Clock } from '../clock.js';
@@ -18,9 +19,14 @@ import { parseRequest } from './parse.js';
 
 /** Untrusted bodies are logged only this far, under a fixed key. */
 const LOGGED_BODY_CHARS = 512;
-/** Interface names are re-read this often, and on a miss at most once a second (a flood of unknown names must not turn into a flood of pcap_findalldevs calls). */
+/**
+ * libpcap's device list (which also has pseudo-devices such as "any" and
+ * "nflog") is re-read at most this often: a flood of requests naming unknown
+ * interfaces must not become a flood of pcap_findalldevs calls. A network
+ * interface created since is found through /sys/class/net at the cost of one
+ * stat.
+ */
 const DEVICE_CACHE_MS = 5_000;
-const DEVICE_MISS_REFRESH_MS = 1_000;
 
 export interface IntakeDeps {
   config(): Config;
@@ -82,13 +88,18 @@ export class Intake {
 
   private interfaceExists(name: string): boolean {
     const now = this.deps.clock.nowMs();
-    const age = now - this.devicesReadAtMs;
-    if (age > DEVICE_CACHE_MS || (!this.devices.has(name) && age > DEVICE_MISS_REFRESH_MS)) {
+    if (now - this.devicesReadAtMs > DEVICE_CACHE_MS) {
       this.devices = new Set(listDevices().map((device) => device.name));
       this.devicesReadAtMs = now;
     }
-    return this.devices.has(name);
+    return this.devices.has(name) || isNetworkInterface(name);
   }
+}
+
+function isNetworkInterface(name: string): boolean {
+  // Names with a slash or dot-only names would walk out of /sys/class/net.
+  if (name.includes('/') || name === '.' || name === '..') return false;
+  return existsSync(`/sys/class/net/${name}`);
 }
 
 function preview(body: string | Buffer): string {

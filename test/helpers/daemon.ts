@@ -61,9 +61,16 @@ export async function exampleConfigWith(edits: Record<string, Record<string, str
   return editToml(await readFile(join(REPO, 'config.example.toml'), 'utf8'), edits);
 }
 
-export async function startDaemon(
-  options: { edits?: Record<string, Record<string, string>>; args?: string[]; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunningDaemon> {
+export interface StartOptions {
+  /** section → key → TOML value text, applied to config.example.toml */
+  edits?: Record<string, Record<string, string>>;
+  /** Raw TOML appended at the end (e.g. [[interface]] blocks). */
+  append?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startDaemon(options: StartOptions = {}): Promise<RunningDaemon> {
   const dir = await mkdtemp(join(tmpdir(), 'pcapd-daemon-'));
   const captureDir = join(dir, 'captures');
   const configPath = join(dir, 'config.toml');
@@ -72,7 +79,7 @@ export async function startDaemon(
     general: { localdir: JSON.stringify(captureDir), ...options.edits?.['general'] },
     http: { port: '0', ...options.edits?.['http'] },
   };
-  await writeFile(configPath, await exampleConfigWith(edits));
+  await writeFile(configPath, `${await exampleConfigWith(edits)}\n${options.append ?? ''}\n`);
   const child = spawn(PCAPD_BIN, ['-config', configPath, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },

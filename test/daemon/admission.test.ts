@@ -1,0 +1,67 @@
+/**
+ * Admission under load: more requests than the concurrency or memory budget
+ * get a clear refusal, or wait in a bounded queue when one is configured.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { postJson, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+let daemon: RunningDaemon | undefined;
+
+afterEach(async () => {
+  await daemon?.stop();
+  daemon = undefined;
+});
+
+// Matches nothing on lo, so a capture runs until its duration or a cancel.
+const QUIET = { node: 'any', interface: ['lo'], bpf: 'udp port 1', duration: 60 };
+
+describe('admission', () => {
+  it('refuses a request beyond scheduler.maxconcurrent when there is no queue', async () => {
+    daemon = await startDaemon({ edits: { scheduler: { maxconcurrent: '1', queue: '0' } } });
+    expect((await daemon.api('/captures', postJson({ ...QUIET, id: 'first' }))).status).toBe(202);
+    await daemon.waitForState('first', ['capturing']);
+
+    const refused = await daemon.api('/captures', postJson({ ...QUIET, id: 'second' }));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('PCAPD_ERR_ADMISSION_FULL');
+    expect(refused.body.error.message).toMatch(/1\/1 running/);
+    const metrics = await daemon.api('/metrics');
+    expect(metrics.body).toMatch(/pcapd_requests_rejected_total\{source="http",reason="PCAPD_ERR_ADMISSION_FULL"\} 1/);
+    expect(metrics.body).toMatch(/pcapd_captures_running 1/);
+  });
+
+  it('queues a request when a slot is busy and starts it when the slot frees', async () => {
+    daemon = await startDaemon({ edits: { scheduler: { maxconcurrent: '1', queue: '1' } } });
+    await daemon.api('/captures', postJson({ ...QUIET, id: 'running' }));
+    await daemon.waitForState('running', ['capturing']);
+    const queued = await daemon.api('/captures', postJson({ ...QUIET, id: 'waiting' }));
+    expect(queued).toMatchObject({ status: 202, body: { id: 'waiting', queued: true } });
+    expect((await daemon.api('/captures/waiting')).body.state).toBe('queued');
+
+    const overflow = await daemon.api('/captures', postJson({ ...QUIET, id: 'overflow' }));
+    expect(overflow.body.error.code).toBe('PCAPD_ERR_ADMISSION_FULL');
+
+    await daemon.api('/captures/running', { method: 'DELETE' });
+    await daemon.waitForState('waiting', ['capturing']);
+    expect((await daemon.api('/stats')).body.scheduler).toMatchObject({ running: 1, queued: 0 });
+  });
+
+  it('refuses at once a capture whose byte limit alone exceeds the memory budget', async () => {
+    daemon = await startDaemon({ edits: { scheduler: { memorybudget: String(64 * 1024 * 1024) } } });
+    const refused = await daemon.api('/captures', postJson({ ...QUIET, bytes: 90_000_000 }));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 'PCAPD_ERR_ADMISSION_FULL', message: expect.stringMatching(/memorybudget/) });
+  });
+
+  it('bounds concurrent captures by the memory budget', async () => {
+    // Each capture reserves its byte limit plus chunk slack: two fit in 64 MiB, a third does not.
+    daemon = await startDaemon({ edits: { scheduler: { memorybudget: String(64 * 1024 * 1024), maxconcurrent: '10' } } });
+    for (const id of ['m1', 'm2']) {
+      expect((await daemon.api('/captures', postJson({ ...QUIET, id, bytes: 20_000_000 }))).status).toBe(202);
+    }
+    const third = await daemon.api('/captures', postJson({ ...QUIET, id: 'm3', bytes: 20_000_000 }));
+    expect(third.body.error.code).toBe('PCAPD_ERR_ADMISSION_FULL');
+    expect(third.body.error.message).toMatch(/bytes reserved/);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * The real daemon, end to end: bin/pcapd started from config.example.toml, a
+ * request over its HTTP API for traffic generated in the test's own
+ * namespaces, and the pcapng on disk read back with tshark.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { capinfos, readPackets } from '../helpers/capture-files.js';
+import { postJson, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { TEST_FILTER, writeTrafficPcap } from '../helpers/frames.js';
+import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
+
+let daemon: RunningDaemon;
+let link: TestLink;
+
+beforeAll(async () => {
+  daemon = await startDaemon({ edits: { general: { node: '"sensor-e2e"' } } });
+});
+
+afterAll(async () => {
+  await daemon.stop();
+});
+
+afterEach(async () => {
+  await destroyAllTestLinks();
+});
+
+async function sendBurst(count: number, sizeBytes: number): Promise<void> {
+  const path = join(daemon.dir, `burst-${count}-${sizeBytes}.pcap`);
+  await writeTrafficPcap(path, count, sizeBytes);
+  await link.replay(path);
+}
+
+describe('a capture requested over HTTP', () => {
+  it('is armed, captures the traffic and lands on disk as a pcapng tshark reads', async () => {
+    link = await createTestLink();
+    const request = { node: 'sensor-e2e', interface: [link.hostIf], bpf: TEST_FILTER, packets: 25, id: 'e2e-basic', alertid: 4242, tags: 'e2e,http', customer: 'acme' };
+    const submitted = await daemon.api('/captures', postJson(request));
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toMatchObject({ id: 'e2e-basic', queued: false, location: '/captures/e2e-basic' });
+
+    await daemon.waitForState('e2e-basic', ['capturing']);
+    await sendBurst(40, 150);
+    const outcome = await daemon.waitForState('e2e-basic', ['done', 'failed']);
+
+    expect(outcome).toMatchObject({ state: 'done', reason: 'packets', packets: 25, node: 'sensor-e2e', alertid: 4242, customer: 'acme', tags: ['e2e', 'http'] });
+    expect(outcome.deliveries).toHaveLength(1);
+    const [path] = outcome.deliveries[0].locations as string[];
+    expect(path).toMatch(new RegExp(`^${daemon.captureDir}/sensor-e2e-${link.hostIf}-\\d{8}T\\d{6}Z-e2e-basic\\.pcapng$`));
+    expect((await stat(path!)).mode & 0o777).toBe(0o640);
+    const packets = await readPackets(path!);
+    expect(packets).toHaveLength(25);
+    expect(packets.map((p) => p.sequence)).toEqual([...Array(25).keys()]);
+    const info = await capinfos(path!);
+    expect(info.comment).toContain('pcapd capture e2e-basic');
+    expect(info.comment).toContain('alertid: 4242');
+    expect(info.comment).toContain(`bpf: ${TEST_FILTER}`);
+    expect(info.interfaces[0]?.['Capture length']).toBe('500'); // general.snaplength
+
+    const download = await fetch(`${daemon.baseUrl}/captures/e2e-basic/pcap`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/x-pcapng');
+    expect(Buffer.from(await download.arrayBuffer()).length).toBe(outcome.bytes);
+  });
+
+  it('is listed, counted in /metrics and visible in /stats', async () => {
+    const list = await daemon.api('/captures');
+    expect(list.body.captures.map((c: { id: string }) => c.id)).toContain('e2e-basic');
+    const metrics = await daemon.api('/metrics');
+    expect(metrics.body).toMatch(/pcapd_captures_finished_total\{reason="packets"\} [1-9]/);
+    expect(metrics.body).toMatch(/pcapd_captured_packets_total [1-9]/);
+    expect(metrics.body).toMatch(/pcapd_build_info\{version="[^"]+",node="v\d+/);
+    const stats = await daemon.api('/stats');
+    expect(stats.body.scheduler).toMatchObject({ running: 0, queued: 0, reservedBytes: 0 });
+  });
+
+  it('clamps limits above the configured maxima and reports the clamp', async () => {
+    link = await createTestLink();
+    const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets: 10_000_000, duration: 999_999, id: 'e2e-clamp' };
+    expect((await daemon.api('/captures', postJson(request))).status).toBe(202);
+    await daemon.waitForState('e2e-clamp', ['capturing']);
+    expect((await daemon.api('/captures/e2e-clamp', { method: 'DELETE' })).status).toBe(202);
+    const outcome = await daemon.waitForState('e2e-clamp', ['done', 'failed']);
+    expect(outcome.reason).toBe('cancelled');
+    expect(outcome.clamps).toEqual([
+      { field: 'packets', requested: 10_000_000, applied: 50_000 },
+      { field: 'duration', requested: 999_999, applied: 3600 },
+    ]);
+    expect(outcome.limits).toMatchObject({ packets: 50_000, durationSeconds: 3600 });
+    await daemon.waitForLog((line) => line.msg === 'request limit clamped to the configured maximum' && line['field'] === 'packets');
+  });
+
+  it('captures a request for another node nowhere and says so', async () => {
+    const result = await daemon.api('/captures', postJson({ node: 'some-other-sensor', interface: ['lo'] }));
+    expect(result).toEqual({ status: 200, body: { ignored: true, why: 'other-node' } });
+  });
+
+  it('captures a duplicate request id once', async () => {
+    const again = await daemon.api('/captures', postJson({ node: 'any', interface: ['lo'], id: 'e2e-basic' }));
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('PCAPD_ERR_REQUEST_DUPLICATE');
+  });
+});
