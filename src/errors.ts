@@ -46,6 +46,16 @@ export const ERROR_CODES = {
   // Delivery
   PCAPD_ERR_SINK_LOCAL: 'writing the capture file under general.localdir failed',
   PCAPD_ERR_SINK_FAILED: 'a sink failed with an unexpected error (see the log line)',
+  PCAPD_ERR_SINK_S3: 'uploading to S3 failed (the S3 error code and HTTP status are named)',
+  PCAPD_ERR_SINK_CLOUDSHARK: 'uploading to Cloudshark failed (the HTTP status and Cloudshark\'s message are named)',
+  PCAPD_ERR_SINK_NOT_CONFIGURED: 'a spooled capture waits for a sink that the configuration no longer enables',
+
+  // Spool (captures kept on disk until every sink has them)
+  PCAPD_ERR_SPOOL_FULL: 'the spool\'s disk is full (ENOSPC) or the capture is larger than spool.maxbytes: it is not kept for the sinks that failed',
+  PCAPD_ERR_SPOOL_WRITE: 'a capture could not be written to the spool (the errno code is named): it is not kept for the sinks that failed',
+  PCAPD_ERR_SPOOL_READ: 'a spooled capture could not be read back (a missing or damaged file)',
+  PCAPD_ERR_SPOOL_CULLED: 'a spooled capture was removed before every sink had it: older than spool.maxage, or evicted to stay within spool.maxbytes',
+  PCAPD_ERR_SPOOL_LOCKED: 'another running pcapd holds the spool directory',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -61,6 +71,25 @@ export class PcapdError extends Error {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+  }
+}
+
+/**
+ * A sink's failure. `retriable` says whether the same delivery may succeed
+ * later unchanged (a server down, a timeout, a full disk); the spool's one
+ * retry helper decides from it alone. A non-retriable failure (a bucket name
+ * S3 refuses, a file name the local sink refuses) stays in the spool, failed,
+ * until a config reload or `pcapd spool retry` tries it again, or the cull
+ * removes it.
+ */
+export class SinkError extends PcapdError {
+  readonly sink: string;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, sink: string, message: string, options: { retriable: boolean; cause?: unknown }) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.sink = sink;
+    this.retriable = options.retriable;
   }
 }
 

@@ -17,6 +17,7 @@ import type { z } from 'zod';
 
 import { errorMessage, PcapdError } from '../errors.js';
 import { validateFileNamePattern } from '../sinks/naming.js';
+import { normalizeEndpoint } from '../sinks/s3-destination.js';
 import { applyOverrides, overrideOrigins, type ConfigOverrides } from './flags.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -259,11 +260,15 @@ function crossFieldIssues(raw: Record<string, unknown>): ConfigIssue[] {
   const http = ConfigSchema.shape.http.safeParse(raw['http']);
   const general = ConfigSchema.shape.general.safeParse(raw['general']);
   const cloudshark = ConfigSchema.shape.cloudshark.safeParse(raw['cloudshark']);
+  const s3 = ConfigSchema.shape.s3.safeParse(raw['s3']);
+  const spool = ConfigSchema.shape.spool.safeParse(raw['spool']);
   return [
     ...(interfaces.success ? duplicateInterfaceIssues(interfaces.data) : []),
     ...(http.success ? httpTokenIssues(http.data) : []),
     ...(general.success ? generalIssues(general.data) : []),
     ...(cloudshark.success ? cloudsharkIssues(cloudshark.data) : []),
+    ...(s3.success ? s3Issues(s3.data) : []),
+    ...(spool.success ? spoolIssues(spool.data) : []),
   ];
 }
 
@@ -307,6 +312,36 @@ function generalIssues(general: Config['general']): ConfigIssue[] {
 function cloudsharkIssues(cloudshark: Config['cloudshark']): ConfigIssue[] {
   if (!cloudshark.upload || cloudshark.token !== '') return [];
   return [crossIssue(['cloudshark', 'token'], 'required when cloudshark.upload = true')];
+}
+
+function s3Issues(s3: Config['s3']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (s3.upload && (s3.bucket === undefined || s3.bucket === '')) {
+    issues.push(crossIssue(['s3', 'bucket'], 'required when s3.upload = true'));
+  }
+  if ((s3.accessid === undefined) !== (s3.accesskey === undefined)) {
+    const missing = s3.accessid === undefined ? 'accessid' : 'accesskey';
+    issues.push(crossIssue(['s3', missing], 'set both accessid and accesskey, or neither (the AWS SDK default credential chain)'));
+  }
+  if (s3.endpoint !== undefined && s3.endpoint !== '' && normalizeEndpoint(s3.endpoint) === undefined) {
+    issues.push(crossIssue(['s3', 'endpoint'], 'must be an http(s) URL or a host name'));
+  }
+  s3.allowendpoints.forEach((endpoint, index) => {
+    if (normalizeEndpoint(endpoint) === undefined) {
+      issues.push(crossIssue(['s3', 'allowendpoints', index], 'must be an http(s) URL or a host name'));
+    }
+  });
+  return issues;
+}
+
+function spoolIssues(spool: Config['spool']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  // A relative spool would move with the working directory, and captures with it.
+  if (!isAbsolute(spool.dir)) issues.push(crossIssue(['spool', 'dir'], 'must be an absolute path'));
+  if (spool.retrymax < spool.retrybase) {
+    issues.push(crossIssue(['spool', 'retrymax'], `must be >= spool.retrybase (${spool.retrybase})`));
+  }
+  return issues;
 }
 
 function httpTokenIssues(http: HttpSection): ConfigIssue[] {

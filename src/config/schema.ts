@@ -60,6 +60,8 @@ const Cloudshark = z.strictObject({
   timeout: seconds().default(0).describe('upload timeout in seconds; 0: none'),
   token: text(256).default(''),
   upload: z.boolean().default(false).describe('upload captures to Cloudshark'),
+  // pcapd addition: pcapdaemon skipped certificate checks; pcapd verifies them.
+  cafile: text(4096).min(1).optional().describe('PEM file of the CA that signed an appliance\'s certificate (absent: the system CAs)'),
 });
 
 const Redis = z.strictObject({
@@ -86,16 +88,38 @@ const Interface = z.strictObject({
   alias: z.array(text(255).min(1)).default([]),
 });
 
+/** S3's canned ACLs: a typo in the config or a request is refused, not sent. */
+export const S3_CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const;
+
 const S3 = z.strictObject({
-  accessid: text(256).optional(),
-  accesskey: text(256).optional(),
-  endpoint: text(2048).optional(),
-  bucket: text(255).optional(),
-  folder: text(1024).optional(),
-  upload: z.boolean().default(false),
-  region: text(64).optional(),
-  acl: text(64).optional(),
-  encryption: z.boolean().default(false),
+  // pcapdaemon keys
+  accessid: text(256).optional().describe('access key id (absent: the AWS SDK default chain: environment, shared files, instance or task role)'),
+  accesskey: text(256).optional().describe('secret access key'),
+  endpoint: text(2048).optional().describe('S3 endpoint host or URL (absent: AWS S3 for the region); a bare host means https'),
+  bucket: text(255).optional().describe('default bucket'),
+  folder: text(1024).optional().describe('key prefix (folder) inside the bucket; a request folder goes below it'),
+  upload: z.boolean().default(false).describe('upload captures to S3'),
+  region: text(64).optional().describe('bucket region (absent: AWS_REGION, else us-east-1)'),
+  acl: z.enum(S3_CANNED_ACLS).optional().describe('canned ACL of uploaded objects (absent: the bucket default)'),
+  encryption: z.boolean().default(false).describe('server-side encryption: AES256, or aws:kms when kmskeyid is set'),
+  // pcapd additions
+  kmskeyid: text(2048).min(1).optional().describe('KMS key id or ARN: server-side encryption becomes aws:kms with this key'),
+  pathstyle: z.boolean().default(false).describe('path-style URLs (endpoint/bucket/key), which most S3-compatible servers need'),
+  partsize: z.number().int().min(5 * MIB).max(5120 * MIB).default(8 * MIB).describe('multipart part size in bytes; captures larger than this go up in parts'),
+  queuesize: z.number().int().min(1).max(64).default(4).describe('parts uploaded in parallel'),
+  timeout: seconds().default(60).describe('seconds an S3 request may stall (no byte moving) before it fails and is retried; 0: none'),
+  allowbuckets: z.array(text(255).min(1)).default([]).describe('buckets a request may name (* matches any run of characters); empty: none'),
+  allowendpoints: z.array(text(2048).min(1)).default([]).describe('endpoints a request may name (scheme, host and port compared); empty: none'),
+  allowregions: z.array(text(64).min(1)).default([]).describe('regions a request may name; empty: none'),
+  allowacls: z.array(z.enum(S3_CANNED_ACLS)).default([]).describe('canned ACLs a request may name; empty: none'),
 });
 
 const Sqs = z.strictObject({
@@ -133,6 +157,15 @@ const Scheduler = z.strictObject({
   drainseconds: seconds().default(30).describe('on SIGTERM, how long to wait for deliveries before exiting'),
 });
 
+const Spool = z.strictObject({
+  dir: text(4096).min(1).default('/var/lib/pcapd/spool').describe('where captures wait until every sink has them (survives restarts)'),
+  maxbytes: z.number().int().min(MIB).default(4096 * MIB).describe('spool size limit; beyond it the oldest undelivered captures are culled'),
+  maxage: positive().default(7 * 86_400).describe('seconds an undelivered capture is kept before it is culled'),
+  retrybase: positive().default(5).describe('seconds before the first retry; doubled per failure, with jitter'),
+  retrymax: positive().default(600).describe('longest wait between retries, seconds'),
+  cullinterval: positive().default(60).describe('seconds between cull passes'),
+});
+
 export const ConfigSchema = z.strictObject({
   general: General.default(() => General.parse({})),
   cloudshark: Cloudshark.default(() => Cloudshark.parse({})),
@@ -144,6 +177,7 @@ export const ConfigSchema = z.strictObject({
   sqs: Sqs.default(() => Sqs.parse({})),
   http: Http.default(() => Http.parse({})),
   scheduler: Scheduler.default(() => Scheduler.parse({})),
+  spool: Spool.default(() => Spool.parse({})),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

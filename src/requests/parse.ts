@@ -10,6 +10,7 @@ import { validateFilter } from '../capture/devices.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
+import { s3OverrideProblems } from '../sinks/s3-destination.js';
 import { checkFolder } from './folder.js';
 import type { CaptureJob, Clamp, JobInterface, JobLimits } from './job.js';
 import { matchesNode, nodeTargetOf } from './node-match.js';
@@ -337,22 +338,19 @@ function checkFreshness(timestamp: number | string | undefined, staleAfterSecond
 
 // --- j: S3 overrides ----------------------------------------------------------
 
-const S3_OVERRIDES = ['bucket', 'region', 'endpoint', 'acl'] as const;
-
 /**
- * Per-request S3 destinations are honoured only within a configured
- * allowlist; pcapdaemon used any endpoint a message named. There is no
- * allowlist configuration yet, so every override is refused. `encryption`
- * only hardens the configured destination and is always accepted. An empty
- * string is no override (pcapdaemon clients send Go's zero value).
+ * Per-request S3 destinations (bucket, region, endpoint, acl) are honoured
+ * only within the [s3] allowlists (allowbuckets, allowregions,
+ * allowendpoints, allowacls; empty lists allow nothing); pcapdaemon used any
+ * endpoint a message named, with the configured credentials. `encryption`
+ * only hardens the destination and is always accepted. An empty string is no
+ * override (pcapdaemon clients send Go's zero value). Every refused override
+ * is named in the one error.
  */
-export function checkS3Overrides(request: CaptureRequest, _config: Config): void {
-  const present = S3_OVERRIDES.filter((field) => request[field] !== undefined && request[field] !== '');
-  if (present.length === 0) return;
-  throw new PcapdError(
-    'PCAPD_ERR_OVERRIDE_NOT_ALLOWED',
-    `no per-request S3 overrides are allowed by this configuration (the request sets ${present.join(', ')})`,
-  );
+export function checkS3Overrides(request: CaptureRequest, config: Config): void {
+  const problems = s3OverrideProblems(request, config.s3);
+  if (problems.length === 0) return;
+  throw new PcapdError('PCAPD_ERR_OVERRIDE_NOT_ALLOWED', `per-request S3 override refused: ${problems.join('; ')}`);
 }
 
 // --- k: limits ----------------------------------------------------------------

@@ -17,7 +17,7 @@ import { link, mkdir, open, realpath, unlink, type FileHandle } from 'node:fs/pr
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { systemClock, type Clock } from '../clock.js';
-import { errorMessage, PcapdError } from '../errors.js';
+import { errorMessage, PcapdError, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { DeliverableFile, Delivery, FinishedCapture, Sink } from './sink.js';
 
@@ -39,8 +39,12 @@ function errnoCode(err: unknown): string | undefined {
   return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
-function sinkError(message: string, cause?: unknown): PcapdError {
-  return new PcapdError('PCAPD_ERR_SINK_LOCAL', `local sink: ${message}`, cause === undefined ? undefined : { cause });
+/**
+ * `retriable`: a file-system failure (ENOSPC, EACCES, EIO…) may clear up, so
+ * the spool tries again; a refused folder or file name never will.
+ */
+function sinkError(message: string, cause?: unknown, retriable = false): SinkError {
+  return new SinkError('PCAPD_ERR_SINK_LOCAL', 'local', `local sink: ${message}`, { retriable, ...(cause === undefined ? {} : { cause }) });
 }
 
 /** Wraps a failed file-system step as PCAPD_ERR_SINK_LOCAL naming the path and errno code (ENOSPC, EACCES…). */
@@ -49,7 +53,7 @@ async function step<T>(action: string, path: string, fn: () => Promise<T>): Prom
     return await fn();
   } catch (err: unknown) {
     if (err instanceof PcapdError) throw err;
-    throw sinkError(`${action} ${path} failed (${errnoCode(err) ?? 'error'}): ${errorMessage(err)}`, err);
+    throw sinkError(`${action} ${path} failed (${errnoCode(err) ?? 'error'}): ${errorMessage(err)}`, err, true);
   }
 }
 
@@ -193,7 +197,7 @@ async function linkToFreeName(tempPath: string, dir: string, name: string, log: 
       await link(tempPath, path);
     } catch (err: unknown) {
       if (errnoCode(err) === 'EEXIST') continue;
-      throw sinkError(`linking ${path} failed (${errnoCode(err) ?? 'error'}): ${errorMessage(err)}`, err);
+      throw sinkError(`linking ${path} failed (${errnoCode(err) ?? 'error'}): ${errorMessage(err)}`, err, true);
     }
     if (attempt > 0) log.warn({ taken: name, path }, 'file name already taken; written beside it');
     return path;

@@ -28,14 +28,28 @@ export interface FinishedCapture {
   reason: StopReason | 'segment';
   startedAt: Date;
   files: readonly DeliverableFile[];
+  /**
+   * 1 for the first try; higher for a retry from the spool. A sink may then
+   * clean up what an interrupted try left behind (S3 aborts the multipart
+   * upload a killed pcapd never finished).
+   */
+  attempt?: number;
 }
 
 export interface Delivery {
   sink: string;
   /** Where each file now is: a path, s3://bucket/key, a Cloudshark URL. */
   locations: string[];
+  /** The sink's own id for each file, in the same order, where it has one (Cloudshark's capture id). */
+  ids?: string[];
 }
 
+/**
+ * A sink throws a SinkError (src/errors.ts) when it fails, with `retriable`
+ * set; any other error counts as retriable. A sink must be safe to call again
+ * with the same capture after a failure or a crash: it never leaves half a
+ * delivery that a retry would duplicate.
+ */
 export interface Sink {
   readonly name: string;
   deliver(capture: FinishedCapture): Promise<Delivery>;

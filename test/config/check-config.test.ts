@@ -45,14 +45,14 @@ describe('checkConfig', () => {
   });
 
   it('hides every secret that is set', async () => {
-    const secrets = '[redis]\nauth = "redis-pw"\n[http]\ntoken = "http-tok"\n[s3]\naccesskey = "s3-key"\n[cloudshark]\ntoken = "cs-tok"\n';
+    const secrets = '[redis]\nauth = "redis-pw"\n[http]\ntoken = "http-tok"\n[s3]\naccessid = "s3-id"\naccesskey = "s3-key"\n[cloudshark]\ntoken = "cs-tok"\n';
     const result = await checkConfig(await configFile('secrets.toml', secrets), {});
     expect(result.ok).toBe(true);
-    for (const secret of ['redis-pw', 'http-tok', 's3-key', 'cs-tok']) expect(result.text).not.toContain(secret);
+    for (const secret of ['redis-pw', 'http-tok', 's3-id', 's3-key', 'cs-tok']) expect(result.text).not.toContain(secret);
     expect(parse(body(result.text))).toMatchObject({
       redis: { auth: '***' },
       http: { token: '***' },
-      s3: { accesskey: '***' },
+      s3: { accessid: '***', accesskey: '***' },
       cloudshark: { token: '***' },
     });
   });

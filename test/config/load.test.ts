@@ -212,6 +212,15 @@ describe('parseConfigText', () => {
       region: 'us-east-1',
       acl: 'private',
       encryption: false,
+      // pcapd's additions at their defaults: virtual-host addressing as pcapdaemon, no per-request overrides.
+      pathstyle: false,
+      partsize: 8 * 1024 * 1024,
+      queuesize: 4,
+      timeout: 60,
+      allowbuckets: [],
+      allowendpoints: [],
+      allowregions: [],
+      allowacls: [],
     });
     expect(config.sqs).toMatchObject({ listen: true, url: 'https://example.amazone.com/asdfasdf/myqueue', chunksize: 10 });
   });
@@ -235,8 +244,8 @@ describe('parseConfigText', () => {
   });
 
   it('rejects an unknown section with its name', () => {
-    const err = configError(() => parseConfigText('[spool]\ndir = "/tmp"\n', 'typo.toml'));
-    expect(problemLines(err)).toEqual(['spool: unknown key']);
+    const err = configError(() => parseConfigText('[spoool]\ndir = "/tmp"\n', 'typo.toml'));
+    expect(problemLines(err)).toEqual(['spoool: unknown key']);
   });
 
   it('rejects a wrong type with its path', () => {

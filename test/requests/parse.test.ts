@@ -383,26 +383,68 @@ describe('parseRequest: folder', () => {
 });
 
 describe('parseRequest: S3 overrides', () => {
-  it.each(['bucket', 'region', 'endpoint', 'acl'])('rejects a per-request %s', (field) => {
-    expectRejected(
-      { ...BASE, [field]: 'x' },
-      'PCAPD_ERR_OVERRIDE_NOT_ALLOWED',
-      `no per-request S3 overrides are allowed by this configuration (the request sets ${field})`,
-    );
+  const allowing: Config = ConfigSchema.parse({
+    ...config,
+    s3: {
+      allowbuckets: ['pcap-archive', 'team-*'],
+      allowendpoints: ['https://s3.eu-west-1.amazonaws.com', 'minio.internal:9000', 'http://127.0.0.1:7070/'],
+      allowregions: ['eu-west-1'],
+      allowacls: ['bucket-owner-full-control'],
+    },
+  });
+
+  function overrides(body: Record<string, unknown>, cfg: Config = allowing): () => void {
+    return () => checkS3Overrides(CaptureRequestSchema.parse({ ...BASE, ...body }), cfg);
+  }
+
+  it.each([
+    ['bucket', 'x', 'bucket "x" is not allowed (s3.allowbuckets is empty)'],
+    ['region', 'x', 'region "x" is not allowed (s3.allowregions is empty)'],
+    ['endpoint', 'x', 'endpoint "https://x" is not allowed (s3.allowendpoints is empty)'],
+    ['acl', 'public-read', 'acl "public-read" is not allowed (s3.allowacls is empty)'],
+  ])('rejects a per-request %s when the allowlist is empty, naming it', (field, value, reason) => {
+    expectRejected({ ...BASE, [field]: value }, 'PCAPD_ERR_OVERRIDE_NOT_ALLOWED', `per-request S3 override refused: ${reason}`);
+  });
+
+  it('accepts overrides the allowlists name', () => {
+    expect(
+      overrides({ bucket: 'pcap-archive', endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1', acl: 'bucket-owner-full-control' }),
+    ).not.toThrow();
+  });
+
+  it('matches bucket patterns: * stands for any run of characters, nothing else is special', () => {
+    expect(overrides({ bucket: 'team-red' })).not.toThrow();
+    expect(overrides({ bucket: 'team-' })).not.toThrow();
+    expect(overrides({ bucket: 'pcap-archivex' })).toThrow('bucket "pcap-archivex" is not allowed (s3.allowbuckets allows "pcap-archive", "team-*")');
+    expect(overrides({ bucket: 'xteam-red' })).toThrow('not allowed');
+  });
+
+  it('compares endpoints by scheme, host and port: a bare host means https, case and a trailing / do not matter', () => {
+    expect(overrides({ endpoint: 'S3.EU-WEST-1.amazonaws.com' })).not.toThrow();
+    expect(overrides({ endpoint: 'https://s3.eu-west-1.amazonaws.com:443/' })).not.toThrow();
+    expect(overrides({ endpoint: 'https://minio.internal:9000' })).not.toThrow();
+    expect(overrides({ endpoint: 'http://127.0.0.1:7070' })).not.toThrow();
+    expect(overrides({ endpoint: 'http://s3.eu-west-1.amazonaws.com' })).toThrow('endpoint "http://s3.eu-west-1.amazonaws.com" is not allowed');
+    expect(overrides({ endpoint: 'https://minio.internal:9001' })).toThrow('not allowed');
+  });
+
+  it('refuses an endpoint that is no http(s) URL or carries credentials', () => {
+    expect(overrides({ endpoint: 'file:///etc/passwd' })).toThrow('endpoint "file:///etc/passwd" is not an http(s) URL or host name');
+    expect(overrides({ endpoint: 'https://user:pw@s3.eu-west-1.amazonaws.com' })).toThrow('is not an http(s) URL or host name');
   });
 
   it('accepts encryption, which only hardens the configured destination', () => {
     expect(accept({ ...BASE, encryption: true }).request.encryption).toBe(true);
   });
 
-  it('names every override the request sets', () => {
-    const request = CaptureRequestSchema.parse({ ...BASE, bucket: 'b', endpoint: 'https://evil.example' });
-    expect(() => checkS3Overrides(request, config)).toThrow('the request sets bucket, endpoint');
+  it('names every refused override in one error', () => {
+    expect(overrides({ bucket: 'b', endpoint: 'https://evil.example' }, config)).toThrow(
+      'per-request S3 override refused: bucket "b" is not allowed (s3.allowbuckets is empty); endpoint "https://evil.example" is not allowed (s3.allowendpoints is empty)',
+    );
   });
 
   it('does not count an empty string as an override', () => {
-    const request = CaptureRequestSchema.parse({ ...BASE, bucket: '', acl: '' });
-    expect(() => checkS3Overrides(request, config)).not.toThrow();
+    expect(overrides({ bucket: '', acl: '' }, config)).not.toThrow();
   });
 });
 

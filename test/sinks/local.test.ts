@@ -199,6 +199,13 @@ describe('LocalSink', () => {
     expect(await tree(root)).toEqual([]);
   });
 
+  it('says a refused name or folder is not retriable, and a file-system failure is', async () => {
+    await expect(newSink().deliver(capture([file('a/b.pcap', [Buffer.from('x')])]))).rejects.toMatchObject({ sink: 'local', retriable: false });
+    await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: '../out' })))).rejects.toMatchObject({ retriable: false });
+    await writeFile(join(root, 'blocker'), 'x');
+    await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: 'blocker/sub' })))).rejects.toMatchObject({ retriable: true });
+  });
+
   it('reports a folder that is a file with the path and errno code', async () => {
     await writeFile(join(root, 'plain'), 'x');
     await expectSinkError(newSink().deliver(capture([file('x.pcapng', [Buffer.from('x')])], makeJob({ folder: 'plain/sub' }))), /plain.*ENOTDIR/);
@@ -226,6 +233,7 @@ describe('LocalSink on a full disk', () => {
     const sink = newSink(mountDir);
     const big = randomChunks(16, 16 * 1024); // 256 KiB into 64 KiB
     await expectSinkError(sink.deliver(capture([file('big.pcapng', big)])), new RegExp(`${join(mountDir, 'big.pcapng')}.*ENOSPC`));
+    await expect(sink.deliver(capture([file('big.pcapng', big)]))).rejects.toMatchObject({ retriable: true });
     expect(await tree(mountDir)).toEqual([]);
 
     const small = randomChunks(2, 512);
