@@ -5,6 +5,7 @@
  *   pcapd check-config [FILE]                 print the effective config, or every error with its key path
  *   pcapd interfaces                          list capturable interfaces
  *   pcapd schema                              print the request JSON Schema
+ *   pcapd request [flags] [--wait]            send a capture request through a listener (src/commands/request.ts)
  *   pcapd version
  *
  * Without -config, the file is $PCAPD_CONFIG, else /etc/pcapd/config.toml,
@@ -14,6 +15,7 @@
 import { existsSync } from 'node:fs';
 
 import { libpcapVersion, listDevices } from './capture/devices.js';
+import { requestCommand } from './commands/request.js';
 import { checkConfig } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
     case 'schema':
       process.stdout.write(`${JSON.stringify(requestJsonSchema(), null, 2)}\n`);
       return 0;
+    case 'request':
+      return requestCommand(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, defaultConfigPath });
     case 'version':
     case '--version':
       process.stdout.write(`pcapd ${VERSION} (${libpcapVersion()}, Node.js ${process.version})\n`);

@@ -16,10 +16,14 @@ import { loadConfigFile, nodeName } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { HttpListener } from './listeners/http.js';
-import type { Listener } from './listeners/listener.js';
+import { KafkaListener } from './listeners/kafka.js';
+import type { Listener, RequestHandler } from './listeners/listener.js';
+import { RedisListener } from './listeners/redis.js';
+import { SqsListener } from './listeners/sqs.js';
 import { createLogger, type Log, type RootLogger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { Intake } from './requests/intake.js';
+import { ResultPublisher } from './results/publisher.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { LocalSink } from './sinks/local.js';
 import type { Sink } from './sinks/sink.js';
@@ -31,6 +35,9 @@ export interface DaemonOptions {
   clock?: Clock;
 }
 
+/** A change in one of these sections restarts the listeners on SIGHUP. */
+const LISTENER_SECTIONS = ['http', 'redis', 'kafka', 'sqs'] as const;
+
 export class Daemon {
   private config: Config;
   private sinks: Sink[] = [];
@@ -40,6 +47,7 @@ export class Daemon {
   private readonly metrics: Metrics;
   private readonly scheduler: Scheduler;
   private readonly intake: Intake;
+  private readonly results: ResultPublisher;
   private readonly options: DaemonOptions;
   private readonly startedAtMs = Date.now();
   private stopping: Promise<number> | undefined;
@@ -66,7 +74,21 @@ export class Daemon {
       metrics: this.metrics,
       clock,
     });
+    this.results = new ResultPublisher({
+      config: () => this.config,
+      node: () => nodeName(this.config),
+      log: this.root.log.child({ component: 'results' }),
+      metrics: this.metrics,
+      clock,
+    });
   }
+
+  /** What every listener calls: the intake's decision, and the result event once there is one. */
+  private readonly handleRequest: RequestHandler = async (raw) => {
+    const result = await this.intake.handle(raw);
+    this.results.track(raw, result);
+    return result;
+  };
 
   static async create(options: DaemonOptions): Promise<Daemon> {
     return new Daemon(options, await loadConfigFile(options.configPath, options.overrides));
@@ -75,7 +97,7 @@ export class Daemon {
   async start(): Promise<void> {
     this.sinks = await this.buildSinks(this.config);
     this.listeners = this.buildListeners(this.config);
-    for (const listener of this.listeners) await listener.start(this.intake.handle);
+    for (const listener of this.listeners) await listener.start(this.handleRequest);
     if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
     if (this.sinks.length === 0) this.log.warn('no sink enabled: captures are only kept for GET /captures/:id/pcap');
     this.log.info(
@@ -110,7 +132,12 @@ export class Daemon {
     const previous = this.config;
     this.config = next;
     this.sinks = await this.buildSinks(next);
-    if (JSON.stringify(previous.http) !== JSON.stringify(next.http)) await this.restartListeners();
+    const listenersChanged =
+      nodeName(previous) !== nodeName(next) ||
+      LISTENER_SECTIONS.some((section) => JSON.stringify(previous[section]) !== JSON.stringify(next[section]));
+    if (listenersChanged) {
+      await this.restartListeners();
+    }
     this.metrics.configReloads.inc({ outcome: 'ok' });
     this.log.info({ sinks: this.sinks.map((s) => s.name) }, 'config reloaded');
     return true;
@@ -124,9 +151,17 @@ export class Daemon {
 
   private async doShutdown(signal: string): Promise<number> {
     this.log.info({ signal }, 'shutting down: no new requests; ending running captures');
-    await Promise.allSettled(this.listeners.map((listener) => listener.stop()));
+    // Listeners stop reading while the scheduler ends running captures: each
+    // listener's stop() waits for its captures to be delivered so it can
+    // acknowledge them (a Kafka commit, an SQS delete, an XACK), and an HTTP
+    // request waiting for its outcome returns once the capture ends. Run one
+    // after the other, each would wait for the other.
     const drainMs = this.config.scheduler.drainseconds * 1000;
-    const { unfinished } = await this.scheduler.drain(drainMs);
+    const [{ unfinished }] = await Promise.all([
+      this.scheduler.drain(drainMs),
+      Promise.allSettled(this.listeners.map((listener) => listener.stop())),
+    ]);
+    await this.results.close();
     if (unfinished > 0) this.log.error({ unfinished }, 'shutdown: captures still undelivered after scheduler.drainseconds');
     this.log.info('pcapd stopped');
     await this.root.close();
@@ -169,12 +204,21 @@ export class Daemon {
         }),
       );
     }
+    const brokerDeps = (name: string) => ({
+      config: () => this.config,
+      node: () => nodeName(this.config),
+      log: this.root.log.child({ component: 'listener', listener: name }),
+      metrics: this.metrics,
+    });
+    if (config.redis.listen) listeners.push(new RedisListener(brokerDeps('redis')));
+    if (config.kafka.listen) listeners.push(new KafkaListener(brokerDeps('kafka')));
+    if (config.sqs.listen) listeners.push(new SqsListener(brokerDeps('sqs')));
     return listeners;
   }
 
   private async restartListeners(): Promise<void> {
     await Promise.allSettled(this.listeners.map((listener) => listener.stop()));
     this.listeners = this.buildListeners(this.config);
-    for (const listener of this.listeners) await listener.start(this.intake.handle);
+    for (const listener of this.listeners) await listener.start(this.handleRequest);
   }
 }

@@ -39,6 +39,15 @@ export const ERROR_CODES = {
   PCAPD_ERR_NOT_FOUND: 'no such HTTP route',
   PCAPD_ERR_INTERNAL: 'an unexpected internal error (a bug: the log line has the stack)',
 
+  // Broker listeners, result events and `pcapd request`
+  PCAPD_ERR_REPLY_INVALID: 'reply is not redis:<channel>, kafka:<topic> or sqs:<queue-url>, names a listener that is not enabled, or an SQS queue on another endpoint',
+  PCAPD_ERR_BROKER_CONNECTION: 'a listener lost or could not open its broker connection (it reconnects with backoff)',
+  PCAPD_ERR_BROKER_RECEIVE: 'reading requests from the broker failed (retried with backoff)',
+  PCAPD_ERR_BROKER_ACK: 'committing, deleting or acknowledging a message failed: the broker may deliver it again',
+  PCAPD_ERR_RESULT_PUBLISH: 'a result event could not be published (the capture itself is unaffected)',
+  PCAPD_ERR_WAIT_TIMEOUT: '`pcapd request --wait` saw no result event within --timeout',
+  PCAPD_ERR_USAGE: 'the command line is malformed (unknown flag, missing or bad value)',
+
   // Configuration
   PCAPD_ERR_CONFIG_INVALID: 'the configuration file has an unknown key or a bad value (the key path is named)',
   PCAPD_ERR_CONFIG_READ: 'the configuration file cannot be read or is not valid TOML',

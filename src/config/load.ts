@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 
+import { regionOfQueueUrl } from '../brokers/sqs-url.js';
 import { errorMessage, PcapdError } from '../errors.js';
 import { validateFileNamePattern } from '../sinks/naming.js';
 import { normalizeEndpoint } from '../sinks/s3-destination.js';
@@ -60,6 +61,7 @@ export function redactConfig(config: Config): unknown {
     ...copy,
     cloudshark: maskKey(copy.cloudshark, 'token'),
     redis: maskKey(copy.redis, 'auth'),
+    kafka: maskKey(copy.kafka, 'saslpassword'),
     s3: maskKey(maskKey(copy.s3, 'accessid'), 'accesskey'),
     sqs: maskKey(maskKey(copy.sqs, 'accessid'), 'accesskey'),
     http: maskKey(copy.http, 'token'),
@@ -267,6 +269,7 @@ function crossFieldIssues(raw: Record<string, unknown>): ConfigIssue[] {
     ...(http.success ? httpTokenIssues(http.data) : []),
     ...(general.success ? generalIssues(general.data) : []),
     ...(cloudshark.success ? cloudsharkIssues(cloudshark.data) : []),
+    ...brokerListenerIssues(raw),
     ...(s3.success ? s3Issues(s3.data) : []),
     ...(spool.success ? spoolIssues(spool.data) : []),
   ];
@@ -369,4 +372,63 @@ export function isLoopbackHost(host: string): boolean {
   const family = isIP(host);
   if (family === 0) return false;
   return LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+// ---------------------------------------------------------------------------
+// Broker listeners: an enabled listener must have what it needs to connect
+
+function brokerListenerIssues(raw: Record<string, unknown>): ConfigIssue[] {
+  const redis = ConfigSchema.shape.redis.safeParse(raw['redis']);
+  const kafka = ConfigSchema.shape.kafka.safeParse(raw['kafka']);
+  const sqs = ConfigSchema.shape.sqs.safeParse(raw['sqs']);
+  return [
+    ...(redis.success ? redisIssues(redis.data) : []),
+    ...(kafka.success ? kafkaIssues(kafka.data) : []),
+    ...(sqs.success ? sqsIssues(sqs.data) : []),
+  ];
+}
+
+function redisIssues(redis: Config['redis']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (redis.username !== undefined && redis.auth === undefined) {
+    issues.push(crossIssue(['redis', 'auth'], 'required when redis.username is set (ACL AUTH needs the password)'));
+  }
+  return issues;
+}
+
+function kafkaIssues(kafka: Config['kafka']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (kafka.saslmechanism !== undefined) {
+    for (const key of ['saslusername', 'saslpassword'] as const) {
+      if (kafka[key] === undefined) issues.push(crossIssue(['kafka', key], 'required when kafka.saslmechanism is set'));
+    }
+  }
+  return issues;
+}
+
+function sqsIssues(sqs: Config['sqs']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const key of ['url', 'endpoint', 'results'] as const) {
+    const value = sqs[key];
+    if (value !== undefined && value !== '' && !isHttpUrl(value)) issues.push(crossIssue(['sqs', key], 'must be an http(s) URL'));
+  }
+  if ((sqs.accessid === undefined) !== (sqs.accesskey === undefined)) {
+    const missing = sqs.accessid === undefined ? 'accessid' : 'accesskey';
+    issues.push(crossIssue(['sqs', missing], 'set both accessid and accesskey, or neither (the AWS SDK default credential chain)'));
+  }
+  if (!sqs.listen) return issues;
+  if (sqs.url === undefined) issues.push(crossIssue(['sqs', 'url'], 'required when sqs.listen = true'));
+  if (sqs.region === undefined && regionOfQueueUrl(sqs.url) === undefined) {
+    issues.push(crossIssue(['sqs', 'region'], 'required when sqs.listen = true (unless the queue URL is an AWS one that names it)'));
+  }
+  return issues;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

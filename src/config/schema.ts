@@ -64,18 +64,47 @@ const Cloudshark = z.strictObject({
   cafile: text(4096).min(1).optional().describe('PEM file of the CA that signed an appliance\'s certificate (absent: the system CAs)'),
 });
 
+/** A Redis key, channel or Kafka topic name as written in the config: printable, no spaces. */
+const brokerName = (max: number) => text(max).regex(/^[^\s\p{Cc}]*$/u, 'must not contain spaces or control characters');
+export const REDIS_MODES = ['pubsub', 'streams'] as const;
+
 const Redis = z.strictObject({
-  listen: z.boolean().default(false),
-  host: text(255).default('127.0.0.1'),
-  port: port().default(6379),
-  channel: text(255).min(1).default('capture'),
+  listen: z.boolean().default(false).describe('take capture requests from Redis'),
+  host: text(255).default('127.0.0.1').describe('Redis server name or address'),
+  port: port().default(6379).describe('Redis server port'),
+  channel: brokerName(255).min(1).default('capture').describe('pub/sub channel carrying capture requests (mode = "pubsub")'),
   auth: text(512).optional().describe('password (AUTH)'),
+  // pcapd additions
+  username: text(255).optional().describe('ACL user name (Redis 6+); without it AUTH uses the password alone'),
+  db: z.number().int().min(0).max(65535).default(0).describe('database number (SELECT)'),
+  tls: z.boolean().default(false).describe('connect with TLS'),
+  tlsca: text(4096).optional().describe('with tls = true: PEM file of the CA that signed the server certificate (default: the system CAs)'),
+  mode: z
+    .enum(REDIS_MODES)
+    .default('pubsub')
+    .describe('"pubsub": SUBSCRIBE to channel (requests sent while pcapd is down are lost); "streams": XREADGROUP on stream, acknowledged after delivery'),
+  stream: brokerName(255).min(1).default('capture').describe('stream key carrying capture requests (mode = "streams"); each entry\'s "request" field holds the JSON'),
+  group: brokerName(255).default('').describe('stream consumer group; empty: "pcapd-<node>", so every node sees every request'),
+  consumer: brokerName(255).default('').describe('consumer name within the group; empty: the node name'),
+  results: brokerName(255).default('').describe('channel that result events of requests from Redis are PUBLISHed to; empty: none'),
 });
 
+const kafkaTopic = () => text(249).regex(/^[A-Za-z0-9._-]*$/, 'a Kafka topic name: letters, digits, ".", "_" and "-"');
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
 const Kafka = z.strictObject({
-  listen: z.boolean().default(false),
-  server: z.array(text(255).min(1)).min(1).default(['127.0.0.1:9092']),
-  topic: text(249).min(1).default('capture'),
+  listen: z.boolean().default(false).describe('take capture requests from Kafka'),
+  server: z.array(text(255).min(1)).min(1).default(['127.0.0.1:9092']).describe('bootstrap brokers, host:port'),
+  topic: kafkaTopic().min(1).default('capture').describe('topic carrying capture requests (the message value is the request)'),
+  // pcapd additions
+  group: brokerName(255).default('').describe('consumer group; empty: "pcapd-<node>", so every node sees every request (pcapdaemon\'s fan-out); a shared name splits requests between nodes'),
+  frombeginning: z.boolean().default(false).describe('a new consumer group starts at the oldest message instead of the newest'),
+  results: kafkaTopic().default('').describe('topic that result events of requests from Kafka are produced to; empty: none'),
+  ssl: z.boolean().default(false).describe('connect with TLS'),
+  sslca: text(4096).optional().describe('with ssl = true: PEM file of the CA that signed the broker certificates (default: the system CAs)'),
+  saslmechanism: z.enum(KAFKA_SASL_MECHANISMS).optional().describe('SASL mechanism: "plain", "scram-sha-256" or "scram-sha-512" (default: no SASL)'),
+  saslusername: text(255).optional().describe('SASL user name'),
+  saslpassword: text(512).optional().describe('SASL password'),
 });
 
 const Syslog = z.strictObject({
@@ -123,13 +152,23 @@ const S3 = z.strictObject({
 });
 
 const Sqs = z.strictObject({
-  listen: z.boolean().default(false),
-  region: text(64).optional(),
-  accessid: text(256).optional(),
-  accesskey: text(256).optional(),
-  url: text(2048).optional(),
-  waitseconds: z.number().int().min(0).max(20).default(20),
-  chunksize: z.number().int().min(1).max(10).default(10),
+  listen: z.boolean().default(false).describe('long-poll the SQS queue for capture requests'),
+  region: text(64).optional().describe('queue region'),
+  accessid: text(256).optional().describe('access key id (default: the AWS SDK credential chain: environment, profile, instance role)'),
+  accesskey: text(256).optional().describe('secret access key'),
+  url: text(2048).optional().describe('queue URL'),
+  waitseconds: z.number().int().min(0).max(20).default(20).describe('long-poll wait per receive, seconds (0 to 20)'),
+  chunksize: z.number().int().min(1).max(10).default(10).describe('messages received at once, and captures from SQS running at once (1 to 10)'),
+  // pcapd additions
+  endpoint: text(2048).optional().describe('SQS endpoint URL for SQS-compatible servers (default: the region\'s AWS endpoint)'),
+  visibilityseconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(43_200)
+    .default(0)
+    .describe('visibility timeout of received messages; 0: the queue\'s own. Extended while a capture runs longer'),
+  results: text(2048).default('').describe('queue URL that result events of requests from SQS are sent to; empty: none'),
 });
 
 const Http = z.strictObject({

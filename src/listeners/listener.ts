@@ -12,7 +12,15 @@ export interface RawRequest {
 }
 
 export type IntakeResult =
-  | { kind: 'accepted'; id: string; queued: boolean; outcome: Promise<CaptureOutcome> }
+  | {
+      kind: 'accepted';
+      id: string;
+      queued: boolean;
+      /** Resolves once the capture is delivered (or has failed); never rejects. */
+      outcome: Promise<CaptureOutcome>;
+      /** The request's validated `reply` destination, when it named one. */
+      reply?: string;
+    }
   | { kind: 'ignored'; why: 'other-node' }
   | { kind: 'duplicate'; id: string }
   | { kind: 'rejected'; code: string; message: string };

@@ -122,6 +122,44 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Broker listeners (redis, kafka, sqs) and result events
+  readonly listenerUp = new Gauge({
+    name: 'pcapd_listener_up',
+    help: 'Whether a broker listener is connected and subscribed (1) or not (0), by listener',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly listenerDisconnects = new Counter({
+    name: 'pcapd_listener_disconnects_total',
+    help: 'Broker connections lost (or failed to open) while the listener was running, by listener',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly listenerInFlight = new Gauge({
+    name: 'pcapd_listener_messages_in_flight',
+    help: 'Messages received and not yet acknowledged (their capture is running or being delivered), by listener',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly listenerSettlements = new Counter({
+    name: 'pcapd_listener_settlements_total',
+    help: 'What happened to received messages, by listener and action (ack: committed/deleted/XACKed; release: left or made visible for redelivery; extend: SQS visibility extended)',
+    labelNames: ['listener', 'action'] as const,
+    registers: [this.registry],
+  });
+  readonly listenerErrors = new Counter({
+    name: 'pcapd_listener_errors_total',
+    help: 'Broker operations that failed, by listener and error code',
+    labelNames: ['listener', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly resultEvents = new Counter({
+    name: 'pcapd_result_events_total',
+    help: 'Result events published, by transport (redis, kafka, sqs) and outcome (ok, error)',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly configReloads = new Counter({
     name: 'pcapd_config_reloads_total',
     help: 'SIGHUP config reloads, by outcome (ok, rejected)',

@@ -76,7 +76,8 @@ export class Intake {
         return submitted;
       }
       metrics.requestsAccepted.inc({ source: raw.source });
-      return submitted;
+      // The result publisher sends the outcome where the request asked.
+      return job.reply === undefined ? submitted : { ...submitted, reply: job.reply };
     } catch (err: unknown) {
       const code = errorCodeOf(err) ?? 'PCAPD_ERR_REQUEST_INVALID';
       const message = errorMessage(err);

@@ -10,6 +10,7 @@ import { validateFilter } from '../capture/devices.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
+import { parseDestination, unreachableReason } from '../results/destination.js';
 import { s3OverrideProblems } from '../sinks/s3-destination.js';
 import { checkFolder } from './folder.js';
 import type { CaptureJob, Clamp, JobInterface, JobLimits } from './job.js';
@@ -48,6 +49,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
   const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);
   checkS3Overrides(request, config);
+  if (request.reply !== undefined) checkReply(request.reply, config);
   return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder }) };
 }
 
@@ -351,6 +353,15 @@ export function checkS3Overrides(request: CaptureRequest, config: Config): void 
   const problems = s3OverrideProblems(request, config.s3);
   if (problems.length === 0) return;
   throw new PcapdError('PCAPD_ERR_OVERRIDE_NOT_ALLOWED', `per-request S3 override refused: ${problems.join('; ')}`);
+}
+
+// --- reply: where the result event goes (src/results/) -------------------------
+
+/** `reply` must be well formed and reachable from this configuration. */
+export function checkReply(reply: string, config: Config): void {
+  const destination = parseDestination(reply);
+  const problem = typeof destination === 'string' ? destination : unreachableReason(destination, config);
+  if (problem !== undefined) throw new PcapdError('PCAPD_ERR_REPLY_INVALID', `/reply: ${problem}`);
 }
 
 // --- k: limits ----------------------------------------------------------------

@@ -195,7 +195,9 @@ describe('parseConfigText', () => {
       token: 'fffffffffffffffffff',
       upload: true,
     });
-    expect(config.redis).toEqual({ listen: true, host: 'node.running.redis.net', port: 6379, channel: 'capture', auth: 'password' });
+    // pcapdaemon's keys as written; pcapd's additions at their defaults (pub/sub, as pcapdaemon).
+    expect(config.redis).toMatchObject({ listen: true, host: 'node.running.redis.net', port: 6379, channel: 'capture', auth: 'password' });
+    expect(config.redis).toMatchObject({ mode: 'pubsub', db: 0, tls: false, results: '' });
     expect(config.kafka.server).toEqual(['127.0.0.1:9092', 'host.example.com:9092']);
     expect(config.syslog).toEqual({ priority: 25, tag: 'pcapdaemon' });
     expect(config.interface).toEqual([

@@ -1,0 +1,241 @@
+/**
+ * `pcapd request`: what alert hooks call. Builds a capture request from flags
+ * or a JSON file, validates it here with the daemon's own parser, publishes it
+ * through a configured listener and, with --wait, prints the result event(s).
+ *
+ * stdout carries only JSON (the sent request without --wait, else one result
+ * event per line); what happened is told on stderr.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+import pino from 'pino';
+
+import { validateFilter } from '../capture/devices.js';
+import { systemClock } from '../clock.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
+import { checkFolder } from '../requests/folder.js';
+import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js';
+import type { CaptureRequest } from '../requests/schema.js';
+import { parseDestination } from '../results/destination.js';
+import { parseRequestArgs, REQUEST_USAGE, usageError, VIAS, type RequestArgs, type Via } from './request-args.js';
+import { createTransport, type RequestTransport } from './request-transports.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface RequestCommandIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  defaultConfigPath(): string;
+}
+
+export async function requestCommand(argv: readonly string[], io: RequestCommandIo): Promise<number> {
+  const say = (line: string): void => void io.stderr.write(`pcapd request: ${line}\n`);
+  let args: RequestArgs;
+  try {
+    args = parseRequestArgs(argv);
+  } catch (err: unknown) {
+    say(errorMessage(err));
+    return EXIT_USAGE;
+  }
+  if (args.help) {
+    io.stdout.write(`${REQUEST_USAGE}\n`);
+    return EXIT_OK;
+  }
+  try {
+    return await run(args, io, say);
+  } catch (err: unknown) {
+    say(errorMessage(err));
+    return errorCodeOf(err) === 'PCAPD_ERR_USAGE' ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+async function run(args: RequestArgs, io: RequestCommandIo, say: (line: string) => void): Promise<number> {
+  const config = await loadConfigFile(args.configPath ?? io.defaultConfigPath());
+  const via = args.via ?? defaultVia(config);
+  const request = await buildRequest(args, io.stdin);
+  const rejection = validateLocally(request, via, config, say);
+  if (rejection !== undefined) {
+    say(`refused here, not sent: ${rejection.code}: ${rejection.message}`);
+    return EXIT_FAILED;
+  }
+  if (args.dryRun) {
+    io.stdout.write(`${JSON.stringify(request)}\n`);
+    return EXIT_OK;
+  }
+  // kafkajs logs to stderr, warnings only: stdout is for JSON.
+  const log = pino({ level: 'warn', base: null }, pino.destination(2));
+  const transport = createTransport(via, config, log, args.url === undefined ? {} : { url: args.url });
+  try {
+    return await send(transport, request, args, via, io, say);
+  } finally {
+    await transport.close();
+  }
+}
+
+async function send(
+  transport: RequestTransport,
+  request: CaptureRequest,
+  args: RequestArgs,
+  via: Via,
+  io: RequestCommandIo,
+  say: (line: string) => void,
+): Promise<number> {
+  const waitOnReply = args.wait && via !== 'http';
+  if (waitOnReply) {
+    if (request.reply === undefined) request.reply = await transport.openReply();
+    else await transport.listenOn(request.reply);
+  }
+  const deadlineMs = Date.now() + args.waitTimeoutSeconds * 1000;
+  const report = await transport.send(JSON.stringify(request), args.wait ? { waitSeconds: args.waitTimeoutSeconds } : undefined);
+  say(report.message);
+  for (const event of report.events ?? []) io.stdout.write(`${JSON.stringify(event)}\n`);
+  if (!report.ok) return EXIT_FAILED;
+  if (report.events !== undefined) return report.events.every(succeeded) ? EXIT_OK : EXIT_FAILED;
+  if (!args.wait) {
+    io.stdout.write(`${JSON.stringify(request)}\n`);
+    return EXIT_OK;
+  }
+  return waitForEvents(transport, request.id ?? '', args.expect, deadlineMs, io, say);
+}
+
+async function waitForEvents(
+  transport: RequestTransport,
+  id: string,
+  expect: number,
+  deadlineMs: number,
+  io: RequestCommandIo,
+  say: (line: string) => void,
+): Promise<number> {
+  let received = 0;
+  let allOk = true;
+  while (received < expect) {
+    const text = await transport.nextEvent(deadlineMs);
+    if (text === undefined) {
+      say(`PCAPD_ERR_WAIT_TIMEOUT: ${received} of ${expect} result event(s) arrived within --wait-timeout`);
+      return EXIT_FAILED;
+    }
+    const event = parseEvent(text);
+    // A shared reply destination carries other requests' events too.
+    if (event === undefined || event['id'] !== id) continue;
+    received += 1;
+    allOk &&= succeeded(event);
+    io.stdout.write(`${JSON.stringify(event)}\n`);
+  }
+  return allOk ? EXIT_OK : EXIT_FAILED;
+}
+
+// ---- building and checking ----
+
+function defaultVia(config: Config): Via {
+  const enabled = VIAS.filter((via) => config[via].listen);
+  if (enabled.length === 1 && enabled[0] !== undefined) return enabled[0];
+  const which = enabled.length === 0 ? 'none is enabled' : `${enabled.join(', ')} are enabled`;
+  throw usageError(`say which listener to send through with --via (${which} in the configuration)`);
+}
+
+async function buildRequest(args: RequestArgs, stdin: NodeJS.ReadableStream): Promise<CaptureRequest> {
+  const fromFile = args.file === undefined ? {} : await readRequestFile(args.file, stdin);
+  const request = { ...fromFile, ...args.fields } as Record<string, unknown>;
+  if (isObject(fromFile['segment']) && isObject(args.fields['segment'])) {
+    request['segment'] = { ...fromFile['segment'], ...args.fields['segment'] };
+  }
+  // An id to find the result event by; a timestamp so a request stuck in a
+  // queue is dropped as stale rather than captured an hour late.
+  request['id'] ??= `req-${randomUUID()}`;
+  request['timestamp'] ??= new Date().toISOString();
+  return request as CaptureRequest;
+}
+
+async function readRequestFile(path: string, stdin: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = path === '-' ? await readAll(stdin) : await readFile(path, 'utf8');
+  } catch (err: unknown) {
+    throw usageError(`cannot read ${path}: ${errorMessage(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err: unknown) {
+    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `${path} is not valid JSON: ${errorMessage(err)}`);
+  }
+  if (!isObject(value)) throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `${path} must hold a JSON object`);
+  return value;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The daemon's own parser, run here with this config. What only the
+ * capturing node knows is not checked: whether its interfaces exist, and
+ * whether it enables the listener a reply names.
+ */
+function validateLocally(
+  request: CaptureRequest,
+  via: Via,
+  config: Config,
+  say: (line: string) => void,
+): { code: string; message: string } | undefined {
+  const anyListener: Config = {
+    ...config,
+    redis: { ...config.redis, listen: true },
+    kafka: { ...config.kafka, listen: true },
+    sqs: { ...config.sqs, listen: true },
+  };
+  try {
+    const parsed = parseRequest(JSON.stringify(request), {
+      config: anyListener,
+      node: request.node ?? 'pcapd-request',
+      source: via,
+      clock: systemClock,
+      // Interface names exist (or not) on the capturing node; they are checked there.
+      interfaceExists: () => true,
+      newId: () => request.id ?? '',
+    });
+    if (parsed.kind === 'ignored') {
+      // A nodere request: the checks after the node match, done one by one.
+      validateFilter(request.bpf ?? '');
+      if (request.folder !== undefined && request.folder !== '') checkFolder(request.folder);
+      checkS3Overrides(request, config);
+      if (request.reply !== undefined) checkReply(request.reply, anyListener);
+    } else {
+      for (const clamp of parsed.job.clamps) {
+        say(`note: ${clamp.field} ${clamp.requested} is above this configuration's maximum; a node configured alike captures with ${clamp.applied}`);
+      }
+    }
+  } catch (err: unknown) {
+    return { code: errorCodeOf(err) ?? 'PCAPD_ERR_REQUEST_INVALID', message: errorMessage(err) };
+  }
+  if (request.interface !== undefined) say('note: interface names are checked by the capturing node, not here');
+  if (request.reply !== undefined && typeof parseDestination(request.reply) !== 'string') {
+    say(`note: result events go to ${request.reply} if the capturing node enables that listener`);
+  }
+  return undefined;
+}
+
+function parseEvent(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function succeeded(event: unknown): boolean {
+  return isObject(event) && event['state'] === 'done' && event['error'] === undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,206 @@
+/**
+ * Sends result events: when an accepted request's capture is delivered (or
+ * has failed), its CaptureOutcome goes to the request's `reply` destination
+ * and to the configured `results` destination of the listener it came from;
+ * a request this node refused gets a short rejection event the same way.
+ *
+ * Publishing is best effort by design: a failure is logged and counted and
+ * never touches the capture, the sinks or the listener's acknowledgement.
+ */
+import type { Config } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import type { IntakeResult, RawRequest } from '../listeners/listener.js';
+import type { Log } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { REQUEST_ID_PATTERN } from '../requests/schema.js';
+import { formatDestination, parseDestination, unreachableReason, type Destination, type ResultTransport } from './destination.js';
+import type { RejectedEvent, ResultEvent } from './events.js';
+import { KafkaResultSender } from './kafka.js';
+import { RedisResultSender } from './redis.js';
+import type { ResultSender } from './sender.js';
+import { SqsResultSender } from './sqs.js';
+
+export interface PublisherDeps {
+  config(): Config;
+  node(): string;
+  log: Log;
+  metrics: Metrics;
+  clock: { nowMs(): number };
+  /** Tests may replace a transport. */
+  senderFactory?: (transport: ResultTransport, config: Config) => ResultSender;
+}
+
+/** Rejections for these codes carry no readable request, so no reply destination. */
+const UNREADABLE = new Set(['PCAPD_ERR_REQUEST_TOO_LARGE', 'PCAPD_ERR_REQUEST_JSON']);
+/** Not a decision: the message stays unacknowledged and is handled after the restart. */
+const NOT_DECIDED = new Set(['PCAPD_ERR_SHUTTING_DOWN']);
+/** close() waits at most this long for events still being sent. */
+const CLOSE_WAIT_MS = 5_000;
+
+interface SenderSlot {
+  sender: ResultSender;
+  /** The config section it was built from: a reload that changes it builds a new one. */
+  section: string;
+}
+
+export class ResultPublisher {
+  private readonly deps: PublisherDeps;
+  private readonly senders = new Map<ResultTransport, SenderSlot>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(deps: PublisherDeps) {
+    this.deps = deps;
+  }
+
+  /** Called with every intake decision; returns at once. */
+  track(raw: RawRequest, result: IntakeResult): void {
+    switch (result.kind) {
+      case 'accepted':
+        void result.outcome.then((outcome) => this.publish(this.destinations(raw.source, result.reply), outcome));
+        return;
+      case 'rejected':
+        if (NOT_DECIDED.has(result.code)) return;
+        this.publish(this.destinations(raw.source, this.replyOf(raw, result.code)), this.rejection(raw, result));
+        return;
+      case 'ignored':
+      case 'duplicate':
+        // Another node's request, or one whose first copy's outcome is published.
+        return;
+      default: {
+        const unreachable: never = result;
+        throw new Error(`unknown intake result ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** Waits (bounded) for events being sent, then closes every connection. */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    });
+    await Promise.race([Promise.allSettled([...this.pending]), timeout]);
+    clearTimeout(timer);
+    const slots = [...this.senders.values()];
+    this.senders.clear();
+    await Promise.allSettled(slots.map((slot) => slot.sender.close()));
+  }
+
+  // ---- routing ----
+
+  /** The reply destination first, then the source listener's configured one; each once. */
+  private destinations(source: string, reply: string | undefined): Destination[] {
+    const config = this.deps.config();
+    const wanted: Destination[] = [];
+    if (reply !== undefined) {
+      const parsed = parseDestination(reply);
+      if (typeof parsed !== 'string' && unreachableReason(parsed, config) === undefined) wanted.push(parsed);
+    }
+    const configured = configuredResults(source, config);
+    if (configured !== undefined) wanted.push(configured);
+    const seen = new Set<string>();
+    return wanted.filter((destination) => {
+      const key = formatDestination(destination);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  /** A refused request's reply field, when the body is readable and the field valid. */
+  private replyOf(raw: RawRequest, code: string): string | undefined {
+    if (UNREADABLE.has(code)) return undefined;
+    const request = readObject(raw.body);
+    return typeof request?.['reply'] === 'string' ? request['reply'] : undefined;
+  }
+
+  private rejection(raw: RawRequest, result: Extract<IntakeResult, { kind: 'rejected' }>): RejectedEvent {
+    const request = UNREADABLE.has(result.code) ? undefined : readObject(raw.body);
+    const id = request?.['id'];
+    return {
+      ...(typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? { id } : {}),
+      node: this.deps.node(),
+      source: raw.source,
+      state: 'rejected',
+      error: { code: result.code, message: result.message },
+      requestedAt: new Date(this.deps.clock.nowMs()).toISOString(),
+    };
+  }
+
+  // ---- sending ----
+
+  private publish(destinations: readonly Destination[], event: ResultEvent): void {
+    if (destinations.length === 0) return;
+    const body = JSON.stringify(event);
+    for (const destination of destinations) {
+      const sending = this.sendOne(destination, body, event).finally(() => this.pending.delete(sending));
+      this.pending.add(sending);
+    }
+  }
+
+  private async sendOne(destination: Destination, body: string, event: ResultEvent): Promise<void> {
+    const { log, metrics } = this.deps;
+    const where = formatDestination(destination);
+    try {
+      await this.sender(destination.transport).send(destination.name, body);
+      metrics.resultEvents.inc({ transport: destination.transport, outcome: 'ok' });
+      log.debug({ reqId: event.id, destination: where, state: event.state }, 'result event published');
+    } catch (err: unknown) {
+      metrics.resultEvents.inc({ transport: destination.transport, outcome: 'error' });
+      log.warn(
+        { reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) },
+        'result event not published',
+      );
+    }
+  }
+
+  private sender(transport: ResultTransport): ResultSender {
+    const config = this.deps.config();
+    const section = JSON.stringify(config[transport]);
+    const slot = this.senders.get(transport);
+    if (slot !== undefined && slot.section === section) return slot.sender;
+    if (slot !== undefined) void slot.sender.close().catch(() => undefined);
+    const sender = (this.deps.senderFactory ?? this.defaultSender)(transport, config);
+    this.senders.set(transport, { sender, section });
+    return sender;
+  }
+
+  private readonly defaultSender = (transport: ResultTransport, config: Config): ResultSender => {
+    const node = this.deps.node();
+    switch (transport) {
+      case 'redis':
+        return new RedisResultSender(config.redis, node);
+      case 'kafka':
+        return new KafkaResultSender(config.kafka, node, this.deps.log.child({ transport: 'kafka' }));
+      case 'sqs':
+        return new SqsResultSender(config.sqs);
+      default: {
+        const unreachable: never = transport;
+        throw new Error(`unknown result transport ${String(unreachable)}`);
+      }
+    }
+  };
+}
+
+/** [redis] results, [kafka] results or [sqs] results for requests from that listener. */
+function configuredResults(source: string, config: Config): Destination | undefined {
+  switch (source) {
+    case 'redis':
+      return config.redis.results === '' ? undefined : { transport: 'redis', name: config.redis.results };
+    case 'kafka':
+      return config.kafka.results === '' ? undefined : { transport: 'kafka', name: config.kafka.results };
+    case 'sqs':
+      return config.sqs.results === '' ? undefined : { transport: 'sqs', name: config.sqs.results };
+    default:
+      return undefined;
+  }
+}
+
+function readObject(body: string | Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
