@@ -5,6 +5,7 @@
  *   pcapd check-config [FILE]                 print the effective config, or every error with its key path
  *   pcapd interfaces                          list capturable interfaces
  *   pcapd schema                              print the request JSON Schema
+ *   pcapd spool list|retry|cull [--dry-run]   the spool of captures waiting for a sink (src/commands/spool.ts)
  *   pcapd request [flags] [--wait]            send a capture request through a listener (src/commands/request.ts)
  *   pcapd version
  *
@@ -16,6 +17,7 @@ import { existsSync } from 'node:fs';
 
 import { libpcapVersion, listDevices } from './capture/devices.js';
 import { requestCommand } from './commands/request.js';
+import { spoolCommand } from './commands/spool.js';
 import { checkConfig } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
@@ -60,6 +62,11 @@ async function main(argv: string[]): Promise<number> {
     case 'schema':
       process.stdout.write(`${JSON.stringify(requestJsonSchema(), null, 2)}\n`);
       return 0;
+    case 'spool':
+      return spoolCommand(rest, defaultConfigPath, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
     case 'request':
       return requestCommand(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, defaultConfigPath });
     case 'version':

@@ -24,9 +24,13 @@ import { createLogger, type Log, type RootLogger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { Intake } from './requests/intake.js';
 import { ResultPublisher } from './results/publisher.js';
+import { DeliveryService } from './scheduler/delivery.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { CloudsharkSink } from './sinks/cloudshark.js';
 import { LocalSink } from './sinks/local.js';
+import { S3Sink } from './sinks/s3.js';
 import type { Sink } from './sinks/sink.js';
+import { Spool } from './spool/spool.js';
 import { VERSION } from './version.js';
 
 export interface DaemonOptions {
@@ -38,6 +42,14 @@ export interface DaemonOptions {
 /** A change in one of these sections restarts the listeners on SIGHUP. */
 const LISTENER_SECTIONS = ['http', 'redis', 'kafka', 'sqs'] as const;
 
+/** Lets go of the connection pools of sinks a reload replaced, once the uploads still running on them end. */
+function closeSinks(sinks: readonly Sink[]): void {
+  for (const sink of sinks) {
+    if (sink instanceof S3Sink) sink.close();
+    if (sink instanceof CloudsharkSink) void sink.close().catch(() => undefined);
+  }
+}
+
 export class Daemon {
   private config: Config;
   private sinks: Sink[] = [];
@@ -47,6 +59,9 @@ export class Daemon {
   private readonly metrics: Metrics;
   private readonly scheduler: Scheduler;
   private readonly intake: Intake;
+  /** Sinks in parallel, the spool for what fails; `delivery.onDelivered` reports later arrivals. */
+  private readonly delivery: DeliveryService;
+  private readonly spool: Spool;
   private readonly results: ResultPublisher;
   private readonly options: DaemonOptions;
   private readonly startedAtMs = Date.now();
@@ -59,12 +74,28 @@ export class Daemon {
     this.log = this.root.log.child({ component: 'daemon' });
     this.metrics = new Metrics({ version: VERSION, libpcap: libpcapVersion() });
     const clock = options.clock ?? systemClock;
+    this.delivery = new DeliveryService({
+      sinks: () => this.sinks,
+      log: this.root.log.child({ component: 'delivery' }),
+      metrics: this.metrics,
+      amendOutcome: (id, change, fallback) => this.scheduler.amendOutcome(id, change, fallback),
+    });
+    this.spool = new Spool({
+      settings: () => this.config.spool,
+      sinks: () => this.sinks,
+      log: this.root.log,
+      metrics: this.metrics,
+      clock,
+      onChange: (change) => this.delivery.applySpoolChange(change),
+    });
+    this.delivery.useSpool(this.spool);
     this.scheduler = new Scheduler({
       config: () => this.config,
       sinks: () => this.sinks,
       log: this.root.log.child({ component: 'scheduler' }),
       metrics: this.metrics,
       clock,
+      deliver: (capture, outcome, log) => this.delivery.deliver(capture, outcome, log),
     });
     this.intake = new Intake({
       config: () => this.config,
@@ -96,6 +127,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.sinks = await this.buildSinks(this.config);
+    // Before any listener: captures spooled before a restart resume, and a
+    // second pcapd on the same spool is refused before it takes requests.
+    await this.spool.open();
     this.listeners = this.buildListeners(this.config);
     for (const listener of this.listeners) await listener.start(this.handleRequest);
     if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
@@ -131,7 +165,11 @@ export class Daemon {
     }
     const previous = this.config;
     this.config = next;
+    const previousSinks = this.sinks;
     this.sinks = await this.buildSinks(next);
+    closeSinks(previousSinks);
+    // The new config may be the fix (credentials, a bucket): spooled captures, failed ones too, are tried now.
+    this.spool.retryNow();
     const listenersChanged =
       nodeName(previous) !== nodeName(next) ||
       LISTENER_SECTIONS.some((section) => JSON.stringify(previous[section]) !== JSON.stringify(next[section]));
@@ -162,7 +200,10 @@ export class Daemon {
       Promise.allSettled(this.listeners.map((listener) => listener.stop())),
     ]);
     await this.results.close();
-    if (unfinished > 0) this.log.error({ unfinished }, 'shutdown: captures still undelivered after scheduler.drainseconds');
+    // A sink still busy after drainseconds must not cost the capture: it waits in the spool for the restart.
+    const spooled = unfinished > 0 ? await this.delivery.spoolUnfinished(this.log) : 0;
+    await this.spool.close();
+    if (unfinished > 0) this.log.error({ unfinished, spooled }, 'shutdown: captures still undelivered after scheduler.drainseconds (spooled for the restart)');
     this.log.info('pcapd stopped');
     await this.root.close();
     return unfinished > 0 ? 1 : 0;
@@ -187,6 +228,8 @@ export class Daemon {
       await mkdir(config.general.localdir, { recursive: true, mode: 0o750 });
       sinks.push(new LocalSink({ rootDir: config.general.localdir, log: this.root.log }));
     }
+    if (config.s3.upload) sinks.push(new S3Sink({ settings: config.s3, log: this.root.log }));
+    if (config.cloudshark.upload) sinks.push(new CloudsharkSink({ settings: config.cloudshark, log: this.root.log }));
     return sinks;
   }
 

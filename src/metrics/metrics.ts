@@ -121,6 +121,46 @@ export class Metrics {
     buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
     registers: [this.registry],
   });
+  readonly deliveryRetries = new Counter({
+    name: 'pcapd_delivery_retries_total',
+    help: 'Retries of spooled captures, by sink and outcome (ok; error: tried again later; failed: not retriable)',
+    labelNames: ['sink', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly spoolBytes = new Gauge({
+    name: 'pcapd_spool_bytes',
+    help: 'Bytes of captures in the spool (waiting for at least one sink)',
+    registers: [this.registry],
+  });
+  readonly spoolFiles = new Gauge({
+    name: 'pcapd_spool_files',
+    help: 'Capture files in the spool',
+    registers: [this.registry],
+  });
+  readonly spoolPending = new Gauge({
+    name: 'pcapd_spool_pending',
+    help: 'Spooled captures a sink does not have yet, by sink and state (retrying, failed: waits for a reload or pcapd spool retry)',
+    labelNames: ['sink', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly spoolOldestAge = new Gauge({
+    name: 'pcapd_spool_oldest_age_seconds',
+    help: 'Age of the oldest capture in the spool; 0 when it is empty',
+    registers: [this.registry],
+  });
+  readonly spoolCulled = new Counter({
+    name: 'pcapd_spool_culled_total',
+    help: 'Captures removed from the spool, by reason (delivered; age and size: removed before every sink had them)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly spoolWriteFailures = new Counter({
+    name: 'pcapd_spool_write_failures_total',
+    help: 'Captures that could not be spooled, by reason (ENOSPC, EDQUOT, maxbytes, another errno code)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   // Broker listeners (redis, kafka, sqs) and result events
   readonly listenerUp = new Gauge({

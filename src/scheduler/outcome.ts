@@ -23,8 +23,28 @@ export interface InterfaceCounters {
   written: number;
 }
 
+/**
+ * A sink that does not have the capture and will not get it without help: a
+ * non-retriable error (kept in the spool until a config reload or
+ * `pcapd spool retry` tries again, or the cull removes it), a spool that was
+ * full, or a cull. `segment` is set for deliveries that went through the spool.
+ */
 export interface DeliveryFailure {
   sink: string;
+  code: string;
+  message: string;
+  segment?: number;
+}
+
+/** A sink that failed and is being retried from the spool; a later result event says how it ended. */
+export interface PendingDelivery {
+  sink: string;
+  segment: number;
+  /** Failed tries so far. */
+  attempts: number;
+  /** When the next try is due (ISO 8601). */
+  nextAttemptAt: string;
+  /** The last try's error. */
   code: string;
   message: string;
 }
@@ -55,4 +75,10 @@ export interface CaptureOutcome {
   segments: number;
   deliveries: Delivery[];
   deliveryFailures: DeliveryFailure[];
+  /**
+   * Sinks still waiting for the capture in the spool. A capture is "done"
+   * once every sink either has it (deliveries), waits for it here, or gave up
+   * (deliveryFailures); each later change comes as an updated outcome.
+   */
+  pending?: PendingDelivery[];
 }

@@ -18,7 +18,7 @@ import type { CaptureJob } from '../requests/job.js';
 import { captureFileName } from '../sinks/naming.js';
 import type { DeliverableFile, FinishedCapture, Sink } from '../sinks/sink.js';
 import { captureSpec, memoryReservationBytes } from './capture-spec.js';
-import { deliverToSinks } from './delivery.js';
+import { deliverWithoutSpool, type DeliveryReport } from './delivery.js';
 import type { CaptureOutcome, InterfaceCounters } from './outcome.js';
 
 export interface SchedulerDeps {
@@ -28,6 +28,12 @@ export interface SchedulerDeps {
   metrics: Metrics;
   clock: Clock;
   startCapture?: (spec: CaptureSpec) => CaptureHandle;
+  /**
+   * Delivers one finished capture or segment (src/scheduler/delivery.ts:
+   * sinks in parallel, the spool for those that fail). Without it, every sink
+   * is tried once and failures are only reported.
+   */
+  deliver?(capture: FinishedCapture, outcome: CaptureOutcome, log: Log): Promise<DeliveryReport>;
 }
 
 export type SubmitResult =
@@ -137,6 +143,25 @@ export class Scheduler {
     const entry = this.active.get(id);
     if (entry) return this.snapshot(entry);
     return this.finished.get(id);
+  }
+
+  /**
+   * A change to a capture's outcome after its first delivery try (a spooled
+   * delivery arrived, failed for good or was culled): applied to the running
+   * or finished capture, or, when this process never knew it (spooled before
+   * a restart) or forgot it (http.history), to `fallback`, which is then
+   * listed. Returns a copy of the new outcome.
+   */
+  amendOutcome(id: string, change: (outcome: CaptureOutcome) => void, fallback: CaptureOutcome): CaptureOutcome {
+    const entry = this.active.get(id);
+    if (entry) {
+      change(entry.outcome);
+      return this.snapshot(entry);
+    }
+    const finished = this.finished.get(id) ?? fallback;
+    change(finished);
+    if (!this.finished.has(id)) this.keepFinished(id, finished);
+    return structuredClone(finished);
   }
 
   list(): CaptureOutcome[] {
@@ -358,9 +383,12 @@ export class Scheduler {
       startedAt: entry.outcome.startedAt ? new Date(entry.outcome.startedAt) : entry.job.receivedAt,
       files,
     };
-    const report = await deliverToSinks(capture, this.deps.sinks(), entry.log, this.deps.metrics);
+    const report = this.deps.deliver
+      ? await this.deps.deliver(capture, entry.outcome, entry.log)
+      : await deliverWithoutSpool(capture, this.deps.sinks(), entry.log, this.deps.metrics);
     entry.outcome.deliveries.push(...report.deliveries);
     entry.outcome.deliveryFailures.push(...report.failures);
+    (entry.outcome.pending ??= []).push(...report.pending);
     entry.outcome.segments += 1;
   }
 
@@ -430,14 +458,18 @@ export class Scheduler {
     entry.outcome.state = state;
     this.active.delete(entry.job.id);
     const outcome = structuredClone(entry.outcome);
-    this.finished.set(entry.job.id, outcome);
-    const history = this.deps.config().http.history;
-    for (const id of this.finished.keys()) {
-      if (this.finished.size <= history) break;
-      this.finished.delete(id);
-    }
+    this.keepFinished(entry.job.id, outcome);
     entry.settle(outcome);
     this.pump();
+  }
+
+  private keepFinished(id: string, outcome: CaptureOutcome): void {
+    this.finished.set(id, outcome);
+    const history = this.deps.config().http.history;
+    for (const oldest of this.finished.keys()) {
+      if (this.finished.size <= history) break;
+      this.finished.delete(oldest);
+    }
   }
 
   private releaseSlot(entry: Entry): void {
@@ -512,5 +544,6 @@ function initialOutcome(job: CaptureJob): CaptureOutcome {
     segments: 0,
     deliveries: [],
     deliveryFailures: [],
+    pending: [],
   };
 }

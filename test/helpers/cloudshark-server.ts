@@ -49,7 +49,7 @@ export interface CloudsharkServer {
   /** Resolves when `n` uploads are stored. */
   waitForUploads(n: number, timeoutMs?: number): Promise<StoredUpload[]>;
   stop(): Promise<void>;
-  /** Listens again, on the same port. */
+  /** Listens again, on the same port; nothing when it is listening. */
   start(): Promise<void>;
 }
 
@@ -149,16 +149,23 @@ export async function startCloudsharkServer(options: { token?: string; port?: nu
   }
 
   async function start(): Promise<void> {
+    if (server !== undefined) return;
     server = createServer(handle);
     server.on('connection', (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });
-    await new Promise<void>((resolve, reject) => {
-      server?.once('error', reject);
-      server?.listen(port, '127.0.0.1', () => resolve());
-    });
-    port = (server.address() as AddressInfo).port;
+    const listening = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(port, '127.0.0.1', () => resolve());
+      });
+    } catch (err: unknown) {
+      server = undefined;
+      throw err;
+    }
+    port = (listening.address() as AddressInfo).port;
   }
 
   async function stop(): Promise<void> {

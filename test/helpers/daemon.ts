@@ -3,7 +3,7 @@
  * a config made from config.example.toml, and talks to its HTTP API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -68,16 +68,21 @@ export interface StartOptions {
   append?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Run in this folder (a restart: the same captures and spool); stop() then leaves it for the caller. */
+  dir?: string;
 }
 
 export async function startDaemon(options: StartOptions = {}): Promise<RunningDaemon> {
-  const dir = await mkdtemp(join(tmpdir(), 'pcapd-daemon-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'pcapd-daemon-')));
+  await mkdir(dir, { recursive: true });
   const captureDir = join(dir, 'captures');
   const configPath = join(dir, 'config.toml');
   const edits = {
     ...options.edits,
     general: { localdir: JSON.stringify(captureDir), ...options.edits?.['general'] },
     http: { port: '0', ...options.edits?.['http'] },
+    // Each daemon its own spool: two on one spool refuse to start (PCAPD_ERR_SPOOL_LOCKED).
+    spool: { dir: JSON.stringify(join(dir, 'spool')), ...options.edits?.['spool'] },
   };
   await writeFile(configPath, `${await exampleConfigWith(edits)}\n${options.append ?? ''}\n`);
   const child = spawn(PCAPD_BIN, ['-config', configPath, ...(options.args ?? [])], {
@@ -159,7 +164,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       await exited;
       clearTimeout(timer);
     }
-    await rm(dir, { recursive: true, force: true });
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
   };
 
   return { process: child, baseUrl, dir, captureDir, configPath, logs, exited, api, waitForLog, waitForState, stop };

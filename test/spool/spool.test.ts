@@ -1,0 +1,382 @@
+/**
+ * The spool with real sinks failing for real reasons: the local sink whose
+ * root sits below a plain file (ENOTDIR, retriable) or that refuses a file
+ * name (not retriable), the S3 sink on a closed port or a missing bucket,
+ * a tmpfs too small for the capture (ENOSPC).
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { createLogger } from '../../src/log/logger.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
+import { ConfigSchema, type Config } from '../../src/config/schema.js';
+import { CloudsharkSink } from '../../src/sinks/cloudshark.js';
+import { LocalSink } from '../../src/sinks/local.js';
+import { S3Sink } from '../../src/sinks/s3.js';
+import type { Sink } from '../../src/sinks/sink.js';
+import { Spool, type SpoolChange } from '../../src/spool/spool.js';
+import { SpoolStore } from '../../src/spool/store.js';
+import { startCloudsharkServer } from '../helpers/cloudshark-server.js';
+import { run } from '../helpers/exec.js';
+import { makeJob } from '../helpers/job.js';
+import { deliverable, finishedCapture, pcapChunks, smallPcap } from '../helpers/pcap-buffer.js';
+import { createBucket, getObjectBytes, listKeys, removeBucket, s3Settings, testClient, uniqueBucket, versitygw } from '../helpers/s3.js';
+
+const MIB = 1024 * 1024;
+const { log } = createLogger({ level: 'silent' });
+
+let base: string;
+let dir: string;
+let spools: Spool[];
+
+interface Harness {
+  spool: Spool;
+  changes: SpoolChange[];
+  metrics: Metrics;
+  clock: { offsetMs: number; nowMs(): number };
+}
+
+function settings(overrides: Partial<Config['spool']> = {}): Config['spool'] {
+  return { dir: join(dir, 'spool'), maxbytes: 64 * MIB, maxage: 3600, retrybase: 1, retrymax: 2, cullinterval: 3600, ...overrides };
+}
+
+async function openSpool(sinks: () => readonly Sink[], overrides: Partial<Config['spool']> = {}, options: { random?: () => number; open?: boolean } = {}): Promise<Harness> {
+  const changes: SpoolChange[] = [];
+  const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
+  const clock = {
+    offsetMs: 0,
+    nowMs() {
+      return Date.now() + this.offsetMs;
+    },
+  };
+  const spool = new Spool({
+    settings: () => settings(overrides),
+    sinks,
+    log,
+    metrics,
+    clock,
+    onChange: (change) => changes.push(change),
+    ...(options.random ? { random: options.random } : {}),
+  });
+  if (options.open ?? true) await spool.open(0);
+  spools.push(spool);
+  return { spool, changes, metrics, clock };
+}
+
+/** A local sink whose root lies below a plain file until fix() removes it. */
+async function breakableLocal(): Promise<{ sink: LocalSink; root: string; fix(): Promise<void>; breakAgain(): Promise<void> }> {
+  const blocker = join(dir, 'blocker');
+  const root = join(blocker, 'root');
+  await writeFile(blocker, 'not a folder');
+  return {
+    sink: new LocalSink({ rootDir: root, log }),
+    root,
+    fix: async () => {
+      await rm(blocker, { force: true });
+    },
+    breakAgain: async () => {
+      await rm(blocker, { recursive: true, force: true });
+      await writeFile(blocker, 'not a folder');
+    },
+  };
+}
+
+function outcomeOf(id: string): CaptureOutcome {
+  return {
+    id,
+    node: 'sensor1',
+    source: 'http',
+    tags: [],
+    state: 'delivering',
+    requestedAt: new Date().toISOString(),
+    packets: 10,
+    bytes: 100,
+    limits: makeJob().limits,
+    clamps: [],
+    interfaces: [],
+    segments: 0,
+    deliveries: [],
+    deliveryFailures: [],
+    pending: [],
+  };
+}
+
+async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = metrics.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  const match = values.find((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted));
+  return match?.value ?? 0;
+}
+
+function sinkError(sinkName: string, retriable = true): Error {
+  return Object.assign(new Error(`${sinkName} down`), { retriable });
+}
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'pcapd-spool-'));
+});
+
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(base, 'case-'));
+  spools = [];
+});
+
+afterEach(async () => {
+  for (const spool of spools) await spool.close();
+});
+
+describe('Spool', () => {
+  it('keeps a capture a sink failed, byte for byte and durably, then delivers it once the sink works and removes it', async () => {
+    const local = await breakableLocal();
+    const { spool, changes, metrics } = await openSpool(() => [local.sink]);
+    const file = smallPcap('cap-r1.pcap', 20);
+    const capture = finishedCapture([file], makeJob({ id: 'r1' }));
+    const first = await local.sink.deliver(capture).catch((err: unknown) => err);
+
+    const { key, view } = await spool.add(capture, [{ sink: 'local', error: first }], outcomeOf('r1'));
+
+    expect(view.pending).toEqual([expect.objectContaining({ sink: 'local', segment: 0, attempts: 1, code: 'PCAPD_ERR_SINK_LOCAL' })]);
+    const entryDir = join(dir, 'spool', 'entries', key);
+    expect((await readdir(entryDir)).sort()).toEqual(['capture.json', 'file-0.pcap', 'state.json']);
+    expect((await readFile(join(entryDir, 'file-0.pcap'))).equals(Buffer.concat(file.chunks))).toBe(true);
+    expect(JSON.parse(await readFile(join(entryDir, 'capture.json'), 'utf8'))).toMatchObject({ id: 'r1', sinks: ['local'], files: [{ name: 'cap-r1.pcap', bytes: file.bytes }] });
+    expect(await metricValue(metrics, 'pcapd_spool_files')).toBe(1);
+    expect(await metricValue(metrics, 'pcapd_spool_pending', { sink: 'local', state: 'retrying' })).toBe(1);
+
+    await local.fix();
+    const delivered = await until(() => changes.find((change) => change.kind === 'delivered'), 'the spooled delivery');
+
+    expect(delivered.deliveries).toEqual([{ sink: 'local', locations: [join(local.root, 'cap-r1.pcap')] }]);
+    expect(delivered.pending).toEqual([]);
+    expect((await readFile(join(local.root, 'cap-r1.pcap'))).equals(Buffer.concat(file.chunks))).toBe(true);
+    await until(() => spool.stats().captures === 0, 'the entry removed');
+    expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
+    expect(await metricValue(metrics, 'pcapd_spool_culled_total', { reason: 'delivered' })).toBe(1);
+    expect(await metricValue(metrics, 'pcapd_delivery_retries_total', { sink: 'local', outcome: 'ok' })).toBe(1);
+    expect(await metricValue(metrics, 'pcapd_spool_files')).toBe(0);
+  });
+
+  it('retries with exponential backoff (capped at retrymax), counting each failure', async () => {
+    const local = await breakableLocal();
+    const { spool, metrics } = await openSpool(() => [local.sink], { retrybase: 1, retrymax: 2 }, { random: () => 1 });
+    const { key } = await spool.add(finishedCapture([smallPcap('b.pcap')]), [{ sink: 'local', error: sinkError('local') }], outcomeOf('b'));
+    const store = new SpoolStore(join(dir, 'spool'));
+    const waits: number[] = [];
+    for (const failures of [2, 3]) {
+      const entry = await until(async () => {
+        const read = await store.readEntry(key);
+        return read?.kind === 'valid' && (read.state.sinks['local']?.failures ?? 0) >= failures ? read : undefined;
+      }, `failure ${failures}`);
+      const sinkState = entry.state.sinks['local'];
+      waits.push(Date.parse(sinkState?.nextAttemptAt ?? '') - Date.parse(sinkState?.lastAttemptAt ?? ''));
+    }
+    // After failure 2: base·2 = 2 s; after failure 3: 4 s, capped at retrymax 2 s.
+    expect(waits).toEqual([2000, 2000]);
+    expect(await metricValue(metrics, 'pcapd_delivery_retries_total', { sink: 'local', outcome: 'error' })).toBeGreaterThanOrEqual(2);
+  }, 20_000);
+
+  it('keeps a capture whose failure is not retriable without trying again, until retryNow', async () => {
+    const s3 = versitygw();
+    const client = testClient(s3);
+    const bucket = uniqueBucket('later');
+    const sink = new S3Sink({ settings: s3Settings(s3, { bucket }), log });
+    const { spool, changes } = await openSpool(() => [sink]);
+    const capture = finishedCapture([smallPcap('nf-r5.pcap')], makeJob({ id: 'r5' }));
+    const first = await sink.deliver(capture).catch((err: unknown) => err);
+    expect(first).toMatchObject({ retriable: false });
+
+    const { view } = await spool.add(capture, [{ sink: 's3', error: first }], outcomeOf('r5'));
+    expect(view.pending).toEqual([]);
+    expect(view.failures).toEqual([expect.objectContaining({ sink: 's3', code: 'PCAPD_ERR_SINK_S3', segment: 0 })]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(changes).toEqual([]);
+
+    try {
+      await createBucket(client, bucket);
+      expect(spool.retryNow(['r5'])).toHaveLength(1);
+      const delivered = await until(() => changes.find((change) => change.kind === 'delivered'), 'delivery after retryNow');
+      expect(delivered.deliveries).toEqual([{ sink: 's3', locations: [`s3://${bucket}/nf-r5.pcap`] }]);
+      expect(delivered.failures).toEqual([]);
+      expect((await getObjectBytes(client, bucket, 'nf-r5.pcap')).equals(Buffer.concat(capture.files[0]?.chunks ?? []))).toBe(true);
+    } finally {
+      sink.close();
+      await removeBucket(client, bucket);
+    }
+  });
+
+  it('after a restart, resumes at once and never re-sends to a sink whose delivered marker is on disk', async () => {
+    const s3 = versitygw();
+    const client = testClient(s3);
+    const bucket = uniqueBucket('resume');
+    await createBucket(client, bucket);
+    const local = await breakableLocal();
+    const s3Down = new S3Sink({ settings: s3Settings({ ...s3, endpoint: 'http://127.0.0.1:9' }, { bucket }), log });
+    const s3Up = new S3Sink({ settings: s3Settings(s3, { bucket }), log });
+    try {
+      const first = await openSpool(() => [local.sink, s3Down], { retrybase: 1, retrymax: 1 });
+      const capture = finishedCapture([smallPcap('resume-r6.pcap')], makeJob({ id: 'r6' }));
+      await first.spool.add(capture, [{ sink: 'local', error: sinkError('local') }, { sink: 's3', error: sinkError('s3') }], outcomeOf('r6'));
+      await local.fix();
+      await until(() => first.changes.find((change) => change.kind === 'delivered'), 'the local delivery');
+      await first.spool.close();
+
+      // The local sink would fail now if tried again; it must not be.
+      await local.breakAgain();
+      const restarted = await openSpool(() => [local.sink, s3Up], { retrybase: 60, retrymax: 60 });
+      const delivered = await until(() => restarted.changes.find((change) => change.kind === 'delivered'), 's3 after the restart', 10_000);
+
+      expect(delivered.deliveries.map((delivery) => delivery.sink).sort()).toEqual(['local', 's3']);
+      expect(await listKeys(client, bucket)).toEqual(['resume-r6.pcap']);
+      expect(await metricValue(restarted.metrics, 'pcapd_delivery_retries_total', { sink: 'local', outcome: 'error' })).toBe(0);
+      expect(await metricValue(restarted.metrics, 'pcapd_delivery_retries_total', { sink: 's3', outcome: 'ok' })).toBe(1);
+    } finally {
+      s3Down.close();
+      s3Up.close();
+      await removeBucket(client, bucket);
+    }
+  });
+
+  it('retries each sink on its own: a sink that hangs holds up neither the other sinks nor other captures', async () => {
+    const cloudshark = await startCloudsharkServer();
+    cloudshark.holdUploads(true);
+    const local = await breakableLocal();
+    const hanging = new CloudsharkSink({ settings: ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port: cloudshark.port, token: cloudshark.token, upload: true }), log });
+    try {
+      const { spool, changes } = await openSpool(() => [local.sink, hanging]);
+      for (const id of ['h1', 'h2']) {
+        await spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink: 'local', error: sinkError('local') }, { sink: 'cloudshark', error: sinkError('cloudshark') }], outcomeOf(id));
+      }
+      await cloudshark.waitForAttempt(1);
+      await local.fix();
+      await until(() => changes.filter((change) => change.kind === 'delivered').length === 2 || undefined, 'both local deliveries while Cloudshark hangs');
+      expect(await readdir(local.root)).toEqual(['h1.pcap', 'h2.pcap']);
+      cloudshark.holdUploads(false);
+      await until(() => spool.stats().captures === 0, 'both captures delivered to Cloudshark as well');
+      expect(cloudshark.uploads.map((upload) => upload.filename).sort()).toEqual(['h1.pcap', 'h2.pcap']);
+    } finally {
+      await hanging.close();
+      await cloudshark.stop();
+    }
+  });
+
+  it('culls undelivered captures past spool.maxage and beyond spool.maxbytes, reporting each as never delivered', async () => {
+    const local = await breakableLocal();
+    const harness = await openSpool(() => [local.sink], { maxage: 60, maxbytes: 3 * MIB, retrybase: 3600, retrymax: 3600 });
+    const mib = (name: string) => finishedCapture([deliverable(name, pcapChunks(MIB).chunks)], makeJob({ id: name }));
+    await harness.spool.add(mib('old'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('old'));
+    harness.clock.offsetMs = 30_000;
+    await harness.spool.add(mib('mid'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('mid'));
+    await harness.spool.add(mib('new'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('new'));
+    expect((await harness.spool.cull({ dryRun: true })).map((item) => item.reason)).toEqual([]);
+
+    // A fourth MiB does not fit in 3 MiB: the oldest undelivered one makes room.
+    harness.clock.offsetMs = 45_000;
+    await harness.spool.add(mib('newest'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('newest'));
+    harness.clock.offsetMs = 61_000 + 30_000;
+    const removed = await harness.spool.cull();
+
+    expect(removed.map((item) => item.reason)).toEqual(['age', 'age']);
+    expect(await metricValue(harness.metrics, 'pcapd_spool_culled_total', { reason: 'size' })).toBe(1);
+    expect(await metricValue(harness.metrics, 'pcapd_spool_culled_total', { reason: 'age' })).toBe(2);
+    const culled = harness.changes.filter((change) => change.kind === 'culled');
+    expect(culled.map((change) => change.record.id)).toEqual(['old', 'mid', 'new']);
+    expect(culled[0]?.failures).toEqual([{ sink: 'local', code: 'PCAPD_ERR_SPOOL_CULLED', segment: 0, message: 'removed from the spool to stay within spool.maxbytes' }]);
+    expect(harness.spool.stats().captures).toBe(1);
+  });
+
+  it('refuses a capture larger than spool.maxbytes with PCAPD_ERR_SPOOL_FULL, counted', async () => {
+    const { spool, metrics } = await openSpool(() => [], { maxbytes: MIB });
+    const capture = finishedCapture([deliverable('huge.pcap', pcapChunks(2 * MIB).chunks)]);
+    await expect(spool.add(capture, [{ sink: 'local', error: sinkError('local') }], outcomeOf('huge'))).rejects.toMatchObject({
+      code: 'PCAPD_ERR_SPOOL_FULL',
+      message: expect.stringContaining('larger than spool.maxbytes'),
+    });
+    expect(await metricValue(metrics, 'pcapd_spool_write_failures_total', { reason: 'maxbytes' })).toBe(1);
+  });
+
+  it('refuses a second pcapd on the same spool, and takes over a lock whose process is gone', async () => {
+    await openSpool(() => []);
+    const second = await openSpool(() => [], {}, { open: false });
+    await expect(second.spool.open(0)).rejects.toMatchObject({ code: 'PCAPD_ERR_SPOOL_LOCKED', message: expect.stringContaining(`pid ${process.pid}`) });
+    await spools[0]?.close();
+
+    // A lock left by a process that has exited (a pid nothing runs under now).
+    const store = new SpoolStore(join(dir, 'spool'));
+    await writeFile(store.lockPath, JSON.stringify({ pid: 2 ** 22 - 7, role: 'daemon', startTicks: '1', acquiredAt: new Date().toISOString() }));
+    const third = await openSpool(() => [], {}, { open: false });
+    await expect(third.spool.open(0)).resolves.toBeUndefined();
+    expect(JSON.parse(await readFile(store.lockPath, 'utf8'))).toMatchObject({ pid: process.pid, role: 'daemon' });
+  });
+
+  it('at startup removes what a crash left half-written and keeps a damaged entry for inspection', async () => {
+    const spoolDir = join(dir, 'spool');
+    await mkdir(join(spoolDir, 'tmp', 'half-written'), { recursive: true });
+    await writeFile(join(spoolDir, 'tmp', 'half-written', 'file-0.pcap'), 'partial');
+    await mkdir(join(spoolDir, 'entries', 'damaged'), { recursive: true });
+    await writeFile(join(spoolDir, 'entries', 'damaged', 'file-0.pcap'), 'capture bytes');
+    const { spool } = await openSpool(() => []);
+    expect(await readdir(join(spoolDir, 'tmp'))).toEqual([]);
+    const entries = await spool.store.list();
+    expect(entries).toEqual([expect.objectContaining({ key: 'damaged', kind: 'invalid', problem: 'capture.json: missing' })]);
+  });
+
+  it('serves retry and cull requests a `pcapd spool` command leaves in control/', async () => {
+    const local = await breakableLocal();
+    const { spool } = await openSpool(() => [local.sink], { retrybase: 3600, retrymax: 3600 });
+    const { key } = await spool.add(finishedCapture([smallPcap('ctl.pcap')]), [{ sink: 'local', error: sinkError('local') }], outcomeOf('ctl'));
+    await local.fix();
+    const store = new SpoolStore(join(dir, 'spool'));
+    const id = await store.writeControlRequest({ action: 'retry', targets: [key], requestedAt: new Date().toISOString() });
+    const result = await until(() => store.takeControlResult(id), 'the answer');
+    expect(result).toEqual({ ok: true, message: 'the running pcapd retries 1 capture(s) now', rearmed: [key] });
+    await until(async () => (await readdir(join(dir, 'spool', 'entries'))).length === 0 || undefined, 'the retried entry delivered and removed');
+  });
+});
+
+describe('Spool on a full disk', () => {
+  let mount: string;
+
+  beforeAll(async () => {
+    mount = await mkdtemp(join(tmpdir(), 'pcapd-spool-tmpfs-'));
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=512k,mode=0755', 'tmpfs', mount]);
+  });
+
+  afterAll(async () => {
+    await run('umount', [mount]);
+    await rm(mount, { recursive: true, force: true });
+  });
+
+  it('fails with PCAPD_ERR_SPOOL_FULL naming ENOSPC, counts it, leaves nothing behind, and spools again once there is room', async () => {
+    const { spool, metrics } = await openSpool(() => [], { dir: join(mount, 'spool') });
+    const big = finishedCapture([deliverable('big.pcap', pcapChunks(MIB).chunks)]);
+    await expect(spool.add(big, [{ sink: 's3', error: sinkError('s3') }], outcomeOf('big'))).rejects.toMatchObject({
+      code: 'PCAPD_ERR_SPOOL_FULL',
+      message: expect.stringMatching(/spool disk full \(ENOSPC\)/),
+    });
+    expect(await metricValue(metrics, 'pcapd_spool_write_failures_total', { reason: 'ENOSPC' })).toBe(1);
+    expect(await readdir(join(mount, 'spool', 'tmp'))).toEqual([]);
+    expect(await readdir(join(mount, 'spool', 'entries'))).toEqual([]);
+
+    const { view } = await spool.add(finishedCapture([smallPcap('small.pcap')]), [{ sink: 's3', error: sinkError('s3') }], outcomeOf('small'));
+    expect(view.pending).toHaveLength(1);
+  });
+});
