@@ -18,7 +18,7 @@ export interface TcpProxy {
   stop(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(target: { host: string; port: number }, options: { listenHost?: string } = {}): Promise<TcpProxy> {
   let bytesUp = 0;
   let stallAt: number | undefined;
   let stalled = false;
@@ -53,7 +53,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, options.listenHost ?? '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
   return {
