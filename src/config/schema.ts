@@ -54,11 +54,11 @@ const General = z.strictObject({
 });
 
 const Cloudshark = z.strictObject({
-  host: text(255).default('localhost'),
-  scheme: z.enum(['http', 'https']).default('https'),
+  host: text(255).default('localhost').describe('Cloudshark server name or address'),
+  scheme: z.enum(['http', 'https']).default('https').describe('"http" or "https" (certificates are checked; see cafile)'),
   port: z.number().int().min(0).max(65535).default(0).describe('0: the scheme\'s default port'),
   timeout: seconds().default(0).describe('upload timeout in seconds; 0: none'),
-  token: text(256).default(''),
+  token: text(256).default('').describe('API token (the upload URL carries it; never logged)'),
   upload: z.boolean().default(false).describe('upload captures to Cloudshark'),
   // pcapd addition: pcapdaemon skipped certificate checks; pcapd verifies them.
   cafile: text(4096).min(1).optional().describe('PEM file of the CA that signed an appliance\'s certificate (absent: the system CAs)'),
