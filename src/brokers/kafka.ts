@@ -50,9 +50,11 @@ function watchedSockets(onLost: (err: Error) => void): ISocketFactory {
       ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
       : netConnect({ host, port }, onConnect);
     socket.setKeepAlive(true, 60_000);
+    // kafkajs closes its sockets with end(), also in answer to the broker
+    // closing them; the broker closing first ('end' before our end()) or a
+    // socket error on an open connection is a lost connection.
     let closing = false;
     let connected = false;
-    // kafkajs closes its sockets with end(); a close it did not ask for is a lost connection.
     const end = socket.end.bind(socket);
     socket.end = ((...args: Parameters<Socket['end']>) => {
       closing = true;
@@ -61,9 +63,13 @@ function watchedSockets(onLost: (err: Error) => void): ISocketFactory {
     socket.once(ssl ? 'secureConnect' : 'connect', () => {
       connected = true;
     });
-    socket.once('close', () => {
-      if (connected && !closing) onLost(new Error(`connection to broker ${host}:${port} closed`));
-    });
+    const lost = (why: string): void => {
+      if (!connected || closing) return;
+      closing = true;
+      onLost(new Error(`connection to broker ${host}:${port} ${why}`));
+    };
+    socket.once('end', () => lost('closed by the broker'));
+    socket.once('error', (err: Error) => lost(`failed: ${err.message}`));
     return socket;
   };
 }

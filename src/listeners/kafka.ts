@@ -24,6 +24,7 @@ import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
 import type { Listener, RequestHandler } from './listener.js';
 import type { BrokerListenerDeps } from './redis.js';
+import { PartitionLedger } from './kafka-offsets.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs } from './settlement.js';
 
 /** start() waits this long for the first group join, then goes on retrying in the background. */
@@ -54,6 +55,11 @@ export class KafkaListener implements Listener {
   private readonly stopping = new AbortController();
   private consumer: Consumer | undefined;
   private opening: Promise<void> | undefined;
+  /**
+   * Commits decided at a group join, sent at the next fetch: kafkajs drops a
+   * commit made while it is still joining (its runner is not running yet).
+   */
+  private joinCommits: Array<{ partition: number; offset: bigint }> = [];
   private joined: () => void = () => undefined;
 
   constructor(deps: BrokerListenerDeps) {
@@ -78,6 +84,8 @@ export class KafkaListener implements Listener {
     this.consumer?.pause([{ topic }]);
     // A consumer still connecting to an unreachable broker is not waited for.
     await Promise.race([this.opening, sleep(OPENING_WAIT_MS)]);
+    const consumer = this.consumer;
+    if (consumer !== undefined) for (const { partition, offset } of this.joinCommits.splice(0)) this.commit(consumer, topic, partition, offset);
     if (!(await this.inFlight.drain(stopWaitMs(this.deps.config())))) {
       this.log.warn({ inFlight: this.inFlight.size }, 'stopped with captures still running; their offsets stay uncommitted');
     }
@@ -136,6 +144,9 @@ export class KafkaListener implements Listener {
       this.connection.up(fields, 'joined the kafka consumer group');
       this.joined();
     });
+    consumer.on(consumer.events.FETCH_START, () => {
+      for (const { partition, offset } of this.joinCommits.splice(0)) this.commit(consumer, section.topic, partition, offset);
+    });
     consumer.on(consumer.events.FETCH, () => this.connection.up(fields, 'fetching from kafka'));
     consumer.on(consumer.events.COMMIT_OFFSETS, (event) => {
       for (const { topic, partitions } of event.payload.topics) {
@@ -160,12 +171,12 @@ export class KafkaListener implements Listener {
         // A new group: start at the newest message as of our start, and remember it.
         startAt.delete(partition);
         consumer.seek({ topic, partition, offset: newest });
-        this.commit(consumer, topic, partition, BigInt(newest));
+        this.joinCommits.push({ partition, offset: BigInt(newest) });
         continue;
       }
       // A commit lost in a consumer restart is made again (never backwards).
       const ledger = this.ledgers.get(partition);
-      if (ledger?.floor !== undefined && ledger.needsCommit()) this.commit(consumer, topic, partition, ledger.floor);
+      if (ledger?.floor !== undefined && ledger.needsCommit()) this.joinCommits.push({ partition, offset: ledger.floor });
     }
   }
 
@@ -214,15 +225,13 @@ export class KafkaListener implements Listener {
   }
 
   private commit(consumer: Consumer, topic: string, partition: number, offset: bigint): void {
-    const ledger = this.ledger(partition);
-    ledger.committing = ledger.committing.then(async () => {
-      if (!ledger.wants(offset)) return;
+    this.ledger(partition).commit(offset, async (next) => {
       try {
-        await consumer.commitOffsets([{ topic, partition, offset: offset.toString() }]);
+        await consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
       } catch (err: unknown) {
         this.deps.metrics.listenerErrors.inc({ listener: this.name, reason: 'PCAPD_ERR_BROKER_ACK' });
         this.log.warn(
-          { code: 'PCAPD_ERR_BROKER_ACK', err: errorMessage(err), partition, offset: offset.toString() },
+          { code: 'PCAPD_ERR_BROKER_ACK', err: errorMessage(err), partition, offset: next.toString() },
           'kafka offset commit failed; the messages after the last commit may be read again',
         );
       }
@@ -236,54 +245,6 @@ export class KafkaListener implements Listener {
       this.ledgers.set(partition, ledger);
     }
     return ledger;
-  }
-}
-
-/**
- * One partition's offsets in flight. `floor` is the next offset to commit:
- * every offset below it has been handled. Offsets arrive in increasing order.
- */
-class PartitionLedger {
-  floor: bigint | undefined;
-  /** Serialises commits so a later one never lands before an earlier one. */
-  committing: Promise<void> = Promise.resolve();
-  /** Offset → handled; in arrival (= offset) order. */
-  private readonly entries = new Map<bigint, boolean>();
-  private confirmedOffset: bigint | undefined;
-
-  has(offset: bigint): boolean {
-    return (this.floor !== undefined && offset < this.floor) || this.entries.has(offset);
-  }
-
-  add(offset: bigint): void {
-    this.entries.set(offset, false);
-  }
-
-  /** Marks an offset handled; returns the new floor when it moved. */
-  done(offset: bigint): bigint | undefined {
-    if (!this.entries.has(offset)) return undefined;
-    this.entries.set(offset, true);
-    let moved = false;
-    for (const [pending, handled] of this.entries) {
-      if (!handled) break;
-      this.entries.delete(pending);
-      this.floor = pending + 1n;
-      moved = true;
-    }
-    return moved ? this.floor : undefined;
-  }
-
-  /** A commit is only sent when it moves forward. */
-  wants(offset: bigint): boolean {
-    return this.confirmedOffset === undefined || offset > this.confirmedOffset;
-  }
-
-  needsCommit(): boolean {
-    return this.floor !== undefined && this.wants(this.floor);
-  }
-
-  confirmed(offset: bigint): void {
-    if (this.confirmedOffset === undefined || offset > this.confirmedOffset) this.confirmedOffset = offset;
   }
 }
 

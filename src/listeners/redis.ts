@@ -291,15 +291,18 @@ async function readGroup(redis: Redis, stream: StreamNames, cursor: string): Pro
 }
 
 /**
- * XREADGROUP's reply: null, or [[key, [[id, [field, value, …]] …]]]. An
- * entry deleted while pending comes back with null fields: it is acknowledged
- * as an empty (refused) request.
+ * XREADGROUP's reply: null, or per stream its key and [[id, [field, value,
+ * …]] …]. RESP2 nests each stream as [key, items]; RESP3 (ioredis 6's
+ * default) sends a map, which ioredis's "legacy" reply mapping flattens to
+ * [key, items, key, items …]. An entry deleted while pending comes back with
+ * null fields: it is acknowledged as an empty (refused) request.
  */
 function parseEntries(reply: unknown): StreamEntry[] {
   if (!Array.isArray(reply)) return [];
+  const flatMap = reply.length % 2 === 0 && !Array.isArray(reply[0]);
+  const perStream: unknown[] = flatMap ? reply.filter((_, index) => index % 2 === 1) : reply.map((pair: unknown) => (Array.isArray(pair) ? pair[1] : undefined));
   const entries: StreamEntry[] = [];
-  for (const streamReply of reply) {
-    const items: unknown = Array.isArray(streamReply) ? streamReply[1] : undefined;
+  for (const items of perStream) {
     if (!Array.isArray(items)) continue;
     for (const item of items) {
       if (!Array.isArray(item)) continue;

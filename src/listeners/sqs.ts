@@ -50,7 +50,8 @@ export class SqsListener implements Listener {
   private readonly extenders = new Set<NodeJS.Timeout>();
   private client: SQSClient | undefined;
   private loop: Promise<void> | undefined;
-  private visibilitySeconds: number | undefined;
+  /** The visibility timeout of received messages: configured, or read from the queue. */
+  private visibilitySeconds = DEFAULT_VISIBILITY_SECONDS;
 
   constructor(deps: BrokerListenerDeps) {
     this.deps = deps;
@@ -63,7 +64,7 @@ export class SqsListener implements Listener {
     const section = this.deps.config().sqs;
     if (section.url === undefined) throw new Error('sqs.url is not set (config validation should have refused this)');
     this.client = sqsClient(section);
-    if (section.visibilityseconds > 0) this.visibilitySeconds = section.visibilityseconds;
+    this.visibilitySeconds = section.visibilityseconds > 0 ? section.visibilityseconds : DEFAULT_VISIBILITY_SECONDS;
     // The first receive is under way (or failing) before start() returns, so
     // a request sent right after "pcapd started" is in its long poll.
     const firstReceive = new Promise<void>((resolve) => {
@@ -98,7 +99,13 @@ export class SqsListener implements Listener {
       await this.inFlight.below(section.chunksize, signal);
       if (signal.aborted) return;
       try {
-        this.visibilitySeconds ??= await this.queueVisibilitySeconds(client, queueUrl, signal);
+        if (!this.connection.isUp) {
+          // A long poll proves the queue reachable only when it returns (up to
+          // waitseconds later); this quick call says so at once.
+          const queueSeconds = await this.queueVisibilitySeconds(client, queueUrl, signal);
+          if (section.visibilityseconds === 0) this.visibilitySeconds = queueSeconds;
+          this.connection.up({ queue: queueUrl, visibilitySeconds: this.visibilitySeconds }, 'receiving from the sqs queue');
+        }
         const receiving = client.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
@@ -112,7 +119,6 @@ export class SqsListener implements Listener {
         onFirst();
         const { Messages: messages = [] } = await receiving;
         attempt = 0;
-        this.connection.up({ queue: queueUrl, visibilitySeconds: this.visibilitySeconds }, 'receiving from the sqs queue');
         for (const message of messages) this.inFlight.add(this.handle(client, queueUrl, message, onRequest));
       } catch (err: unknown) {
         onFirst();
@@ -169,7 +175,7 @@ export class SqsListener implements Listener {
 
   /** Extends the message's visibility at half its timeout, for as long as the capture runs. */
   private keepHidden(client: SQSClient, queueUrl: string, receipt: string): NodeJS.Timeout {
-    const timeoutSeconds = this.visibilitySeconds ?? DEFAULT_VISIBILITY_SECONDS;
+    const timeoutSeconds = this.visibilitySeconds;
     const periodMs = Math.max(1, timeoutSeconds / 2) * 1000;
     const timer = setInterval(() => {
       void this.changeVisibility(client, queueUrl, receipt, timeoutSeconds, 'extend');

@@ -20,6 +20,7 @@ import {
   waitForMetric,
   watchReplies,
   type BrokerFixture,
+  type FixtureOptions,
   type ListenerName,
 } from '../helpers/brokers.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -27,7 +28,14 @@ import { run } from '../helpers/exec.js';
 import { TEST_FILTER, writeTrafficPcap } from '../helpers/frames.js';
 import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
 
-const LISTENERS: readonly ListenerName[] = ['redis', 'kafka', 'sqs', 'http'];
+/** Each listener (Redis in both of its modes), with what the fixture needs to feed it. */
+const LISTENERS: ReadonlyArray<{ label: string; listener: ListenerName; options: FixtureOptions }> = [
+  { label: 'redis (pub/sub)', listener: 'redis', options: { redisMode: 'pubsub' } },
+  { label: 'redis (streams)', listener: 'redis', options: { redisMode: 'streams' } },
+  { label: 'kafka', listener: 'kafka', options: {} },
+  { label: 'sqs', listener: 'sqs', options: {} },
+  { label: 'http', listener: 'http', options: {} },
+];
 
 let dir: string;
 let fileCounter = 0;
@@ -47,14 +55,14 @@ async function traffic(count: number, firstSequence = 0): Promise<string> {
   return path;
 }
 
-describe.each(LISTENERS)('the %s listener', (listener) => {
+describe.each(LISTENERS)('the $label listener', ({ listener, options }) => {
   let fixture: BrokerFixture;
   let daemon: RunningDaemon;
   let link: TestLink;
   let node: string;
 
   beforeEach(async () => {
-    fixture = await createFixture(listener);
+    fixture = await createFixture(listener, options);
     node = uniqueName('pcapd-test-node');
     link = await createTestLink();
     daemon = await startDaemon({ edits: mergeEdits(fixture.edits(), { general: { node: JSON.stringify(node) } }) });
