@@ -170,12 +170,14 @@ export class Daemon {
     closeSinks(previousSinks);
     // The new config may be the fix (credentials, a bucket): spooled captures, failed ones too, are tried now.
     this.spool.retryNow();
-    const listenersChanged =
-      nodeName(previous) !== nodeName(next) ||
-      LISTENER_SECTIONS.some((section) => JSON.stringify(previous[section]) !== JSON.stringify(next[section]));
-    if (listenersChanged) {
-      await this.restartListeners();
-    }
+    // Only listeners whose section changed are restarted (all of them when the
+    // node name, which names their consumer groups, changed): a restart
+    // waits for the captures its listener is to acknowledge.
+    const nodeChanged = nodeName(previous) !== nodeName(next);
+    const changed = LISTENER_SECTIONS.filter(
+      (section) => nodeChanged || JSON.stringify(previous[section]) !== JSON.stringify(next[section]),
+    );
+    if (changed.length > 0) await this.restartListeners(new Set(changed));
     this.metrics.configReloads.inc({ outcome: 'ok' });
     this.log.info({ sinks: this.sinks.map((s) => s.name) }, 'config reloaded');
     return true;
@@ -233,9 +235,11 @@ export class Daemon {
     return sinks;
   }
 
-  private buildListeners(config: Config): Listener[] {
+  /** The enabled listeners, or only those named in `only`. */
+  private buildListeners(config: Config, only?: ReadonlySet<string>): Listener[] {
     const listeners: Listener[] = [];
-    if (config.http.listen) {
+    const wanted = (name: string): boolean => only === undefined || only.has(name);
+    if (config.http.listen && wanted('http')) {
       listeners.push(
         new HttpListener({
           config: () => this.config,
@@ -253,15 +257,18 @@ export class Daemon {
       log: this.root.log.child({ component: 'listener', listener: name }),
       metrics: this.metrics,
     });
-    if (config.redis.listen) listeners.push(new RedisListener(brokerDeps('redis')));
-    if (config.kafka.listen) listeners.push(new KafkaListener(brokerDeps('kafka')));
-    if (config.sqs.listen) listeners.push(new SqsListener(brokerDeps('sqs')));
+    if (config.redis.listen && wanted('redis')) listeners.push(new RedisListener(brokerDeps('redis')));
+    if (config.kafka.listen && wanted('kafka')) listeners.push(new KafkaListener(brokerDeps('kafka')));
+    if (config.sqs.listen && wanted('sqs')) listeners.push(new SqsListener(brokerDeps('sqs')));
     return listeners;
   }
 
-  private async restartListeners(): Promise<void> {
-    await Promise.allSettled(this.listeners.map((listener) => listener.stop()));
-    this.listeners = this.buildListeners(this.config);
-    for (const listener of this.listeners) await listener.start(this.handleRequest);
+  /** Listener names are their config sections' names. */
+  private async restartListeners(sections: ReadonlySet<string>): Promise<void> {
+    const kept = this.listeners.filter((listener) => !sections.has(listener.name));
+    await Promise.allSettled(this.listeners.filter((listener) => sections.has(listener.name)).map((listener) => listener.stop()));
+    const started = this.buildListeners(this.config, sections);
+    for (const listener of started) await listener.start(this.handleRequest);
+    this.listeners = [...kept, ...started];
   }
 }

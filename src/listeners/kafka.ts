@@ -22,8 +22,7 @@ import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
-import type { Listener, RequestHandler } from './listener.js';
-import type { BrokerListenerDeps } from './redis.js';
+import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
 import { PartitionLedger } from './kafka-offsets.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs } from './settlement.js';
 

@@ -3,6 +3,9 @@
  * turns its transport's messages into raw request bodies and hands each one to
  * the same intake; it knows nothing of schemas, scheduling or sinks.
  */
+import type { Config } from '../config/schema.js';
+import type { Log } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureOutcome } from '../scheduler/outcome.js';
 
 export interface RawRequest {
@@ -32,4 +35,13 @@ export interface Listener {
   start(onRequest: RequestHandler): Promise<void>;
   /** Stops taking messages; waits (bounded) for work in flight. */
   stop(): Promise<void>;
+}
+
+/** What a broker listener (redis, kafka, sqs) is built from. */
+export interface BrokerListenerDeps {
+  /** The running config (SIGHUP may replace it; a changed section restarts its listener). */
+  config(): Config;
+  node(): string;
+  log: Log;
+  metrics: Metrics;
 }

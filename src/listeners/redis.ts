@@ -20,17 +20,9 @@ import { backoffDelayMs, sleep } from '../brokers/backoff.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { ConnectionState } from './connection-state.js';
-import type { Listener, RequestHandler } from './listener.js';
+import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs } from './settlement.js';
-
-export interface BrokerListenerDeps {
-  config(): Config;
-  node(): string;
-  log: Log;
-  metrics: Metrics;
-}
 
 /** start() waits this long for the first subscription, then goes on retrying in the background. */
 const FIRST_CONNECT_WAIT_MS = 10_000;

@@ -28,8 +28,7 @@ import { sqsClient } from '../brokers/sqs.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
-import type { Listener, RequestHandler } from './listener.js';
-import type { BrokerListenerDeps } from './redis.js';
+import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs, type Settlement } from './settlement.js';
 
 /** SQS's own default, used until the queue's is known. */
