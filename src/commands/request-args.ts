@@ -209,7 +209,8 @@ request (or --file request.json, "-" for stdin; flags override its fields):
   --reply redis:<channel>|kafka:<topic>|sqs:<queue-url>
 
 sending:
-  --via redis|kafka|sqs|http          default: the only listener FILE enables
+  --via redis|kafka|sqs|http          default: the only broker listener FILE enables,
+                                      else http
   --url http://HOST:PORT              with --via http: the API to post to (default:
                                       [http] host and port, token from [http])
   --wait                              wait for the result event and print it

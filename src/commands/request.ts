@@ -20,8 +20,10 @@ import { checkFolder } from '../requests/folder.js';
 import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js';
 import type { CaptureRequest } from '../requests/schema.js';
 import { parseDestination } from '../results/destination.js';
-import { parseRequestArgs, REQUEST_USAGE, usageError, VIAS, type RequestArgs, type Via } from './request-args.js';
+import { parseRequestArgs, REQUEST_USAGE, usageError, type RequestArgs, type Via } from './request-args.js';
 import { createTransport, type RequestTransport } from './request-transports.js';
+
+const BROKER_VIAS = ['redis', 'kafka', 'sqs'] as const satisfies readonly Via[];
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -132,10 +134,16 @@ async function waitForEvents(
 
 // ---- building and checking ----
 
+/**
+ * The only broker listener the config enables; else the HTTP API when it is
+ * the only listener. A sensor's config usually has the API on beside one
+ * broker, and the broker is what reaches every node.
+ */
 function defaultVia(config: Config): Via {
-  const enabled = VIAS.filter((via) => config[via].listen);
-  if (enabled.length === 1 && enabled[0] !== undefined) return enabled[0];
-  const which = enabled.length === 0 ? 'none is enabled' : `${enabled.join(', ')} are enabled`;
+  const brokers = BROKER_VIAS.filter((via) => config[via].listen);
+  if (brokers.length === 1 && brokers[0] !== undefined) return brokers[0];
+  if (brokers.length === 0 && config.http.listen) return 'http';
+  const which = brokers.length === 0 ? 'none is enabled' : `${brokers.join(', ')} are enabled`;
   throw usageError(`say which listener to send through with --via (${which} in the configuration)`);
 }
 
