@@ -112,6 +112,7 @@ export class Daemon {
       metrics: this.metrics,
       clock,
     });
+    this.delivery.onDelivered((outcome, context) => this.results.lateOutcome(outcome, context));
   }
 
   /** What every listener calls: the intake's decision, and the result event once there is one. */

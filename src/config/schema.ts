@@ -109,12 +109,12 @@ const Kafka = z.strictObject({
 
 const Syslog = z.strictObject({
   priority: z.number().int().min(0).max(191).default(25).describe('facility * 8 + severity, as in syslog.h (25: daemon.alert)'),
-  tag: text(64).min(1).default('pcapd'),
+  tag: text(64).min(1).default('pcapd').describe('syslog tag (program name) of every line'),
 });
 
 const Interface = z.strictObject({
-  name: text(255).min(1),
-  alias: z.array(text(255).min(1)).default([]),
+  name: text(255).min(1).describe('interface name on this host'),
+  alias: z.array(text(255).min(1)).default([]).describe('names requests may use instead (an alias listed by several blocks names all of them)'),
 });
 
 /** S3's canned ACLs: a typo in the config or a request is refused, not sent. */
@@ -174,7 +174,7 @@ const Sqs = z.strictObject({
 const Http = z.strictObject({
   listen: z.boolean().default(true).describe('serve the HTTP API (requests, status, downloads, metrics)'),
   host: text(255).default('127.0.0.1').describe('bind address; beyond loopback a token is required'),
-  port: z.number().int().min(0).max(65535).default(8347),
+  port: z.number().int().min(0).max(65535).default(8347).describe('TCP port of the API (0: any free port, logged at start)'),
   token: text(512).optional().describe('bearer token for every route but /healthz'),
   retainseconds: seconds().default(900).describe('how long finished captures stay downloadable from GET /captures/:id/pcap'),
   retainbytes: count().default(256 * MIB).describe('memory kept for downloads; the oldest captures are dropped first'),
@@ -211,7 +211,7 @@ export const ConfigSchema = z.strictObject({
   redis: Redis.default(() => Redis.parse({})),
   kafka: Kafka.default(() => Kafka.parse({})),
   syslog: Syslog.optional().describe('present: logs also go to syslog with this priority and tag'),
-  interface: z.array(Interface).default([]),
+  interface: z.array(Interface).default([]).describe('interface aliases: requests name an alias, each host maps it to its own interface'),
   s3: S3.default(() => S3.parse({})),
   sqs: Sqs.default(() => Sqs.parse({})),
   http: Http.default(() => Http.parse({})),

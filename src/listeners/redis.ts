@@ -110,9 +110,18 @@ export class RedisListener implements Listener {
   }
 
   private watch(client: Redis, upMessage: string, fields: Record<string, unknown>): void {
-    client.on('ready', () => this.connection.up(fields, upMessage));
+    // The error that preceded a close says why (ECONNREFUSED, WRONGPASS …).
+    let lastError: unknown;
+    client.on('error', (err: unknown) => {
+      lastError = err;
+    });
+    client.on('ready', () => {
+      lastError = undefined;
+      this.connection.up(fields, upMessage);
+    });
     client.on('close', () => {
-      if (!this.stopping.signal.aborted) this.connection.down(new Error('connection closed'), 'redis connection lost');
+      if (this.stopping.signal.aborted) return;
+      this.connection.down(lastError ?? new Error('connection closed'), 'redis connection lost');
     });
   }
 

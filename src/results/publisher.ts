@@ -13,6 +13,8 @@ import type { IntakeResult, RawRequest } from '../listeners/listener.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { REQUEST_ID_PATTERN } from '../requests/schema.js';
+import type { LateOutcomeContext } from '../scheduler/delivery.js';
+import type { CaptureOutcome } from '../scheduler/outcome.js';
 import { formatDestination, parseDestination, unreachableReason, type Destination, type ResultTransport } from './destination.js';
 import type { RejectedEvent, ResultEvent } from './events.js';
 import { KafkaResultSender } from './kafka.js';
@@ -71,6 +73,15 @@ export class ResultPublisher {
         throw new Error(`unknown intake result ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /**
+   * A capture's outcome changed after its first result event: a spooled
+   * delivery arrived, failed for good or was culled (after a restart too).
+   * The updated outcome goes where the first one went.
+   */
+  lateOutcome(outcome: CaptureOutcome, context: LateOutcomeContext): void {
+    this.publish(this.destinations(context.source, context.reply), outcome);
   }
 
   /** Waits (bounded) for events being sent, then closes every connection. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { createFixture, mergeEdits, watchReplies, type Edits } from '../helpers/brokers.js';
 import { startCloudsharkServer, type CloudsharkServer } from '../helpers/cloudshark-server.js';
 import { postJson, REPO, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
@@ -54,14 +55,14 @@ function edits(s3Endpoint: string): Record<string, Record<string, string>> {
   };
 }
 
-async function start(s3Endpoint: string): Promise<RunningDaemon> {
-  const daemon = await startDaemon({ dir, edits: edits(s3Endpoint) });
+async function start(s3Endpoint: string, extra: Edits = {}): Promise<RunningDaemon> {
+  const daemon = await startDaemon({ dir, edits: mergeEdits(edits(s3Endpoint), extra) });
   daemons.push(daemon);
   return daemon;
 }
 
-async function capture(daemon: RunningDaemon, id: string, frames: number, frameBytes: number): Promise<any> {
-  const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets: frames, timeout: 1, id, alertid: 7 };
+async function capture(daemon: RunningDaemon, id: string, frames: number, frameBytes: number, extra: Record<string, unknown> = {}): Promise<any> {
+  const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets: frames, timeout: 1, id, alertid: 7, ...extra };
   expect((await daemon.api('/captures', postJson(request))).status).toBe(202);
   await daemon.waitForState(id, ['capturing']);
   const traffic = join(dir, `traffic-${id}.pcap`);
@@ -128,12 +129,16 @@ afterEach(async () => {
 
 describe('S3 and Cloudshark down when captures finish', () => {
   it('spools them, keeps running, and delivers each exactly once per sink when both come back', async () => {
+    // The requester hears twice on its reply channel: delivered locally with
+    // two sinks pending, then delivered everywhere.
+    const redis = await createFixture('redis');
+    const replies = await watchReplies('redis');
     await versitygwIs('down');
     await cloudshark.stop();
-    const daemon = await start(versitygw().endpoint);
+    const daemon = await start(versitygw().endpoint, redis.edits());
     link = await createTestLink();
 
-    const first = await capture(daemon, 'fault-1', 40, 600);
+    const first = await capture(daemon, 'fault-1', 40, 600, { reply: replies.reply });
     expect(first.state).toBe('done');
     expect(first.deliveries.map((delivery: { sink: string }) => delivery.sink)).toEqual(['local']);
     expect(first.pending.map((pending: { sink: string; code: string }) => `${pending.sink}:${pending.code}`).sort()).toEqual([
@@ -152,6 +157,21 @@ describe('S3 and Cloudshark down when captures finish', () => {
     const delivered = [await waitDelivered(daemon, 'fault-1', ['local', 's3', 'cloudshark']), await waitDelivered(daemon, 'fault-2', ['local', 's3', 'cloudshark'])];
 
     for (const outcome of delivered) await expectOneCopyEach(outcome);
+    const sinksOf = (event: Record<string, unknown>, field: 'deliveries' | 'pending'): string[] =>
+      ((event[field] ?? []) as Array<{ sink: string }>).map((entry) => entry.sink).sort();
+    const firstEvent = await replies.next();
+    expect(firstEvent).toMatchObject({ id: 'fault-1', state: 'done' });
+    expect([sinksOf(firstEvent, 'deliveries'), sinksOf(firstEvent, 'pending')]).toEqual([['local'], ['cloudshark', 's3']]);
+    // Each late arrival is reported, until one event has every sink and nothing pending.
+    let late = await replies.next();
+    while (sinksOf(late, 'pending').length > 0) {
+      expect(late['id']).toBe('fault-1');
+      late = await replies.next();
+    }
+    expect(late['id']).toBe('fault-1');
+    expect(sinksOf(late, 'deliveries')).toEqual(['cloudshark', 'local', 's3']);
+    await replies.close();
+    await redis.close();
     // Longer than retrymax: nothing is sent again.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(cloudshark.uploads).toHaveLength(2);

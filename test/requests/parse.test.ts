@@ -546,8 +546,19 @@ describe('parseRequest: the job', () => {
   });
 
   it('copies alertid, customer, folder and reply when present', () => {
-    const job = accept({ ...BASE, alertid: 655443, customer: 'acme', folder: 'acme', reply: 'redis:results' });
+    // A redis: reply needs the redis listener enabled on this node.
+    const withRedis = ConfigSchema.parse({ ...config, redis: { ...config.redis, listen: true } });
+    const job = accept(
+      { ...BASE, alertid: 655443, customer: 'acme', folder: 'acme', reply: 'redis:results' },
+      context({ config: withRedis }),
+    );
     expect(job).toMatchObject({ alertid: 655443, customer: 'acme', folder: 'acme', reply: 'redis:results' });
+  });
+
+  it('refuses a reply that is malformed or names a listener this node has not enabled', () => {
+    expectRejected({ ...BASE, reply: 'results' }, 'PCAPD_ERR_REPLY_INVALID', /must be redis:<channel>, kafka:<topic> or sqs:<queue-url>/);
+    expectRejected({ ...BASE, reply: 'kafka:bad topic' }, 'PCAPD_ERR_REPLY_INVALID', /kafka:<topic>/);
+    expectRejected({ ...BASE, reply: 'redis:results' }, 'PCAPD_ERR_REPLY_INVALID', /redis listener is not enabled/);
   });
 
   it('leaves absent optional fields out rather than undefined', () => {
