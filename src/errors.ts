@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   PCAPD_ERR_OVERRIDE_NOT_ALLOWED: 'a per-request S3 override (bucket, endpoint, region, acl) is not on the configured allowlist',
   PCAPD_ERR_REQUEST_STALE: 'the request timestamp is older than general.staleafter seconds (or in the future)',
   PCAPD_ERR_REQUEST_DUPLICATE: 'a request with this id was already accepted',
+  PCAPD_ERR_REQUEST_UNSIGNED: 'this node accepts only signed requests ([signing] required = true)',
+  PCAPD_ERR_SIGNATURE_INVALID: 'a signed request whose signature does not match any [signing] secret, is malformed, lacks id or timestamp, or whose timestamp is outside the replay window',
 
   // Scheduler and API
   PCAPD_ERR_ADMISSION_FULL: 'no capture slot or memory budget is free and the queue is full',

@@ -222,7 +222,8 @@ sending:
 
 Interface names cannot be checked here: the capturing node checks them (and
 refuses the request with PCAPD_ERR_INTERFACE_UNKNOWN). An id and a timestamp
-are added when missing.
+are added when missing. When FILE has [signing] secrets, the request is
+sent signed with the first one (see README: signed requests).
 
 exit status: 0 sent (with --wait: captured and delivered), 1 refused, failed
 or timed out, 2 usage error.`;

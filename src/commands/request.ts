@@ -19,6 +19,7 @@ import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
 import { checkFolder } from '../requests/folder.js';
 import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js';
 import type { CaptureRequest } from '../requests/schema.js';
+import { signRequestText } from '../requests/signature.js';
 import { parseDestination } from '../results/destination.js';
 import { parseRequestArgs, REQUEST_USAGE, usageError, type RequestArgs, type Via } from './request-args.js';
 import { createTransport, type RequestTransport } from './request-transports.js';
@@ -74,7 +75,7 @@ async function run(args: RequestArgs, io: RequestCommandIo, say: (line: string) 
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
   const transport = createTransport(via, config, log, args.url === undefined ? {} : { url: args.url });
   try {
-    return await send(transport, request, args, via, io, say);
+    return await send(transport, request, args, via, io, say, (sent) => wireText(sent, config));
   } finally {
     await transport.close();
   }
@@ -87,6 +88,7 @@ async function send(
   via: Via,
   io: RequestCommandIo,
   say: (line: string) => void,
+  encode: (request: CaptureRequest) => string,
 ): Promise<number> {
   const waitOnReply = args.wait && via !== 'http';
   if (waitOnReply) {
@@ -94,7 +96,7 @@ async function send(
     else await transport.listenOn(request.reply);
   }
   const deadlineMs = Date.now() + args.waitTimeoutSeconds * 1000;
-  const report = await transport.send(JSON.stringify(request), args.wait ? { waitSeconds: args.waitTimeoutSeconds } : undefined);
+  const report = await transport.send(encode(request), args.wait ? { waitSeconds: args.waitTimeoutSeconds } : undefined);
   say(report.message);
   for (const event of report.events ?? []) io.stdout.write(`${JSON.stringify(event)}\n`);
   if (!report.ok) return EXIT_FAILED;
@@ -139,6 +141,16 @@ async function waitForEvents(
  * the only listener. A sensor's config usually has the API on beside one
  * broker, and the broker is what reaches every node.
  */
+/**
+ * The bytes sent: the request's JSON, inside a signed envelope when [signing]
+ * has a secret (the first: the newest, during a rotation).
+ */
+function wireText(request: CaptureRequest, config: Config): string {
+  const text = JSON.stringify(request);
+  const [secret] = config.signing.secrets;
+  return secret === undefined ? text : signRequestText(text, secret);
+}
+
 function defaultVia(config: Config): Via {
   const brokers = BROKER_VIAS.filter((via) => config[via].listen);
   if (brokers.length === 1 && brokers[0] !== undefined) return brokers[0];
@@ -201,7 +213,7 @@ function validateLocally(
     sqs: { ...config.sqs, listen: true },
   };
   try {
-    const parsed = parseRequest(JSON.stringify(request), {
+    const parsed = parseRequest(wireText(request, config), {
       config: anyListener,
       node: request.node ?? 'pcapd-request',
       source: via,

@@ -65,6 +65,7 @@ export function redactConfig(config: Config): unknown {
     s3: maskKey(maskKey(copy.s3, 'accessid'), 'accesskey'),
     sqs: maskKey(maskKey(copy.sqs, 'accessid'), 'accesskey'),
     http: maskKey(copy.http, 'token'),
+    signing: { ...copy.signing, secrets: copy.signing.secrets.map(() => REDACTED) },
   };
 }
 
@@ -264,6 +265,8 @@ function crossFieldIssues(raw: Record<string, unknown>): ConfigIssue[] {
   const cloudshark = ConfigSchema.shape.cloudshark.safeParse(raw['cloudshark']);
   const s3 = ConfigSchema.shape.s3.safeParse(raw['s3']);
   const spool = ConfigSchema.shape.spool.safeParse(raw['spool']);
+  const signing = ConfigSchema.shape.signing.safeParse(raw['signing']);
+  const scheduler = ConfigSchema.shape.scheduler.safeParse(raw['scheduler']);
   return [
     ...(interfaces.success ? duplicateInterfaceIssues(interfaces.data) : []),
     ...(http.success ? httpTokenIssues(http.data) : []),
@@ -272,6 +275,7 @@ function crossFieldIssues(raw: Record<string, unknown>): ConfigIssue[] {
     ...brokerListenerIssues(raw),
     ...(s3.success ? s3Issues(s3.data) : []),
     ...(spool.success ? spoolIssues(spool.data) : []),
+    ...(signing.success && scheduler.success ? signingIssues(signing.data, scheduler.data) : []),
   ];
 }
 
@@ -343,6 +347,18 @@ function spoolIssues(spool: Config['spool']): ConfigIssue[] {
   if (!isAbsolute(spool.dir)) issues.push(crossIssue(['spool', 'dir'], 'must be an absolute path'));
   if (spool.retrymax < spool.retrybase) {
     issues.push(crossIssue(['spool', 'retrymax'], `must be >= spool.retrybase (${spool.retrybase})`));
+  }
+  return issues;
+}
+
+function signingIssues(signing: Config['signing'], scheduler: Config['scheduler']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (signing.required && signing.secrets.length === 0) {
+    issues.push(crossIssue(['signing', 'secrets'], 'at least one secret is required when signing.required = true'));
+  }
+  // A replay inside the window is caught only as a duplicate id.
+  if (signing.secrets.length > 0 && scheduler.dedupwindow < signing.window) {
+    issues.push(crossIssue(['scheduler', 'dedupwindow'], `must be >= signing.window (${signing.window}) so a replayed signed request is a duplicate`));
   }
   return issues;
 }

@@ -205,6 +205,19 @@ const Spool = z.strictObject({
   cullinterval: positive().default(60).describe('seconds between cull passes'),
 });
 
+/** Shortest signing secret: 32 characters carry at least 128 bits when drawn from hex. */
+export const MIN_SIGNING_SECRET_CHARS = 32;
+
+const Signing = z.strictObject({
+  secrets: z
+    .array(text(1024).min(MIN_SIGNING_SECRET_CHARS))
+    .max(8)
+    .default([])
+    .describe('shared HMAC-SHA256 secrets (at least 32 characters); a request signed with any of them is accepted, so a secret can be rotated'),
+  required: z.boolean().default(false).describe('refuse unsigned requests on every listener; false: signed requests are checked, unsigned ones accepted'),
+  window: positive().max(86_400).default(300).describe('seconds a signed request\'s timestamp may be from now, either way (its replay window)'),
+});
+
 export const ConfigSchema = z.strictObject({
   general: General.default(() => General.parse({})),
   cloudshark: Cloudshark.default(() => Cloudshark.parse({})),
@@ -217,6 +230,7 @@ export const ConfigSchema = z.strictObject({
   http: Http.default(() => Http.parse({})),
   scheduler: Scheduler.default(() => Scheduler.parse({})),
   spool: Spool.default(() => Spool.parse({})),
+  signing: Signing.default(() => Signing.parse({})).describe('optional HMAC request signing, for every listener'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

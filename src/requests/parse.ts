@@ -16,6 +16,7 @@ import { checkFolder } from './folder.js';
 import type { CaptureJob, Clamp, JobInterface, JobLimits } from './job.js';
 import { matchesNode, nodeTargetOf } from './node-match.js';
 import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from './schema.js';
+import { checkSignedFreshness, openRequest } from './signature.js';
 
 export interface ParseContext {
   config: Config;
@@ -38,7 +39,9 @@ export const MAX_TAGS = 64;
 export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseResult {
   const { config } = ctx;
   const nowMs = ctx.clock.nowMs();
-  const request = validateRequest(parseJsonObject(decodeBody(body, config.general.maxrequestbytes)));
+  const opened = openRequest(parseJsonObject(decodeBody(body, config.general.maxrequestbytes)), config.signing, parseJsonObject);
+  const request = validateRequest(opened.raw);
+  if (opened.signed) checkSignedFreshness(request, config.signing.window, nowMs);
   const target = nodeTargetOf(request);
   const choice = interfaceChoiceOf(request);
   if (!matchesNode(target, ctx.node)) return { kind: 'ignored', why: 'other-node' };

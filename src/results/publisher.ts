@@ -13,6 +13,7 @@ import type { IntakeResult, RawRequest } from '../listeners/listener.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { REQUEST_ID_PATTERN } from '../requests/schema.js';
+import { requestObjectOf } from '../requests/signature.js';
 import type { LateOutcomeContext } from '../scheduler/delivery.js';
 import type { CaptureOutcome } from '../scheduler/outcome.js';
 import { formatDestination, parseDestination, unreachableReason, type Destination, type ResultTransport } from './destination.js';
@@ -32,8 +33,12 @@ export interface PublisherDeps {
   senderFactory?: (transport: ResultTransport, config: Config) => ResultSender;
 }
 
-/** Rejections for these codes carry no readable request, so no reply destination. */
-const UNREADABLE = new Set(['PCAPD_ERR_REQUEST_TOO_LARGE', 'PCAPD_ERR_REQUEST_JSON']);
+/**
+ * Rejections for these codes carry no readable request, or one whose sender
+ * is not proven (a bad or missing signature must not make pcapd publish
+ * anywhere on its behalf), so no reply destination and no id.
+ */
+const UNREADABLE = new Set(['PCAPD_ERR_REQUEST_TOO_LARGE', 'PCAPD_ERR_REQUEST_JSON', 'PCAPD_ERR_REQUEST_UNSIGNED', 'PCAPD_ERR_SIGNATURE_INVALID']);
 /** Not a decision: the message stays unacknowledged and is handled after the restart. */
 const NOT_DECIDED = new Set(['PCAPD_ERR_SHUTTING_DOWN']);
 /** close() waits at most this long for events still being sent. */
@@ -121,12 +126,12 @@ export class ResultPublisher {
   /** A refused request's reply field, when the body is readable and the field valid. */
   private replyOf(raw: RawRequest, code: string): string | undefined {
     if (UNREADABLE.has(code)) return undefined;
-    const request = readObject(raw.body);
+    const request = requestObjectOf(raw.body);
     return typeof request?.['reply'] === 'string' ? request['reply'] : undefined;
   }
 
   private rejection(raw: RawRequest, result: Extract<IntakeResult, { kind: 'rejected' }>): RejectedEvent {
-    const request = UNREADABLE.has(result.code) ? undefined : readObject(raw.body);
+    const request = UNREADABLE.has(result.code) ? undefined : requestObjectOf(raw.body);
     const id = request?.['id'];
     return {
       ...(typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? { id } : {}),
@@ -204,14 +209,5 @@ function configuredResults(source: string, config: Config): Destination | undefi
       return config.sqs.results === '' ? undefined : { transport: 'sqs', name: config.sqs.results };
     default:
       return undefined;
-  }
-}
-
-function readObject(body: string | Buffer): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }
