@@ -64,6 +64,8 @@ interface InFlight {
   waiting: Set<string>;
   /** Set when shutdown spooled it before its first try ended. */
   spooledKey?: string;
+  /** The write-ahead copy being written (remote sinks only); resolves to its key, or the error that kept it from the spool. */
+  journal?: Promise<{ key: string } | { error: unknown } | undefined>;
 }
 
 /** Every sink tries the capture once, in parallel; each outcome is logged and counted. */
@@ -155,20 +157,64 @@ export class DeliveryService {
   async deliver(capture: FinishedCapture, outcome: CaptureOutcome, log: Log): Promise<DeliveryReport> {
     const sinks = this.deps.sinks();
     const flight: InFlight = { capture, outcome, delivered: [], failed: [], waiting: new Set(sinks.map((sink) => sink.name)) };
+    const journal = this.writeAhead(capture, sinks, outcome, log);
+    if (journal !== undefined) flight.journal = journal;
     this.inFlight.add(flight);
+    // Each sink that takes it is marked in the write-ahead copy at once, so a
+    // crash while a slower sink uploads re-sends it to none that had it.
+    const markers: Array<Promise<void>> = [];
     let first: FirstTry;
     try {
       first = await deliverToSinks(capture, sinks, log, this.deps.metrics, ({ sink, delivery, error }) => {
         flight.waiting.delete(sink);
         if (delivery !== undefined) flight.delivered.push(delivery);
         else flight.failed.push({ sink, error });
+        if (delivery !== undefined && journal !== undefined) markers.push(this.markEarly(journal, delivery, log));
       });
     } finally {
       this.inFlight.delete(flight);
     }
+    await Promise.all(markers);
     if (flight.spooledKey !== undefined) return this.afterShutdownSpool(flight, first, log);
+    const written = await journal;
+    if (written !== undefined && 'key' in written) return { deliveries: first.deliveries, ...(await this.releaseJournal(written.key, capture, first, log)) };
     if (first.failed.length === 0) return { deliveries: first.deliveries, failures: [], pending: [] };
-    return { deliveries: first.deliveries, ...(await this.spoolFailed(capture, first, outcome, log)) };
+    const spoolError = written !== undefined && 'error' in written ? written.error : undefined;
+    return { deliveries: first.deliveries, ...(await this.spoolFailed(capture, first, outcome, log, spoolError)) };
+  }
+
+  /**
+   * When a remote sink (S3, Cloudshark) is among the sinks, the capture is
+   * written to the spool while the first tries run, so a pcapd killed during
+   * a long upload still has it at the next start. Local-only delivery needs
+   * no copy: the local sink is itself a disk write.
+   */
+  private writeAhead(capture: FinishedCapture, sinks: readonly Sink[], outcome: CaptureOutcome, log: Log): Promise<{ key: string } | { error: unknown } | undefined> | undefined {
+    const spool = this.spool;
+    if (spool === undefined || sinks.every((sink) => sink.writesLocally === true)) return undefined;
+    return spool.hold(capture, sinks.map((sink) => sink.name), this.snapshot(outcome, [])).then(
+      (key) => (key === undefined ? undefined : { key }),
+      (err: unknown) => {
+        log.warn({ code: errorCodeOf(err), err: errorMessage(err), segment: capture.segment }, 'no write-ahead copy in the spool: a crash during this upload would lose the capture for the remote sinks');
+        return { error: err };
+      },
+    );
+  }
+
+  private async markEarly(journal: NonNullable<InFlight['journal']>, delivery: Delivery, log: Log): Promise<void> {
+    const written = await journal;
+    if (written === undefined || !('key' in written)) return;
+    await this.spool?.markDeliveredLate(written.key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err), sink: delivery.sink }, 'could not mark a delivery in the write-ahead copy'));
+  }
+
+  private async releaseJournal(key: string, capture: FinishedCapture, first: FirstTry, log: Log): Promise<Omit<DeliveryReport, 'deliveries'>> {
+    try {
+      const view = await (this.spool as Spool).release(key, first.deliveries, first.failed);
+      return { failures: view.failures, pending: view.pending };
+    } catch (err: unknown) {
+      log.error({ key, err: errorMessage(err) }, 'the write-ahead spool entry vanished during the first try');
+      return { failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
+    }
   }
 
   /**
@@ -180,6 +226,13 @@ export class DeliveryService {
     let spooled = 0;
     for (const flight of this.inFlight) {
       if (this.spool === undefined || flight.spooledKey !== undefined) continue;
+      // Already in the spool: its sinks stay held, and the next start tries those without a marker.
+      const journal = await flight.journal;
+      if (journal !== undefined && 'key' in journal) {
+        flight.spooledKey = journal.key;
+        spooled += 1;
+        continue;
+      }
       const failures = [
         ...flight.failed,
         ...[...flight.waiting].map((sink) => ({
@@ -223,9 +276,17 @@ export class DeliveryService {
     }
   }
 
-  private async spoolFailed(capture: FinishedCapture, first: FirstTry, outcome: CaptureOutcome, log: Log): Promise<Omit<DeliveryReport, 'deliveries'>> {
+  /** `spoolError`: the write-ahead copy already failed for this reason; the spool is not tried twice. */
+  private async spoolFailed(
+    capture: FinishedCapture,
+    first: FirstTry,
+    outcome: CaptureOutcome,
+    log: Log,
+    spoolError?: unknown,
+  ): Promise<Omit<DeliveryReport, 'deliveries'>> {
     if (this.spool === undefined) return { failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
     try {
+      if (spoolError !== undefined) throw spoolError;
       const { view } = await this.spool.add(capture, first.failed, this.snapshot(outcome, first.deliveries));
       return { failures: view.failures, pending: view.pending };
     } catch (err: unknown) {

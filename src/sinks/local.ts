@@ -226,6 +226,7 @@ async function writeFileAtomically(dir: string, file: DeliverableFile, log: Log)
 
 export class LocalSink implements Sink {
   readonly name = 'local';
+  readonly writesLocally = true;
   readonly #rootDir: string;
   readonly #log: Log;
   readonly #clock: Clock;

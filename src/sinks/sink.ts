@@ -52,5 +52,10 @@ export interface Delivery {
  */
 export interface Sink {
   readonly name: string;
+  /**
+   * True for a sink that only writes to this host's disk: its first try is as
+   * quick and as durable as a spool write, so it gets no write-ahead copy.
+   */
+  readonly writesLocally?: boolean;
   deliver(capture: FinishedCapture): Promise<Delivery>;
 }

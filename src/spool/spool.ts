@@ -160,24 +160,11 @@ export class Spool {
    * here, and nothing is left half-written.
    */
   async add(capture: FinishedCapture, failures: readonly SinkFailure[], outcome: CaptureOutcome): Promise<{ key: string; view: EntryView }> {
-    if (!this.opened || this.closed) throw new PcapdError('PCAPD_ERR_SPOOL_WRITE', 'the spool is not open');
-    const bytes = capture.files.reduce((sum, file) => sum + file.bytes, 0);
-    const { maxbytes } = this.deps.settings();
-    if (bytes > maxbytes) {
-      this.deps.metrics.spoolWriteFailures.inc({ reason: 'maxbytes' });
-      throw new PcapdError('PCAPD_ERR_SPOOL_FULL', `the capture (${bytes} bytes) is larger than spool.maxbytes (${maxbytes})`);
-    }
-    await this.cull({ extraBytes: bytes });
     const now = this.now();
     const state: SpoolState = { sinks: {} };
     for (const failure of failures) state.sinks[failure.sink] = this.failedState(undefined, failure.error, now);
-    let entry: ValidEntry;
-    try {
-      entry = await this.store.add(capture, failures.map((failure) => failure.sink), outcome, state, new Date(now));
-    } catch (err: unknown) {
-      this.deps.metrics.spoolWriteFailures.inc({ reason: errnoCode(err instanceof Error ? err.cause : undefined) ?? errorCodeOf(err) ?? 'error' });
-      throw err;
-    }
+    const entry = await this.write(capture, failures.map((failure) => failure.sink), outcome, state);
+    const bytes = entry.bytes;
     this.entries.set(entry.key, entry);
     this.log.warn(
       { reqId: capture.job.id, key: entry.key, segment: capture.segment, bytes, sinks: entry.record.sinks, nextAttemptAt: viewOf(entry).pending.map((p) => p.nextAttemptAt) },
@@ -188,13 +175,82 @@ export class Spool {
     return { key: entry.key, view: viewOf(entry) };
   }
 
-  /** A sink took an entry's capture outside the spool's own tries (a first try that ended after shutdown spooled it). */
+  /**
+   * Write-ahead for a first try: the capture is written to the spool for
+   * `sinks` while they try it, and held (never retried, never culled) until
+   * `release` reports how the first try went. A pcapd killed in the middle of
+   * a long upload finds the capture here at its next start and delivers it.
+   * Undefined when the spool has no room for it without culling: a capture
+   * that may well be delivered must not push out one that waits. Throws as
+   * `add` does (counted there).
+   */
+  async hold(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome): Promise<string | undefined> {
+    const bytes = capture.files.reduce((sum, file) => sum + file.bytes, 0);
+    if (this.stats().bytes + bytes > this.deps.settings().maxbytes) return undefined;
+    const entry = await this.write(capture, sinks, outcome, { sinks: {} });
+    for (const sink of sinks) this.busy.add(tryKey(entry.key, sink));
+    this.entries.set(entry.key, entry);
+    this.updateGauges();
+    return entry.key;
+  }
+
+  /**
+   * The first try of a held capture is over: sinks that took it are marked
+   * delivered, those that failed are retried from here on. A capture every
+   * sink took leaves the spool at once (not a cull: it never waited).
+   */
+  async release(key: string, delivered: readonly Delivery[], failures: readonly SinkFailure[]): Promise<EntryView> {
+    const entry = this.entries.get(key);
+    if (entry?.kind !== 'valid') throw new PcapdError('PCAPD_ERR_SPOOL_READ', `spool entry ${key} is gone`);
+    const now = this.now();
+    for (const delivery of delivered) {
+      if (entry.delivered.has(delivery.sink)) continue;
+      await this.store.markDelivered(key, delivery, new Date(now)).catch((err: unknown) => {
+        this.log.error({ key, sink: delivery.sink, err: errorMessage(err) }, 'capture delivered but its delivered marker could not be written');
+      });
+      entry.delivered.set(delivery.sink, { deliveredAt: new Date(now).toISOString(), delivery });
+    }
+    for (const failure of failures) entry.state.sinks[failure.sink] = this.failedState(undefined, failure.error, now);
+    for (const sink of entry.record.sinks) this.busy.delete(tryKey(key, sink));
+    if (undeliveredSinks(entry).length === 0) {
+      await this.store.remove(key).then(
+        () => this.entries.delete(key),
+        (err: unknown) => this.log.warn({ key, err: errorMessage(err) }, 'could not remove a delivered capture from the spool; the next cull does'),
+      );
+    } else {
+      await this.persistStateNow(entry);
+      this.log.warn({ reqId: entry.record.id, key, segment: entry.record.segment, sinks: failures.map((f) => f.sink) }, 'capture spooled: it is retried until every sink has it');
+    }
+    this.updateGauges();
+    this.schedule();
+    return viewOf(entry);
+  }
+
+  /** A sink took an entry's capture outside the spool's own tries (a first try, while the entry is held or after shutdown spooled it). */
   async markDeliveredLate(key: string, delivery: Delivery): Promise<void> {
     const entry = this.entries.get(key);
-    if (entry?.kind !== 'valid') return;
+    if (entry?.kind !== 'valid' || entry.delivered.has(delivery.sink)) return;
     const now = this.now();
     await this.store.markDelivered(key, delivery, new Date(now));
     entry.delivered.set(delivery.sink, { deliveredAt: new Date(now).toISOString(), delivery });
+  }
+
+  /** Writes a new entry, making room first; a failure is counted (and thrown) here. */
+  private async write(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome, state: SpoolState): Promise<ValidEntry> {
+    if (!this.opened || this.closed) throw new PcapdError('PCAPD_ERR_SPOOL_WRITE', 'the spool is not open');
+    const bytes = capture.files.reduce((sum, file) => sum + file.bytes, 0);
+    const { maxbytes } = this.deps.settings();
+    if (bytes > maxbytes) {
+      this.deps.metrics.spoolWriteFailures.inc({ reason: 'maxbytes' });
+      throw new PcapdError('PCAPD_ERR_SPOOL_FULL', `the capture (${bytes} bytes) is larger than spool.maxbytes (${maxbytes})`);
+    }
+    await this.cull({ extraBytes: bytes });
+    try {
+      return await this.store.add(capture, sinks, outcome, state, new Date(this.now()));
+    } catch (err: unknown) {
+      this.deps.metrics.spoolWriteFailures.inc({ reason: errnoCode(err instanceof Error ? err.cause : undefined) ?? errorCodeOf(err) ?? 'error' });
+      throw err;
+    }
   }
 
   /**

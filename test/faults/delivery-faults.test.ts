@@ -185,21 +185,28 @@ describe('S3 and Cloudshark down when captures finish', () => {
   }, 120_000);
 });
 
-describe('pcapd killed with SIGKILL in the middle of the uploads from its spool', () => {
-  let proxy: TcpProxy;
-
+/** S3 reached through a pass-through that can hold an upload mid-way, new for each test. */
+function s3ThroughProxy(): () => TcpProxy {
+  let proxy: TcpProxy | undefined;
   beforeEach(async () => {
     const target = new URL(versitygw().endpoint);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
   });
-
   afterEach(async () => {
-    await proxy.stop();
+    await proxy?.stop();
   });
+  return () => {
+    if (proxy === undefined) throw new Error('the S3 proxy is started in beforeEach');
+    return proxy;
+  };
+}
+
+describe('pcapd killed with SIGKILL in the middle of the uploads from its spool', () => {
+  const proxy = s3ThroughProxy();
 
   it('delivers after the restart, exactly once per sink, and aborts the multipart upload the killed try left', async () => {
     // S3 is reached through a pass-through that can hold an upload mid-way.
-    const endpoint = `http://127.0.0.1:${proxy.port}`;
+    const endpoint = `http://127.0.0.1:${proxy().port}`;
     await versitygwIs('down');
     await cloudshark.stop();
     const daemon = await start(endpoint);
@@ -210,11 +217,11 @@ describe('pcapd killed with SIGKILL in the middle of the uploads from its spool'
 
     // Both come back, but each upload stalls part-way: S3 after 7 MB (a multipart upload of 5 MiB
     // parts is under way), Cloudshark while it receives the body.
-    proxy.stallAfterBytes(7 * MB);
+    proxy().stallAfterBytes(7 * MB);
     cloudshark.holdUploads(true);
     await versitygwIs('up');
     await cloudshark.start();
-    await proxy.waitStalled();
+    await proxy().waitStalled();
     await cloudshark.waitForAttempt(1);
     const key = `${/[^/]+$/.exec(location(outcome, 'local'))?.[0]}`;
     const unfinished = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
@@ -225,7 +232,7 @@ describe('pcapd killed with SIGKILL in the middle of the uploads from its spool'
     await cloudshark.waitForAttempt(1);
     expect(cloudshark.uploads).toEqual([]);
 
-    proxy.stallAfterBytes(undefined);
+    proxy().stallAfterBytes(undefined);
     cloudshark.holdUploads(false);
     const restarted = await start(endpoint);
     await restarted.waitForLog((line) => line.msg === 'spool resumed: retrying captures left from before');
@@ -241,3 +248,61 @@ describe('pcapd killed with SIGKILL in the middle of the uploads from its spool'
     await restarted.waitForLog((line) => line.msg === 'aborted a multipart upload an earlier try left unfinished');
   }, 180_000);
 });
+
+describe('pcapd killed with SIGKILL in the middle of a capture\'s first upload', () => {
+  const proxy = s3ThroughProxy();
+
+  it('finds the write-ahead copy at the restart and delivers it, exactly once per sink', async () => {
+    // Every sink is up; S3 and Cloudshark stall part-way through the capture's first upload.
+    const endpoint = `http://127.0.0.1:${proxy().port}`;
+    proxy().stallAfterBytes(7 * MB);
+    cloudshark.holdUploads(true);
+    const daemon = await start(endpoint);
+    link = await createTestLink();
+    const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets: 8000, timeout: 1, id: 'first-try-1', alertid: 7 };
+    expect((await daemon.api('/captures', postJson(request))).status).toBe(202);
+    await daemon.waitForState('first-try-1', ['capturing']);
+    const traffic = join(dir, 'traffic-first-try-1.pcap');
+    await writeTrafficPcap(traffic, 8000, 1400);
+    await link.replay(traffic, { pps: 20_000 });
+    await daemon.waitForState('first-try-1', ['delivering'], 30_000);
+    await proxy().waitStalled();
+    await cloudshark.waitForAttempt(1);
+    // The copy is in the spool (written while the uploads run), the local sink marked in it.
+    await waitForFile(async () => {
+      const [entry] = await readdir(join(dir, 'spool', 'entries'));
+      return entry === undefined ? undefined : join(dir, 'spool', 'entries', entry, 'delivered-local.json');
+    });
+
+    daemon.process.kill('SIGKILL');
+    await daemon.exited;
+    expect(cloudshark.uploads).toEqual([]);
+    expect(await listKeys(client, bucket)).toEqual([]);
+
+    proxy().stallAfterBytes(undefined);
+    cloudshark.holdUploads(false);
+    const restarted = await start(endpoint);
+    await restarted.waitForLog((line) => line.msg === 'spool resumed: retrying captures left from before');
+    const delivered = await waitDelivered(restarted, 'first-try-1', ['local', 's3', 'cloudshark']);
+    expect(delivered).toMatchObject({ id: 'first-try-1', state: 'done', packets: 8000 });
+    await expectOneCopyEach(delivered);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(cloudshark.uploads).toHaveLength(1);
+    const key = /[^/]+$/.exec(location(delivered, 'local'))?.[0];
+    expect(await listKeys(client, bucket)).toEqual([key]);
+    // Not written a second time by the local sink either.
+    expect(await readdir(daemon.captureDir)).toEqual([key]);
+    expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
+  }, 180_000);
+});
+
+/** Waits until the file `where` names (once it can name one) exists. */
+async function waitForFile(where: () => Promise<string | undefined>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const path = await where();
+    if (path !== undefined && (await readFile(path).catch(() => undefined)) !== undefined) return;
+    if (Date.now() > deadline) throw new Error(`${path ?? 'the spool entry'} did not appear`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -120,7 +120,7 @@ afterEach(async () => {
 });
 
 describe('DeliveryService', () => {
-  it('delivers to every sink in parallel; a capture every sink took is never spooled', async () => {
+  it('delivers to every sink in parallel; a capture every sink took leaves nothing in the spool', async () => {
     sinks = [new LocalSink({ rootDir: join(dir, 'local'), log }), new S3Sink({ settings: s3Settings(versitygw(), { bucket }), log })];
     const report = await service.deliver(finishedCapture([smallPcap('ok-d1.pcap')], makeJob({ id: 'd1' })), outcome('d1'), log);
     expect(report.deliveries.map((delivery) => delivery.sink).sort()).toEqual(['local', 's3']);
@@ -151,6 +151,31 @@ describe('DeliveryService', () => {
     expect(updated.deliveries.find((delivery) => delivery.sink === 's3')?.locations).toEqual([`s3://${bucket}/late-d2.pcap`]);
     expect(amended.get('d2')).toEqual(updated);
     expect(await listKeys(client, bucket, 'late-d2')).toEqual(['late-d2.pcap']);
+  });
+
+  it('keeps a write-ahead copy in the spool while a remote sink uploads, marks each sink that took it at once, and drops the copy once all have it', async () => {
+    cloudshark.holdUploads(true);
+    sinks = [new LocalSink({ rootDir: join(dir, 'local'), log }), new CloudsharkSink({ settings: csSettings(cloudshark.port), log })];
+    const delivering = service.deliver(finishedCapture([smallPcap('ahead-d5.pcap')], makeJob({ id: 'd5' })), outcome('d5'), log);
+    await cloudshark.waitForAttempt(1);
+
+    // What a pcapd killed now would find at its next start: the capture, local already marked.
+    let entries = await spool.store.list();
+    for (let i = 0; i < 100 && !(entries[0]?.kind === 'valid' && entries[0].delivered.has('local')); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      entries = await spool.store.list();
+    }
+    expect(entries).toHaveLength(1);
+    const [entry] = entries;
+    expect(entry).toMatchObject({ kind: 'valid', record: { id: 'd5', sinks: ['local', 'cloudshark'] } });
+    expect(entry?.kind === 'valid' && [...entry.delivered.keys()]).toEqual(['local']);
+
+    cloudshark.holdUploads(false);
+    const report = await delivering;
+    expect(report.deliveries.map((delivery) => delivery.sink).sort()).toEqual(['cloudshark', 'local']);
+    expect(report.pending).toEqual([]);
+    expect(await spool.store.list()).toEqual([]);
+    expect(cloudshark.uploads).toHaveLength(1);
   });
 
   it('reports a failure it cannot spool, naming both the sink error and the spool error', async () => {
