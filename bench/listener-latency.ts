@@ -5,6 +5,7 @@
  *
  *   scripts/test-services.sh start && npx tsx bench/listener-latency.ts
  *   BENCH_REQUESTS=2000 BENCH_RATE=100 npx tsx bench/listener-latency.ts
+ *   BENCH_LISTENERS=sqs,redis npx tsx bench/listener-latency.ts
  *
  * For every request: publish time (taken just before the broker client's
  * publish call) to the capture's `startedAt` (stamped by the capture core
@@ -58,7 +59,12 @@ const FILTER = `udp dst port ${TRICKLE_PORT}`;
 const GOALS_MS: Record<string, number | undefined> = { redis: 5, kafka: 150, sqs: 250 };
 
 type Transport = 'redis' | 'kafka' | 'sqs' | 'http';
-const TRANSPORTS: readonly Transport[] = ['redis', 'kafka', 'sqs', 'http'];
+const ALL_TRANSPORTS: readonly Transport[] = ['redis', 'kafka', 'sqs', 'http'];
+/** BENCH_LISTENERS=sqs,redis measures only those, in that order. */
+const TRANSPORTS: readonly Transport[] = (process.env['BENCH_LISTENERS'] ?? ALL_TRANSPORTS.join(','))
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name): name is Transport => (ALL_TRANSPORTS as readonly string[]).includes(name));
 
 // ---------------------------------------------------------------------------
 // Small helpers

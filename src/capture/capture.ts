@@ -11,6 +11,7 @@ import {
   type NativeDone,
   type NativeEvent,
   type NativeFile,
+  type NativeResources,
   type NativeStopReason,
 } from './native.js';
 
@@ -257,6 +258,15 @@ export function startCapture(spec: CaptureSpec): CaptureHandle {
     cancel: (reason) => native.cancel(reason),
     progress: () => native.progress(),
   };
+}
+
+/**
+ * Native capture objects and threads alive in this process. Once captures
+ * end, threads fall to the number running at once, and objects to that once
+ * the garbage collector has run: anything more is a leak.
+ */
+export function captureResources(): NativeResources {
+  return nativeAddon().resources();
 }
 
 /** One contiguous Buffer for a file (copies; prefer writing `chunks` in order). */

@@ -129,6 +129,15 @@ export interface NativeAddon {
   listDevices(): NativeDevice[];
   validateFilter(filter: string, dlt?: number, snaplen?: number): NativeFilterCheck;
   libVersion(): string;
+  resources(): NativeResources;
+}
+
+/** What the addon holds, process-wide (see captureResources()). */
+export interface NativeResources {
+  /** JavaScript Capture objects not yet collected. */
+  captureObjects: number;
+  /** Capture threads started and not yet joined (a finished one keeps its stack until joined). */
+  captureThreads: number;
 }
 
 const ADDON_CANDIDATES = [

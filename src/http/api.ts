@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { captureResources } from '../capture/capture.js';
 import { listDevices } from '../capture/devices.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
@@ -172,6 +173,8 @@ export function buildApi(deps: ApiDeps) {
     version: deps.version,
     uptimeSeconds: Math.round((Date.now() - deps.startedAtMs) / 1000),
     scheduler: scheduler.stats(),
+    // Should follow the captures running: more is a leak worth a bug report.
+    native: captureResources(),
   }));
 
   app.get('/metrics', async (_request, reply) => {

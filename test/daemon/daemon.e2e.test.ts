@@ -75,6 +75,8 @@ describe('a capture requested over HTTP', () => {
     expect(metrics.body).toMatch(/pcapd_build_info\{version="[^"]+",node="v\d+/);
     const stats = await daemon.api('/stats');
     expect(stats.body.scheduler).toMatchObject({ running: 0, queued: 0, reservedBytes: 0 });
+    // No capture runs: its thread was joined when it ended.
+    expect(stats.body.native.captureThreads).toBe(0);
   });
 
   it('clamps limits above the configured maxima and reports the clamp', async () => {

@@ -1,5 +1,5 @@
 // Module entry: the Capture class, listDevices(), validateFilter(),
-// libVersion(). Loaded once by src/capture/native.ts.
+// libVersion(), resources(). Loaded once by src/capture/native.ts.
 #include <napi.h>
 #include <pcap/pcap.h>
 
@@ -31,6 +31,7 @@ static Napi::Object InitPcapd(Napi::Env env, Napi::Object exports) {
   exports.Set("listDevices", Napi::Function::New(env, ListDevices, "listDevices"));
   exports.Set("validateFilter", Napi::Function::New(env, ValidateFilter, "validateFilter"));
   exports.Set("libVersion", Napi::Function::New(env, LibVersion, "libVersion"));
+  exports.Set("resources", Napi::Function::New(env, NativeResources, "resources"));
   return exports;
 }
 

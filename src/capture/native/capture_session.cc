@@ -69,17 +69,23 @@ CaptureSession::CaptureSession(SessionOptions options, std::unique_ptr<EventSink
 CaptureSession::~CaptureSession() {
   if (thread_.joinable()) {
     RequestStop(StopReason::kShutdown);
-    thread_.join();
+    JoinThread();
   }
   if (wakeFd_ >= 0) close(wakeFd_);
 }
 
 void CaptureSession::Start() {
   thread_ = std::thread([this] { Run(); });
+  unjoinedThreads_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CaptureSession::Join() {
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) JoinThread();
+}
+
+void CaptureSession::JoinThread() {
+  thread_.join();
+  unjoinedThreads_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void CaptureSession::RequestStop(StopReason reason) {

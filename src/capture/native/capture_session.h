@@ -98,6 +98,11 @@ class CaptureSession {
   void RequestStop(StopReason reason);
   void Join();
 
+  // Capture threads started and not yet joined, process-wide: a finished
+  // thread keeps its stack until it is joined, so this must return to the
+  // number of captures running (tests and /stats read it).
+  static int64_t UnjoinedThreads() { return unjoinedThreads_.load(std::memory_order_relaxed); }
+
   uint64_t packets() const { return packetsSeen_.load(std::memory_order_relaxed); }
   uint64_t bytes() const { return bytesSeen_.load(std::memory_order_relaxed); }
 
@@ -127,6 +132,10 @@ class CaptureSession {
   void Stop(StopReason reason);
   void ReadCounters();
   void Finish();
+
+  static inline std::atomic<int64_t> unjoinedThreads_{0};
+
+  void JoinThread();
 
   SessionOptions options_;
   std::unique_ptr<EventSink> sink_;

@@ -275,21 +275,35 @@ Napi::Function CaptureWrap::Define(Napi::Env env) {
                      });
 }
 
+std::atomic<int64_t> CaptureWrap::liveObjects_{0};
+
 CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CaptureWrap>(info) {
+  liveObjects_.fetch_add(1, std::memory_order_relaxed);
   Napi::Env env = info.Env();
   Napi::Object options = js::RequireObject(info[0], "options");
   if (!info[1].IsFunction()) js::ThrowTypeError(env, "onEvent", "expected a function");
   SessionOptions parsed = ParseOptions(options);
-  onEvent_ = Napi::Persistent(info[1].As<Napi::Function>());
 
   // The thread-safe function keeps the event loop alive while the capture runs
   // and owns a reference to the session, so the session outlives its thread
-  // even if JavaScript drops this object.
+  // even if JavaScript drops this object. It alone holds `onEvent`: a
+  // reference kept here too would close a cycle (this object -> onEvent ->
+  // its closure -> the JavaScript object wrapping this one) that the garbage
+  // collector cannot see through, and every capture would leak.
   auto* keepAlive = new std::shared_ptr<CaptureSession>();
   EventFunction function = EventFunction::New(
-      env, onEvent_.Value(), "pcapd capture", 0, 1, nullptr,
+      env, info[1].As<Napi::Function>(), "pcapd capture", 0, 1, nullptr,
       [keepAlive](Napi::Env, std::nullptr_t*, std::nullptr_t*) {
         std::unique_ptr<std::shared_ptr<CaptureSession>> owned(keepAlive);
+        // The capture thread released this function as its last act: it is
+        // returning now. Joining here frees its stack at once rather than
+        // when the collector gets round to this object. (At environment
+        // teardown the function is finalized early: the stop makes the join
+        // short there too.)
+        if (*owned) {
+          (*owned)->RequestStop(StopReason::kShutdown);
+          (*owned)->Join();
+        }
       },
       static_cast<std::nullptr_t*>(nullptr));
   try {
@@ -309,6 +323,7 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
 }
 
 CaptureWrap::~CaptureWrap() {
+  liveObjects_.fetch_sub(1, std::memory_order_relaxed);
   if (!started_ && function_ != nullptr) napi_release_threadsafe_function(function_, napi_tsfn_release);
 }
 
@@ -342,6 +357,13 @@ Napi::Value CaptureWrap::Progress(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("packets", static_cast<double>(session_->packets()));
   out.Set("bytes", static_cast<double>(session_->bytes()));
+  return out;
+}
+
+Napi::Value NativeResources(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("captureObjects", static_cast<double>(CaptureWrap::LiveObjects()));
+  out.Set("captureThreads", static_cast<double>(CaptureSession::UnjoinedThreads()));
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 
 #include "capture_session.h"
@@ -17,6 +18,8 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
   static Napi::Function Define(Napi::Env env);
   explicit CaptureWrap(const Napi::CallbackInfo& info);
   ~CaptureWrap() override;
+  // JavaScript `Capture` objects not yet collected, process-wide.
+  static int64_t LiveObjects() { return liveObjects_.load(std::memory_order_relaxed); }
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
@@ -24,12 +27,16 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
   Napi::Value Progress(const Napi::CallbackInfo& info);
 
   std::shared_ptr<CaptureSession> session_;
-  Napi::FunctionReference onEvent_;
   // Released by the capture thread after its last event; released here only
   // if the capture was never started, so the event loop is not held open.
   napi_threadsafe_function function_ = nullptr;
   bool started_ = false;
+  static std::atomic<int64_t> liveObjects_;
 };
+
+// resources(): { captureObjects, captureThreads }, to check nothing is kept
+// after captures end.
+Napi::Value NativeResources(const Napi::CallbackInfo& info);
 
 // Ends and joins every capture thread of `env` (environment teardown).
 void StopAllCaptures(Napi::Env env);
