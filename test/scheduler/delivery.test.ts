@@ -161,7 +161,7 @@ describe('DeliveryService', () => {
 
     // What a pcapd killed now would find at its next start: the capture, local already marked.
     let entries = await spool.store.list();
-    for (let i = 0; i < 100 && !(entries[0]?.kind === 'valid' && entries[0].delivered.has('local')); i += 1) {
+    for (let i = 0; i < 400 && !(entries[0]?.kind === 'valid' && entries[0].delivered.has('local')); i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 25));
       entries = await spool.store.list();
     }
