@@ -111,6 +111,11 @@ export function errorCodeOf(err: unknown): ErrorCode | undefined {
   return undefined;
 }
 
+/** A system or library error's own `code` (ENOSPC, ECONNREFUSED, UND_ERR_…), whatever it is. */
+export function errnoCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -16,6 +16,7 @@ import { systemClock } from '../clock.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
+import { readJsonObject } from '../json.js';
 import { checkFolder } from '../requests/folder.js';
 import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js';
 import type { CaptureRequest } from '../requests/schema.js';
@@ -124,7 +125,7 @@ async function waitForEvents(
       say(`PCAPD_ERR_WAIT_TIMEOUT: ${received} of ${expect} result event(s) arrived within --wait-timeout`);
       return EXIT_FAILED;
     }
-    const event = parseEvent(text);
+    const event = readJsonObject(text);
     // A shared reply destination carries other requests' events too.
     if (event === undefined || event['id'] !== id) continue;
     received += 1;
@@ -241,15 +242,6 @@ function validateLocally(
     say(`note: result events go to ${request.reply} if the capturing node enables that listener`);
   }
   return undefined;
-}
-
-function parseEvent(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function succeeded(event: unknown): boolean {

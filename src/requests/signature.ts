@@ -19,6 +19,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
+import { readJsonObject } from '../json.js';
 
 export const SIGNATURE_SCHEME = 'sha256=';
 const SIGNATURE_PATTERN = /^sha256=[0-9a-f]{64}$/;
@@ -95,16 +96,7 @@ export function checkSignedFreshness(request: { id?: string | undefined; timesta
 
 /** The request object of a body, inside its envelope if signed; undefined when unreadable. Verifies nothing. */
 export function requestObjectOf(body: string | Buffer): Record<string, unknown> | undefined {
-  const outer = readObject(typeof body === 'string' ? body : body.toString('utf8'));
+  const outer = readJsonObject(typeof body === 'string' ? body : body.toString('utf8'));
   if (outer === undefined || !isSignedEnvelope(outer)) return outer;
-  return readObject(outer['signed'] as string);
-}
-
-function readObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+  return readJsonObject(outer['signed'] as string);
 }

@@ -16,7 +16,7 @@ import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../requests/job.js';
 import { captureFileName } from '../sinks/naming.js';
-import type { DeliverableFile, FinishedCapture, Sink } from '../sinks/sink.js';
+import { totalBytes, type DeliverableFile, type FinishedCapture, type Sink } from '../sinks/sink.js';
 import { captureSpec, memoryReservationBytes } from './capture-spec.js';
 import { deliverWithoutSpool, type DeliveryReport } from './delivery.js';
 import type { CaptureOutcome, InterfaceCounters } from './outcome.js';
@@ -498,7 +498,7 @@ export class Scheduler {
 
   private retain(id: string, files: readonly DeliverableFile[]): void {
     const { retainseconds, retainbytes } = this.deps.config().http;
-    const bytes = files.reduce((sum, file) => sum + file.bytes, 0);
+    const bytes = totalBytes(files);
     if (files.length === 0 || retainseconds === 0 || bytes > retainbytes) return;
     this.retained.set(id, { id, files, bytes, untilMs: this.deps.clock.nowMs() + retainseconds * 1000 });
     this.retainedBytes += bytes;

@@ -23,9 +23,9 @@ import { Agent, FormData, request } from 'undici';
 
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { errorMessage, SinkError } from '../errors.js';
+import { errnoCode, errorMessage, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import type { DeliverableFile, Delivery, FinishedCapture, Sink } from './sink.js';
+import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture, type Sink } from './sink.js';
 
 type CloudsharkSettings = Config['cloudshark'];
 
@@ -35,7 +35,6 @@ export interface CloudsharkSinkOptions {
   clock?: Clock;
 }
 
-const CONTENT_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
 /** Longest error body quoted in a message. */
 const MAX_QUOTED_BODY_CHARS = 300;
 
@@ -156,7 +155,8 @@ export class CloudsharkSink implements Sink {
       status = response.statusCode;
       body = await response.body.text();
     } catch (err: unknown) {
-      const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? ` (${err.code})` : '';
+      const errno = errnoCode(err);
+      const code = errno === undefined ? '' : ` (${errno})`;
       throw new SinkError('PCAPD_ERR_SINK_CLOUDSHARK', this.name, `upload of ${file.name} to ${this.#safeUrl()} failed${code}: ${errorMessage(err)}`, {
         retriable: true,
         cause: err,

@@ -13,11 +13,12 @@
  * not leave "-1" duplicates.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, realpath, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, realpath, unlink } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { systemClock, type Clock } from '../clock.js';
-import { errorMessage, PcapdError, SinkError } from '../errors.js';
+import { errnoCode, errorMessage, PcapdError, SinkError } from '../errors.js';
+import { DIR_MODE, FILE_MODE, syncDir as syncDirNow, writeNewFile } from '../fs/durable.js';
 import type { Log } from '../log/logger.js';
 import type { DeliverableFile, Delivery, FinishedCapture, Sink } from './sink.js';
 
@@ -28,16 +29,10 @@ export interface LocalSinkOptions {
   clock?: Clock;
 }
 
-const FILE_MODE = 0o640;
-const DIR_MODE = 0o750;
 /** "-1" … "-100" before the extension, then give up: that many equal names means a broken pattern. */
 const MAX_NAME_SUFFIX = 100;
 /** NAME_MAX (255) less the temp name's extras (".", ".<12 hex>.tmp") and a "-100" suffix. */
 const MAX_FILE_NAME_BYTES = 233;
-
-function errnoCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
 
 /**
  * `retriable`: a file-system failure (ENOSPC, EACCES, EIO…) may clear up, so
@@ -83,14 +78,7 @@ function checkFileName(name: string): void {
 }
 
 async function syncDir(dir: string): Promise<void> {
-  await step('fsync of folder', dir, async () => {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
+  await step('fsync of folder', dir, () => syncDirNow(dir));
 }
 
 /** Creates one folder level with mode 0750; false when it was there already. */
@@ -141,48 +129,6 @@ async function ensureTargetDir(rootDir: string, folder: string | undefined): Pro
   return current;
 }
 
-/**
- * Writes every chunk in order with writev, without concatenating them (a
- * capture can be hundreds of MiB). writev may write less than asked (a
- * partly full disk): the rest is written by the next call, which then
- * reports the error (ENOSPC).
- */
-async function writeChunks(handle: FileHandle, chunks: readonly Buffer[]): Promise<void> {
-  let pending = chunks.filter((chunk) => chunk.length > 0);
-  while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending);
-    if (bytesWritten === 0) throw new Error('writev wrote nothing');
-    pending = dropWritten(pending, bytesWritten);
-  }
-}
-
-function dropWritten(chunks: readonly Buffer[], bytes: number): Buffer[] {
-  let left = bytes;
-  const rest: Buffer[] = [];
-  for (const chunk of chunks) {
-    if (left >= chunk.length) {
-      left -= chunk.length;
-      continue;
-    }
-    rest.push(left > 0 ? chunk.subarray(left) : chunk);
-    left = 0;
-  }
-  return rest;
-}
-
-async function writeTempFile(tempPath: string, chunks: readonly Buffer[]): Promise<void> {
-  // 'wx': O_CREAT|O_EXCL, which also refuses to follow a symlink planted at this name.
-  const handle = await open(tempPath, 'wx', FILE_MODE);
-  try {
-    // open's mode is masked by the umask; captures are 0640 whatever the umask.
-    await handle.chmod(FILE_MODE);
-    await writeChunks(handle, chunks);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function candidateName(name: string, attempt: number): string {
   if (attempt === 0) return name;
   const extension = extname(name);
@@ -217,7 +163,8 @@ async function writeFileAtomically(dir: string, file: DeliverableFile, log: Log)
   checkFileName(file.name);
   const tempPath = join(dir, `.${file.name}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await step('writing', join(dir, file.name), () => writeTempFile(tempPath, file.chunks));
+    // 'wx' (O_CREAT|O_EXCL) also refuses to follow a symlink planted at this name; 0640 whatever the umask.
+    await step('writing', join(dir, file.name), () => writeNewFile(tempPath, file.chunks, FILE_MODE));
     return await linkToFreeName(tempPath, dir, file.name, log);
   } finally {
     await removeQuietly(tempPath, log);

@@ -22,10 +22,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { errorMessage, SinkError } from '../errors.js';
+import { errnoCode, errorMessage, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { objectKey, s3Destination, type S3Destination } from './s3-destination.js';
-import type { DeliverableFile, Delivery, FinishedCapture, Sink } from './sink.js';
+import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture, type Sink } from './sink.js';
 
 type S3Settings = Config['s3'];
 
@@ -35,7 +35,6 @@ export interface S3SinkOptions {
   clock?: Clock;
 }
 
-const CONTENT_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** S3 allows 2 KB of user metadata in all; each value is kept well below. */
 const MAX_METADATA_VALUE_CHARS = 512;
@@ -65,7 +64,8 @@ interface AwsErrorShape {
 function errorShape(err: unknown): AwsErrorShape {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
   const shape: AwsErrorShape = { name: err.name, message: err.message };
-  if ('code' in err && typeof err.code === 'string') shape.code = err.code;
+  const code = errnoCode(err);
+  if (code !== undefined) shape.code = code;
   const metadata: unknown = '$metadata' in err ? err.$metadata : undefined;
   if (typeof metadata === 'object' && metadata !== null && 'httpStatusCode' in metadata && typeof metadata.httpStatusCode === 'number') {
     shape.status = metadata.httpStatusCode;

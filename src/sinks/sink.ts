@@ -6,6 +6,14 @@
 import type { CaptureFormat, StopReason } from '../capture/capture.js';
 import type { CaptureJob } from '../requests/job.js';
 
+/** The media type a remote sink labels each capture file format with. */
+export const CONTENT_TYPES: Readonly<Record<CaptureFormat, string>> = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' };
+
+/** The bytes of a capture's files together. */
+export function totalBytes(files: readonly { bytes: number }[]): number {
+  return files.reduce((sum, file) => sum + file.bytes, 0);
+}
+
 export interface DeliverableFile {
   /** File name from the naming pattern, extension included ("sensor1-eth0-…-r42.pcapng"). */
   name: string;

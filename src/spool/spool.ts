@@ -15,13 +15,12 @@
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { errorCodeOf, errorMessage, PcapdError, SinkError } from '../errors.js';
+import { errnoCode, errorCodeOf, errorMessage, PcapdError, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../scheduler/outcome.js';
-import type { Delivery, FinishedCapture, Sink } from '../sinks/sink.js';
+import { totalBytes, type Delivery, type FinishedCapture, type Sink } from '../sinks/sink.js';
 import { planCull, type CullItem } from './cull.js';
-import { errnoCode } from './disk.js';
 import { isRetriable, retryDecision, type RetryPolicy } from './retry.js';
 import {
   SpoolStore,
@@ -185,8 +184,7 @@ export class Spool {
    * `add` does (counted there).
    */
   async hold(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome): Promise<string | undefined> {
-    const bytes = capture.files.reduce((sum, file) => sum + file.bytes, 0);
-    if (this.stats().bytes + bytes > this.deps.settings().maxbytes) return undefined;
+    if (this.stats().bytes + totalBytes(capture.files) > this.deps.settings().maxbytes) return undefined;
     const entry = await this.write(capture, sinks, outcome, { sinks: {} });
     for (const sink of sinks) this.busy.add(tryKey(entry.key, sink));
     this.entries.set(entry.key, entry);
@@ -204,11 +202,7 @@ export class Spool {
     if (entry?.kind !== 'valid') throw new PcapdError('PCAPD_ERR_SPOOL_READ', `spool entry ${key} is gone`);
     const now = this.now();
     for (const delivery of delivered) {
-      if (entry.delivered.has(delivery.sink)) continue;
-      await this.store.markDelivered(key, delivery, new Date(now)).catch((err: unknown) => {
-        this.log.error({ key, sink: delivery.sink, err: errorMessage(err) }, 'capture delivered but its delivered marker could not be written');
-      });
-      entry.delivered.set(delivery.sink, { deliveredAt: new Date(now).toISOString(), delivery });
+      if (!entry.delivered.has(delivery.sink)) await this.recordDelivered(entry, delivery, now, this.log.child({ key, sink: delivery.sink }));
     }
     for (const failure of failures) entry.state.sinks[failure.sink] = this.failedState(undefined, failure.error, now);
     for (const sink of entry.record.sinks) this.busy.delete(tryKey(key, sink));
@@ -238,7 +232,7 @@ export class Spool {
   /** Writes a new entry, making room first; a failure is counted (and thrown) here. */
   private async write(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome, state: SpoolState): Promise<ValidEntry> {
     if (!this.opened || this.closed) throw new PcapdError('PCAPD_ERR_SPOOL_WRITE', 'the spool is not open');
-    const bytes = capture.files.reduce((sum, file) => sum + file.bytes, 0);
+    const bytes = totalBytes(capture.files);
     const { maxbytes } = this.deps.settings();
     if (bytes > maxbytes) {
       this.deps.metrics.spoolWriteFailures.inc({ reason: 'maxbytes' });
@@ -465,19 +459,24 @@ export class Spool {
     }
     stopTimer();
     const now = this.now();
-    try {
-      await this.store.markDelivered(entry.key, delivery, new Date(now));
-    } catch (err: unknown) {
-      // The sink has it; only the record of that is missing. A restart before the next
-      // successful marker would send it once more, which is the lesser harm than losing track.
-      log.error({ err, code: errnoCode(err) }, 'capture delivered but its delivered marker could not be written');
-    }
-    entry.delivered.set(name, { deliveredAt: new Date(now).toISOString(), delivery });
+    await this.recordDelivered(entry, delivery, now, log);
     this.deps.metrics.deliveryRetries.inc({ sink: name, outcome: 'ok' });
     this.deps.metrics.deliveries.inc({ sink: name, outcome: 'ok' }, capture.files.length);
     log.info({ attempt, segment: entry.record.segment, locations: delivery.locations }, 'spooled capture delivered');
     this.deps.onChange({ kind: 'delivered', record: entry.record, ...viewOf(entry) });
     this.sinkIsBack(name, entry.key, now);
+  }
+
+  /** The sink has the capture: its marker on disk, and the entry knows. */
+  private async recordDelivered(entry: ValidEntry, delivery: Delivery, nowMs: number, log: Log): Promise<void> {
+    try {
+      await this.store.markDelivered(entry.key, delivery, new Date(nowMs));
+    } catch (err: unknown) {
+      // The sink has it; only the record of that is missing. A restart before the next
+      // successful marker would send it once more, which is the lesser harm than losing track.
+      log.error({ err, code: errnoCode(err) }, 'capture delivered but its delivered marker could not be written');
+    }
+    entry.delivered.set(delivery.sink, { deliveredAt: new Date(nowMs).toISOString(), delivery });
   }
 
   private recordFailure(entry: ValidEntry, sink: string, err: unknown): void {

@@ -25,21 +25,20 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import type { CaptureFormat } from '../capture/capture.js';
-import { errorMessage, PcapdError } from '../errors.js';
+import { errnoCode, errorMessage, PcapdError } from '../errors.js';
 import type { CaptureJob } from '../requests/job.js';
 import type { CaptureOutcome } from '../scheduler/outcome.js';
-import type { DeliverableFile, Delivery, FinishedCapture } from '../sinks/sink.js';
+import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../sinks/sink.js';
 import {
   CONTROL_FILE_MODE,
   DIR_MODE,
-  errnoCode,
   isDiskFull,
   readChunks,
   removeTree,
   syncDir,
   writeFileAtomic,
   writeNewFile,
-} from './disk.js';
+} from '../fs/durable.js';
 
 export const SPOOL_FORMAT_VERSION = 1;
 const RECORD_FILE = 'capture.json';
@@ -393,7 +392,7 @@ export class SpoolStore {
       await removeTree(temp).catch(() => undefined);
       throw writeError(key, err);
     }
-    const bytes = capture.files.reduce((sum, file) => sum + file.bytes, 0);
+    const bytes = totalBytes(capture.files);
     return {
       kind: 'valid',
       key,

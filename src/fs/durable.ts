@@ -1,21 +1,20 @@
 /**
- * File-system steps the spool is built from. Each durable write is: a new
- * file, fsync, rename into place, fsync of the folder, so that after a crash
- * or power cut a name either holds the complete old content or the complete
- * new one, never a torn file.
+ * File-system steps for durable writes, shared by the spool and the local
+ * sink. Each durable write is: a new file, fsync, rename (or link) into
+ * place, fsync of the folder, so that after a crash or power cut a name
+ * either holds the complete old content or the complete new one, never a
+ * torn file.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+import { errnoCode } from '../errors.js';
+
 export const FILE_MODE = 0o640;
 /** Control files carry no capture data and must be readable by whichever of root or pcapd reads them. */
 export const CONTROL_FILE_MODE = 0o644;
 export const DIR_MODE = 0o750;
-
-export function errnoCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
 
 /** ENOSPC or EDQUOT: the disk (or the quota) is full. */
 export function isDiskFull(err: unknown): boolean {
