@@ -11,10 +11,9 @@ import { promisify } from 'node:util';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
 import { SpoolStore, type SpoolState } from '../../src/spool/store.js';
 import { exampleConfigWith, PCAPD_BIN, startDaemon } from '../helpers/daemon.js';
-import { makeJob } from '../helpers/job.js';
+import { makeJob, makeOutcome } from '../helpers/job.js';
 import { finishedCapture, smallPcap } from '../helpers/pcap-buffer.js';
 
 const execFileAsync = promisify(execFile);
@@ -32,26 +31,6 @@ async function pcapd(...args: string[]): Promise<{ code: number; stdout: string;
   }
 }
 
-function outcome(id: string): CaptureOutcome {
-  return {
-    id,
-    node: 'sensor1',
-    source: 'http',
-    tags: [],
-    state: 'done',
-    requestedAt: new Date().toISOString(),
-    packets: 1,
-    bytes: 1,
-    limits: makeJob().limits,
-    clamps: [],
-    interfaces: [],
-    segments: 1,
-    deliveries: [],
-    deliveryFailures: [],
-    pending: [],
-  };
-}
-
 function state(sink: string, failed: boolean, atMs = Date.now()): SpoolState {
   const at = new Date(atMs).toISOString();
   return { sinks: { [sink]: { failures: 3, nextAttemptAt: at, failed, code: 'PCAPD_ERR_SINK_S3', message: 'upload failed: NoSuchBucket', lastAttemptAt: at } } };
@@ -59,7 +38,7 @@ function state(sink: string, failed: boolean, atMs = Date.now()): SpoolState {
 
 async function spoolEntry(id: string, sink: string, options: { failed?: boolean; ageMs?: number } = {}): Promise<string> {
   const at = new Date(Date.now() - (options.ageMs ?? 0));
-  const entry = await store.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [sink], outcome(id), state(sink, options.failed ?? false, at.getTime()), at);
+  const entry = await store.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [sink], makeOutcome(id, { state: 'done', packets: 1, bytes: 1, segments: 1 }), state(sink, options.failed ?? false, at.getTime()), at);
   return entry.key;
 }
 

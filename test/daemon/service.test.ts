@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPackets } from '../helpers/capture-files.js';
 import { exampleConfigWith, PCAPD_BIN, REPO } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
+import { waitFor } from '../helpers/wait.js';
 
 let dir: string;
 
@@ -23,16 +24,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('daemonize', () => {
   it('runs pcapd detached, serves a capture, and stops on SIGTERM from its pid file', async () => {
     const captures = join(dir, 'captures');
@@ -41,7 +32,7 @@ describe('daemonize', () => {
     const [out, err, pidFile] = [join(dir, 'stdout.log'), join(dir, 'stderr.log'), join(dir, 'pcapd.pid')];
     await run('daemonize', ['-c', dir, '-o', out, '-e', err, '-p', pidFile, PCAPD_BIN, '-config', config]);
 
-    const port = await waitFor(async () => {
+    const port = await waitFor('the "pcapd started" line', async () => {
       const started = (await readFile(out, 'utf8')).split('\n').find((line) => line.includes('"pcapd started"'));
       return started ? (JSON.parse(started) as { http: { port: number } }).http.port : undefined;
     }, 15_000);
@@ -54,9 +45,9 @@ describe('daemonize', () => {
       body: JSON.stringify({ node: 'any', interface: ['lo'], bpf: 'icmp', packets: 2, id: 'daemonized' }),
     });
     expect(submitted.status).toBe(202);
-    await waitFor(async () => ((await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string }).state === 'capturing' || undefined, 10_000);
+    await waitFor('the capture to arm', async () => ((await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string }).state === 'capturing' || undefined, 10_000);
     await run('ping', ['-c', '2', '-i', '0.2', '127.0.0.1']);
-    const outcome = await waitFor(async () => {
+    const outcome = await waitFor('the capture to finish', async () => {
       const body = (await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string; deliveries: Array<{ locations: string[] }> };
       return body.state === 'done' ? body : undefined;
     }, 10_000);
@@ -64,7 +55,7 @@ describe('daemonize', () => {
     expect((await readPackets(path!)).length).toBe(2);
 
     process.kill(pid, 'SIGTERM');
-    await waitFor(async () => {
+    await waitFor('pcapd to exit', async () => {
       try {
         process.kill(pid, 0);
         return undefined;

@@ -20,6 +20,7 @@ import { TEST_FILTER, writeTrafficPcap } from '../helpers/frames.js';
 import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
 import { createBucket, getObjectBytes, listKeys, removeBucket, splitS3Location, testClient, uniqueBucket, versitygw } from '../helpers/s3.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SERVICES = join(REPO, 'scripts/test-services.sh');
 const MB = 1_000_000;
@@ -269,9 +270,9 @@ describe('pcapd killed with SIGKILL in the middle of a capture\'s first upload',
     await proxy().waitStalled();
     await cloudshark.waitForAttempt(1);
     // The copy is in the spool (written while the uploads run), the local sink marked in it.
-    await waitForFile(async () => {
+    await waitFor('the write-ahead copy, the local sink marked in it', async () => {
       const [entry] = await readdir(join(dir, 'spool', 'entries'));
-      return entry === undefined ? undefined : join(dir, 'spool', 'entries', entry, 'delivered-local.json');
+      return entry === undefined ? undefined : readFile(join(dir, 'spool', 'entries', entry, 'delivered-local.json'));
     });
 
     daemon.process.kill('SIGKILL');
@@ -295,14 +296,3 @@ describe('pcapd killed with SIGKILL in the middle of a capture\'s first upload',
     expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
   }, 180_000);
 });
-
-/** Waits until the file `where` names (once it can name one) exists. */
-async function waitForFile(where: () => Promise<string | undefined>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const path = await where();
-    if (path !== undefined && (await readFile(path).catch(() => undefined)) !== undefined) return;
-    if (Date.now() > deadline) throw new Error(`${path ?? 'the spool entry'} did not appear`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

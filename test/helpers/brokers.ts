@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 
 import { run } from './exec.js';
+import { waitFor } from './wait.js';
 import { REPO, type RunningDaemon } from './daemon.js';
 
 export type ListenerName = 'redis' | 'kafka' | 'sqs' | 'http';
@@ -46,22 +47,6 @@ export function mergeEdits(...all: Edits[]): Edits {
 }
 
 const toml = (text: string): string => JSON.stringify(text);
-
-/** Polls `probe` until it returns a value other than undefined, or fails at the deadline. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err: unknown) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** One sample of a Prometheus metric from GET /metrics (0 when absent). */
 export async function metricValue(daemon: RunningDaemon, name: string, labels: Record<string, string> = {}): Promise<number> {

@@ -1,9 +1,11 @@
 /**
- * A complete CaptureJob built by hand, as validation would hand it on, for
- * tests of the stages after it (scheduler, sinks, result events). Overrides
- * replace fields; leave one out to keep the default.
+ * A complete CaptureJob built by hand, as validation would hand it on, and
+ * the CaptureOutcome a scheduler would report for it, for tests of the stages
+ * after it (scheduler, sinks, spool, result events). Overrides replace
+ * fields; leave one out to keep the default.
  */
 import type { CaptureJob } from '../../src/requests/job.js';
+import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
 
 let jobCounter = 0;
 
@@ -24,6 +26,28 @@ export function makeJob(overrides: Partial<CaptureJob> = {}): CaptureJob {
     tags: [],
     packetDebug: false,
     logRequest: false,
+    ...overrides,
+  };
+}
+
+/** A capture's outcome while it is being delivered: nothing delivered, nothing pending. */
+export function makeOutcome(id: string, overrides: Partial<CaptureOutcome> = {}): CaptureOutcome {
+  return {
+    id,
+    node: 'sensor1',
+    source: 'http',
+    tags: [],
+    state: 'delivering',
+    requestedAt: new Date().toISOString(),
+    packets: 10,
+    bytes: 100,
+    limits: makeJob().limits,
+    clamps: [],
+    interfaces: [],
+    segments: 0,
+    deliveries: [],
+    deliveryFailures: [],
+    pending: [],
     ...overrides,
   };
 }

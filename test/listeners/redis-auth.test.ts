@@ -5,8 +5,9 @@
  */
 import { afterEach, expect, it } from 'vitest';
 
-import { createFixture, mergeEdits, newRedis, uniqueName, waitFor, waitForMetric, type RedisFixture } from '../helpers/brokers.js';
+import { createFixture, mergeEdits, newRedis, uniqueName, waitForMetric, type RedisFixture } from '../helpers/brokers.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/wait.js';
 
 let daemon: RunningDaemon | undefined;
 let fixture: RedisFixture | undefined;

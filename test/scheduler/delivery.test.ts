@@ -21,8 +21,9 @@ import type { Sink } from '../../src/sinks/sink.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { SpoolRecord } from '../../src/spool/store.js';
 import { startCloudsharkServer, type CloudsharkServer } from '../helpers/cloudshark-server.js';
-import { makeJob } from '../helpers/job.js';
+import { makeJob, makeOutcome } from '../helpers/job.js';
 import { finishedCapture, smallPcap } from '../helpers/pcap-buffer.js';
+import { waitFor } from '../helpers/wait.js';
 import { createBucket, listKeys, removeBucket, s3Settings, testClient, uniqueBucket, versitygw } from '../helpers/s3.js';
 
 const { log } = createLogger({ level: 'silent' });
@@ -37,23 +38,7 @@ let amended: Map<string, CaptureOutcome>;
 let late: Array<{ outcome: CaptureOutcome; context: LateOutcomeContext }>;
 
 function outcome(id: string): CaptureOutcome {
-  return {
-    id,
-    node: 'sensor1',
-    source: 'redis',
-    tags: [],
-    state: 'delivering',
-    requestedAt: '2024-05-06T07:08:09.000Z',
-    packets: 10,
-    bytes: 1000,
-    limits: makeJob().limits,
-    clamps: [],
-    interfaces: [],
-    segments: 0,
-    deliveries: [],
-    deliveryFailures: [],
-    pending: [],
-  };
+  return makeOutcome(id, { source: 'redis', requestedAt: '2024-05-06T07:08:09.000Z', bytes: 1000 });
 }
 
 function csSettings(port: number): Config['cloudshark'] {
@@ -160,11 +145,10 @@ describe('DeliveryService', () => {
     await cloudshark.waitForAttempt(1);
 
     // What a pcapd killed now would find at its next start: the capture, local already marked.
-    let entries = await spool.store.list();
-    for (let i = 0; i < 400 && !(entries[0]?.kind === 'valid' && entries[0].delivered.has('local')); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      entries = await spool.store.list();
-    }
+    const entries = await waitFor('the write-ahead copy, the local sink marked in it', async () => {
+      const listed = await spool.store.list();
+      return listed[0]?.kind === 'valid' && listed[0].delivered.has('local') ? listed : undefined;
+    }, 10_000);
     expect(entries).toHaveLength(1);
     const [entry] = entries;
     expect(entry).toMatchObject({ kind: 'valid', record: { id: 'd5', sinks: ['local', 'cloudshark'] } });

@@ -12,7 +12,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import { CloudsharkSink } from '../../src/sinks/cloudshark.js';
 import { LocalSink } from '../../src/sinks/local.js';
@@ -22,7 +21,7 @@ import { Spool, type SpoolChange } from '../../src/spool/spool.js';
 import { SpoolStore } from '../../src/spool/store.js';
 import { startCloudsharkServer } from '../helpers/cloudshark-server.js';
 import { run } from '../helpers/exec.js';
-import { makeJob } from '../helpers/job.js';
+import { makeJob, makeOutcome } from '../helpers/job.js';
 import { deliverable, finishedCapture, pcapChunks, smallPcap } from '../helpers/pcap-buffer.js';
 import { createBucket, getObjectBytes, listKeys, removeBucket, s3Settings, testClient, uniqueBucket, versitygw } from '../helpers/s3.js';
 
@@ -85,26 +84,6 @@ async function breakableLocal(): Promise<{ sink: LocalSink; root: string; fix():
   };
 }
 
-function outcomeOf(id: string): CaptureOutcome {
-  return {
-    id,
-    node: 'sensor1',
-    source: 'http',
-    tags: [],
-    state: 'delivering',
-    requestedAt: new Date().toISOString(),
-    packets: 10,
-    bytes: 100,
-    limits: makeJob().limits,
-    clamps: [],
-    interfaces: [],
-    segments: 0,
-    deliveries: [],
-    deliveryFailures: [],
-    pending: [],
-  };
-}
-
 async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -152,7 +131,7 @@ describe('Spool', () => {
     const capture = finishedCapture([file], makeJob({ id: 'r1' }));
     const first = await local.sink.deliver(capture).catch((err: unknown) => err);
 
-    const { key, view } = await spool.add(capture, [{ sink: 'local', error: first }], outcomeOf('r1'));
+    const { key, view } = await spool.add(capture, [{ sink: 'local', error: first }], makeOutcome('r1'));
 
     expect(view.pending).toEqual([expect.objectContaining({ sink: 'local', segment: 0, attempts: 1, code: 'PCAPD_ERR_SINK_LOCAL' })]);
     const entryDir = join(dir, 'spool', 'entries', key);
@@ -178,7 +157,7 @@ describe('Spool', () => {
   it('retries with exponential backoff (capped at retrymax), counting each failure', async () => {
     const local = await breakableLocal();
     const { spool, metrics } = await openSpool(() => [local.sink], { retrybase: 1, retrymax: 2 }, { random: () => 1 });
-    const { key } = await spool.add(finishedCapture([smallPcap('b.pcap')]), [{ sink: 'local', error: sinkError('local') }], outcomeOf('b'));
+    const { key } = await spool.add(finishedCapture([smallPcap('b.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeOutcome('b'));
     const store = new SpoolStore(join(dir, 'spool'));
     const waits: number[] = [];
     for (const failures of [2, 3]) {
@@ -204,7 +183,7 @@ describe('Spool', () => {
     const first = await sink.deliver(capture).catch((err: unknown) => err);
     expect(first).toMatchObject({ retriable: false });
 
-    const { view } = await spool.add(capture, [{ sink: 's3', error: first }], outcomeOf('r5'));
+    const { view } = await spool.add(capture, [{ sink: 's3', error: first }], makeOutcome('r5'));
     expect(view.pending).toEqual([]);
     expect(view.failures).toEqual([expect.objectContaining({ sink: 's3', code: 'PCAPD_ERR_SINK_S3', segment: 0 })]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -234,7 +213,7 @@ describe('Spool', () => {
     try {
       const first = await openSpool(() => [local.sink, s3Down], { retrybase: 1, retrymax: 1 });
       const capture = finishedCapture([smallPcap('resume-r6.pcap')], makeJob({ id: 'r6' }));
-      await first.spool.add(capture, [{ sink: 'local', error: sinkError('local') }, { sink: 's3', error: sinkError('s3') }], outcomeOf('r6'));
+      await first.spool.add(capture, [{ sink: 'local', error: sinkError('local') }, { sink: 's3', error: sinkError('s3') }], makeOutcome('r6'));
       await local.fix();
       await until(() => first.changes.find((change) => change.kind === 'delivered'), 'the local delivery');
       await first.spool.close();
@@ -263,7 +242,7 @@ describe('Spool', () => {
     try {
       const { spool, changes } = await openSpool(() => [local.sink, hanging]);
       for (const id of ['h1', 'h2']) {
-        await spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink: 'local', error: sinkError('local') }, { sink: 'cloudshark', error: sinkError('cloudshark') }], outcomeOf(id));
+        await spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink: 'local', error: sinkError('local') }, { sink: 'cloudshark', error: sinkError('cloudshark') }], makeOutcome(id));
       }
       await cloudshark.waitForAttempt(1);
       await local.fix();
@@ -282,15 +261,15 @@ describe('Spool', () => {
     const local = await breakableLocal();
     const harness = await openSpool(() => [local.sink], { maxage: 60, maxbytes: 3 * MIB, retrybase: 3600, retrymax: 3600 });
     const mib = (name: string) => finishedCapture([deliverable(name, pcapChunks(MIB).chunks)], makeJob({ id: name }));
-    await harness.spool.add(mib('old'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('old'));
+    await harness.spool.add(mib('old'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('old'));
     harness.clock.offsetMs = 30_000;
-    await harness.spool.add(mib('mid'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('mid'));
-    await harness.spool.add(mib('new'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('new'));
+    await harness.spool.add(mib('mid'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('mid'));
+    await harness.spool.add(mib('new'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('new'));
     expect((await harness.spool.cull({ dryRun: true })).map((item) => item.reason)).toEqual([]);
 
     // A fourth MiB does not fit in 3 MiB: the oldest undelivered one makes room.
     harness.clock.offsetMs = 45_000;
-    await harness.spool.add(mib('newest'), [{ sink: 'local', error: sinkError('local') }], outcomeOf('newest'));
+    await harness.spool.add(mib('newest'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('newest'));
     harness.clock.offsetMs = 61_000 + 30_000;
     const removed = await harness.spool.cull();
 
@@ -306,7 +285,7 @@ describe('Spool', () => {
   it('refuses a capture larger than spool.maxbytes with PCAPD_ERR_SPOOL_FULL, counted', async () => {
     const { spool, metrics } = await openSpool(() => [], { maxbytes: MIB });
     const capture = finishedCapture([deliverable('huge.pcap', pcapChunks(2 * MIB).chunks)]);
-    await expect(spool.add(capture, [{ sink: 'local', error: sinkError('local') }], outcomeOf('huge'))).rejects.toMatchObject({
+    await expect(spool.add(capture, [{ sink: 'local', error: sinkError('local') }], makeOutcome('huge'))).rejects.toMatchObject({
       code: 'PCAPD_ERR_SPOOL_FULL',
       message: expect.stringContaining('larger than spool.maxbytes'),
     });
@@ -342,7 +321,7 @@ describe('Spool', () => {
   it('serves retry and cull requests a `pcapd spool` command leaves in control/', async () => {
     const local = await breakableLocal();
     const { spool } = await openSpool(() => [local.sink], { retrybase: 3600, retrymax: 3600 });
-    const { key } = await spool.add(finishedCapture([smallPcap('ctl.pcap')]), [{ sink: 'local', error: sinkError('local') }], outcomeOf('ctl'));
+    const { key } = await spool.add(finishedCapture([smallPcap('ctl.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeOutcome('ctl'));
     await local.fix();
     const store = new SpoolStore(join(dir, 'spool'));
     const id = await store.writeControlRequest({ action: 'retry', targets: [key], requestedAt: new Date().toISOString() });
@@ -368,7 +347,7 @@ describe('Spool on a full disk', () => {
   it('fails with PCAPD_ERR_SPOOL_FULL naming ENOSPC, counts it, leaves nothing behind, and spools again once there is room', async () => {
     const { spool, metrics } = await openSpool(() => [], { dir: join(mount, 'spool') });
     const big = finishedCapture([deliverable('big.pcap', pcapChunks(MIB).chunks)]);
-    await expect(spool.add(big, [{ sink: 's3', error: sinkError('s3') }], outcomeOf('big'))).rejects.toMatchObject({
+    await expect(spool.add(big, [{ sink: 's3', error: sinkError('s3') }], makeOutcome('big'))).rejects.toMatchObject({
       code: 'PCAPD_ERR_SPOOL_FULL',
       message: expect.stringMatching(/spool disk full \(ENOSPC\)/),
     });
@@ -376,7 +355,7 @@ describe('Spool on a full disk', () => {
     expect(await readdir(join(mount, 'spool', 'tmp'))).toEqual([]);
     expect(await readdir(join(mount, 'spool', 'entries'))).toEqual([]);
 
-    const { view } = await spool.add(finishedCapture([smallPcap('small.pcap')]), [{ sink: 's3', error: sinkError('s3') }], outcomeOf('small'));
+    const { view } = await spool.add(finishedCapture([smallPcap('small.pcap')]), [{ sink: 's3', error: sinkError('s3') }], makeOutcome('small'));
     expect(view.pending).toHaveLength(1);
   });
 });
