@@ -12,6 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+log() { printf '[asan] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+use_node
+
 native=src/capture/native
 out=$native/build-asan
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what pcapd needs on Debian 12 and builds it.
 #
-#   scripts/install.sh          runtime: libpcap, a C++ toolchain, tcpdump, iproute2; npm ci (builds the addon); tsc
+#   scripts/install.sh          runtime: Node.js (see lib/node.sh), libpcap, a C++ toolchain, tcpdump,
+#                               iproute2, procps, curl, ping; npm ci (builds the addon); tsc
 #   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze
 #
-# Needs Node.js >= 20.18.1 with npm already installed (Debian 12 ships only 18).
+# Node.js: the node on PATH when it is >= 20.18.1, else a pinned Node installed into
+# /opt/pcapd/node from the npm registry (Debian 12 ships only 18).
 # Idempotent: apt runs only for missing packages, npm ci only when package-lock.json changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,19 +15,15 @@ log() { printf '[install] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=lib/apt.sh
 source scripts/lib/apt.sh
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
 
-RUNTIME_PACKAGES=(libpcap-dev build-essential python3 tcpdump iproute2 ca-certificates)
+# procps: the systemd unit reloads with /bin/kill. curl and iputils-ping: the README's first
+# capture. python3 and build-essential: node-gyp builds the addon and re2.
+RUNTIME_PACKAGES=(libpcap-dev build-essential python3 tcpdump iproute2 procps ca-certificates curl iputils-ping)
 # tshark/capinfos read captures back independently; tcpreplay injects traffic; daemonize and
-# systemd (systemd-analyze) check the service wrappers; iputils-ping for ad-hoc traffic.
-TEST_PACKAGES=(tshark tcpreplay daemonize systemd iputils-ping util-linux)
-
-check_node() {
-  command -v node >/dev/null || die "Node.js >= 20.18.1 is required (not found on PATH)"
-  node -e '
-    const [major, minor] = process.versions.node.split(".").map(Number);
-    if (major < 20 || (major === 20 && minor < 18)) { console.error("Node.js " + process.version + " is too old: pcapd needs >= 20.18.1"); process.exit(1); }
-  ' || die "upgrade Node.js"
-}
+# systemd (systemd-analyze) check the service wrappers; util-linux for mount/flock.
+TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux)
 
 install_packages() {
   local packages=("${RUNTIME_PACKAGES[@]}")
@@ -39,7 +37,8 @@ install_packages() {
 
 install_npm() {
   local stamp=node_modules/.pcapd-lock-hash hash
-  hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+  # The Node ABI is part of the stamp: re2 is not N-API, so a different Node major needs a rebuild.
+  hash="$(sha256sum package-lock.json | cut -d' ' -f1) abi $(node -p process.versions.modules)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$hash" && -f src/capture/native/build/Release/pcapd_native.node ]]; then
     log "npm packages up to date"
   else
@@ -50,8 +49,8 @@ install_npm() {
 }
 
 main() {
-  check_node
   install_packages "${1:-}"
+  ensure_node
   install_npm
   log "compiling TypeScript"
   npm run --silent build:ts

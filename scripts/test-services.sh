@@ -21,8 +21,8 @@ usage() {
   exit 2
 }
 
-# Debian packages each service needs (Go is not one: /usr/local/go comes with the machine, and
-# Debian's golang-go is too old to build versitygw).
+# Debian packages each service needs (Go is not one: versitygw.sh brings a recent enough Go
+# itself when the machine has none, see services/go.sh).
 packages_for() {
   case "$1" in
     redis) echo redis-server ;;

@@ -9,6 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install.sh --test
+log() { printf '[test] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+use_node
 npm run --silent typecheck
 
 services_started=0

@@ -8,6 +8,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/go.sh"
 
 svc_init versitygw
 VGW_VERSION=v1.8.0
@@ -27,8 +29,7 @@ SVC_RESTART_KEEPS_DATA=1
 svc_installed() { [[ -x $VGW_BIN && $(cat "$VGW_STAMP" 2>/dev/null) == "$VGW_VERSION" ]]; }
 
 svc_install() {
-  command -v go >/dev/null ||
-    die "go not found (expected /usr/local/go/bin/go; Debian's golang-go is too old for versitygw)"
+  ensure_go
   mkdir -p "$SVC_CACHE/bin"
   # A source build through the Go module proxy (~75 modules, ~1-2 min cold on 2 cores); the
   # module and build caches stay in go's defaults, so a rebuild after a cache wipe is quick.

@@ -31,6 +31,8 @@ export interface ApiDeps {
 }
 
 const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
+/** `?wait` (or `?wait=done`): the final result; `?wait=armed`: the state once recording. */
+const WAIT_VALUES: ReadonlySet<string> = new Set(['', 'done', 'armed']);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -99,6 +101,10 @@ export function buildApi(deps: ApiDeps) {
   });
 
   app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
+    const { wait } = request.query;
+    if (wait !== undefined && !WAIT_VALUES.has(wait)) {
+      return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value, "done" or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
+    }
     const body = typeof request.body === 'string' ? request.body : '';
     const result = await deps.onRequest({ body, source: 'http' });
     return replyToIntake(result, request.query, reply);
@@ -120,8 +126,11 @@ export function buildApi(deps: ApiDeps) {
         if (query.wait === undefined) {
           return reply.code(202).send({ id: result.id, queued: result.queued, location: `/captures/${result.id}` });
         }
+        // ?wait=armed answers as soon as packets are being recorded, so a client can send its
+        // traffic right after; plain ?wait answers with the final result.
+        const awaited = query.wait === 'armed' ? result.armed : result.outcome;
         const waitMs = Math.min(Number(query.timeout ?? 3600) * 1000 || MAX_WAIT_MS, MAX_WAIT_MS);
-        const outcome = await Promise.race([result.outcome, delay(waitMs)]);
+        const outcome = await Promise.race([awaited, delay(waitMs)]);
         if (outcome === undefined) return reply.code(202).send(scheduler.get(result.id));
         return reply.code(200).send(outcome);
       }

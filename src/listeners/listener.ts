@@ -21,6 +21,8 @@ export type IntakeResult =
       queued: boolean;
       /** Resolves once the capture is delivered (or has failed); never rejects. */
       outcome: Promise<CaptureOutcome>;
+      /** Resolves once the capture is armed (recording), or with its outcome if it ended first; never rejects. */
+      armed: Promise<CaptureOutcome>;
       /** The request's validated `reply` destination, when it named one. */
       reply?: string;
     }

@@ -37,7 +37,15 @@ export interface SchedulerDeps {
 }
 
 export type SubmitResult =
-  | { kind: 'accepted'; id: string; queued: boolean; outcome: Promise<CaptureOutcome> }
+  | {
+      kind: 'accepted';
+      id: string;
+      queued: boolean;
+      /** The final outcome, once delivered (or failed). */
+      outcome: Promise<CaptureOutcome>;
+      /** The state once the capture is armed and recording, or its outcome if it ended before that. */
+      armed: Promise<CaptureOutcome>;
+    }
   | { kind: 'duplicate'; id: string };
 
 interface Entry {
@@ -46,6 +54,9 @@ interface Entry {
   outcome: CaptureOutcome;
   settled: Promise<CaptureOutcome>;
   settle(outcome: CaptureOutcome): void;
+  armed: Promise<CaptureOutcome>;
+  /** Resolves `armed`; later calls do nothing (a promise settles once). */
+  markArmed(state: CaptureOutcome): void;
   reservationBytes: number;
   queuedAtMs: number;
   handle?: CaptureHandle;
@@ -105,7 +116,7 @@ export class Scheduler {
     if (this.canStart(entry)) {
       this.remember(job);
       this.launch(entry);
-      return { kind: 'accepted', id: job.id, queued: false, outcome: entry.settled };
+      return { kind: 'accepted', id: job.id, queued: false, outcome: entry.settled, armed: entry.armed };
     }
     if (this.queue.length < settings.queue) {
       this.remember(job);
@@ -113,7 +124,7 @@ export class Scheduler {
       this.active.set(job.id, entry);
       this.deps.metrics.capturesQueued.set(this.queue.length);
       entry.log.info({ position: this.queue.length }, 'capture queued: no free slot');
-      return { kind: 'accepted', id: job.id, queued: true, outcome: entry.settled };
+      return { kind: 'accepted', id: job.id, queued: true, outcome: entry.settled, armed: entry.armed };
     }
     throw new PcapdError(
       'PCAPD_ERR_ADMISSION_FULL',
@@ -258,12 +269,18 @@ export class Scheduler {
     const settled = new Promise<CaptureOutcome>((resolve) => {
       settle = resolve;
     });
+    let markArmed!: (state: CaptureOutcome) => void;
+    const armed = new Promise<CaptureOutcome>((resolve) => {
+      markArmed = resolve;
+    });
     return {
       job,
       log: this.deps.log.child({ reqId: job.id }),
       outcome: initialOutcome(job),
       settled,
       settle,
+      armed,
+      markArmed,
       reservationBytes,
       queuedAtMs: this.deps.clock.nowMs(),
       deliveries: [],
@@ -303,6 +320,7 @@ export class Scheduler {
         entry.outcome.startedAt = isoFromNs(armed.startedNs);
         this.deps.metrics.armLatency.observe((this.deps.clock.nowMs() - job.receivedAt.getTime()) / 1000);
         entry.log.info({ startedAt: entry.outcome.startedAt }, 'capture armed');
+        entry.markArmed(this.snapshot(entry));
       },
       () => undefined, // reported through `done`
     );
@@ -459,6 +477,7 @@ export class Scheduler {
     this.active.delete(entry.job.id);
     const outcome = structuredClone(entry.outcome);
     this.keepFinished(entry.job.id, outcome);
+    entry.markArmed(outcome);
     entry.settle(outcome);
     this.pump();
   }

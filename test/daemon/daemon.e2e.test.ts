@@ -66,6 +66,28 @@ describe('a capture requested over HTTP', () => {
     expect(Buffer.from(await download.arrayBuffer()).length).toBe(outcome.bytes);
   });
 
+  it('answers ?wait=armed once recording, so traffic sent right after the answer is all captured', async () => {
+    link = await createTestLink();
+    const request = { node: 'sensor-e2e', interface: [link.hostIf], bpf: TEST_FILTER, packets: 30, timeout: 5, id: 'e2e-armed' };
+    const armed = await daemon.api('/captures?wait=armed', postJson(request));
+    expect(armed.status).toBe(200);
+    expect(armed.body).toMatchObject({ id: 'e2e-armed', state: 'capturing' });
+    expect(Date.parse(armed.body.startedAt)).not.toBeNaN();
+
+    await sendBurst(30, 120);
+    const outcome = await daemon.waitForState('e2e-armed', ['done', 'failed']);
+    expect(outcome).toMatchObject({ state: 'done', reason: 'packets', packets: 30 });
+    const packets = await readPackets(outcome.deliveries[0].locations[0]);
+    expect(packets.map((p) => p.sequence)).toEqual([...Array(30).keys()]);
+  });
+
+  it('refuses a wait value it does not know before taking the request', async () => {
+    const refused = await daemon.api('/captures?wait=soon', postJson({ node: 'sensor-e2e', interface: ['lo'], bpf: 'icmp', packets: 1, id: 'e2e-wait-soon' }));
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'PCAPD_ERR_REQUEST_INVALID' });
+    expect((await daemon.api('/captures/e2e-wait-soon')).status).toBe(404);
+  });
+
   it('is listed, counted in /metrics and visible in /stats', async () => {
     const list = await daemon.api('/captures');
     expect(list.body.captures.map((c: { id: string }) => c.id)).toContain('e2e-basic');

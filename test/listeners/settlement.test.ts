@@ -8,7 +8,7 @@ const outcome = new Promise<CaptureOutcome>(() => undefined);
 
 describe('settlementOf: what a broker listener does with a message', () => {
   it('acknowledges an accepted request only once its outcome is in', () => {
-    expect(settlementOf({ kind: 'accepted', id: 'a', queued: false, outcome })).toEqual({ kind: 'after-outcome', outcome });
+    expect(settlementOf({ kind: 'accepted', id: 'a', queued: false, outcome, armed: outcome })).toEqual({ kind: 'after-outcome', outcome });
   });
 
   it('acknowledges refused and duplicate requests at once', () => {
