@@ -1,7 +1,8 @@
 /**
  * startCapture(): the typed facade over the native core. One call opens the
- * interfaces on a capture thread, records in memory and settles `done` once
- * with the finished file(s). JavaScript never sees individual packets.
+ * interfaces on a capture thread (or attaches to a warm interface's reader,
+ * see warm-interfaces.ts), records in memory and settles `done` once with the
+ * finished file(s). JavaScript never sees individual packets.
  */
 import { errorCodeOf, PcapdError } from '../errors.js';
 import {
@@ -13,6 +14,7 @@ import {
   type NativeFile,
   type NativeResources,
   type NativeStopReason,
+  type NativeWarmInterface,
 } from './native.js';
 
 export type StopReason = NativeStopReason;
@@ -48,6 +50,10 @@ export interface CaptureSpec {
   maxSummaryLines?: number;
   /** Called with each segment's files as soon as the segment closes. */
   onSegment?: (files: CaptureFile[]) => void;
+  /** Attach to this warm interface's reader (the spec names exactly that interface). */
+  warm?: NativeWarmInterface;
+  /** Warm only: start with the lookback ring's packets of this many ms before arming. */
+  lookbackMs?: number;
 }
 
 export interface CaptureInterface {
@@ -86,6 +92,10 @@ export interface CaptureFile {
 export interface CaptureArmed {
   startedNs: bigint;
   interfaces: CaptureInterface[];
+  /** How far before arming the file starts: the lookback served (0 without one). */
+  lookbackNs: bigint;
+  /** Packets written from the lookback ring. */
+  lookbackPackets: number;
 }
 
 export interface CaptureResult {
@@ -148,6 +158,7 @@ function toOptions(spec: CaptureSpec): NativeCaptureOptions {
     },
     packetDebug: spec.packetDebug ?? false,
     maxSummaryLines: spec.maxSummaryLines ?? 1000,
+    ...(spec.warm === undefined ? {} : { warm: spec.warm, lookbackMs: spec.lookbackMs ?? 0 }),
   };
 }
 
@@ -172,6 +183,8 @@ function toArmed(armed: NativeArmed): CaptureArmed {
   return {
     startedNs: armed.startNs,
     interfaces: armed.interfaces.map(({ snaplen, ...rest }) => ({ ...rest, snaplenBytes: snaplen })),
+    lookbackNs: armed.lookbackNs,
+    lookbackPackets: armed.lookbackPackets,
   };
 }
 

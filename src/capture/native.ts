@@ -42,6 +42,10 @@ export type NativeStopReason = 'packets' | 'bytes' | 'duration' | 'timeout' | 'c
 export interface NativeArmed {
   startNs: bigint;
   interfaces: NativeInterfaceInfo[];
+  /** Warm captures: how far before arming the file starts (0 without lookback). */
+  lookbackNs: bigint;
+  /** Warm captures: packets written from the lookback ring. */
+  lookbackPackets: number;
 }
 
 export interface NativeDone {
@@ -93,6 +97,49 @@ export interface NativeCaptureOptions {
   packetDebug: boolean;
   maxSummaryLines: number;
   mergeHoldbackMs?: number;
+  /** Attach to this warm interface (exactly one entry in `interfaces`) instead of opening a handle. */
+  warm?: NativeWarmInterface;
+  /** Warm captures: start with the ring's packets of this many ms before arming. */
+  lookbackMs?: number;
+}
+
+export interface NativeWarmInterfaceOptions {
+  name: string;
+  description?: string;
+  snaplen: number;
+  promisc: boolean;
+  bufferBytes: number;
+  /** Lookback ring size (allocated at once); 0 keeps no ring. */
+  lookbackBytes: number;
+  /** Packets older than this leave the ring; 0: bounded by bytes only. */
+  lookbackMs: number;
+  /** What the ring keeps (BPF); empty: everything. */
+  lookbackFilter: string;
+}
+
+export interface NativeWarmStats {
+  up: boolean;
+  received: number;
+  dropped: number;
+  ifDropped: number;
+  packetsRead: number;
+  attached: number;
+  ringCapacityBytes: number;
+  ringUsedBytes: number;
+  ringPackets: number;
+  ringOldestNs: bigint;
+  cpuNs: number;
+}
+
+export type NativeWarmEvent =
+  | { name: 'up'; payload: { name: string; linktype: number; snaplen: number; nanosecond: boolean } }
+  | { name: 'down'; payload: NativeFailed }
+  | { name: 'closed'; payload: Record<string, never> };
+
+export interface NativeWarmInterface {
+  start(): void;
+  stop(): void;
+  stats(): NativeWarmStats;
 }
 
 export interface NativeCapture {
@@ -126,6 +173,10 @@ export interface NativeAddon {
     options: NativeCaptureOptions,
     onEvent: (name: NativeEvent['name'], payload: NativeEvent['payload']) => void,
   ) => NativeCapture;
+  WarmInterface: new (
+    options: NativeWarmInterfaceOptions,
+    onEvent: (name: NativeWarmEvent['name'], payload: NativeWarmEvent['payload']) => void,
+  ) => NativeWarmInterface;
   listDevices(): NativeDevice[];
   validateFilter(filter: string, dlt?: number, snaplen?: number): NativeFilterCheck;
   libVersion(): string;
@@ -138,6 +189,8 @@ export interface NativeResources {
   captureObjects: number;
   /** Capture threads started and not yet joined (a finished one keeps its stack until joined). */
   captureThreads: number;
+  /** Warm interface reader threads started and not yet joined. */
+  warmReaderThreads: number;
 }
 
 const ADDON_CANDIDATES = [

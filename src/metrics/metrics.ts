@@ -163,6 +163,31 @@ export class Metrics {
   });
 
   // Broker listeners (redis, kafka, sqs) and result events
+  readonly warmInterfaceUp = new Gauge({
+    name: 'pcapd_warm_interface_up',
+    help: 'Warm interfaces: 1 while the interface is open and captures can attach, 0 while it is opening or down',
+    labelNames: ['interface'] as const,
+    registers: [this.registry],
+  });
+  readonly warmInterfaceFailures = new Counter({
+    name: 'pcapd_warm_interface_failures_total',
+    help: 'Warm interfaces that failed to open or went down (each is reopened with backoff)',
+    labelNames: ['interface'] as const,
+    registers: [this.registry],
+  });
+  readonly lookbackRingBytes = new Gauge({
+    name: 'pcapd_lookback_ring_bytes',
+    help: 'Memory allocated to a warm interface\'s lookback ring',
+    labelNames: ['interface'] as const,
+    registers: [this.registry],
+  });
+  readonly lookbackServed = new Histogram({
+    name: 'pcapd_lookback_served_seconds',
+    help: 'How far before arming warm captures with a lookback start',
+    buckets: [0, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
   readonly listenerUp = new Gauge({
     name: 'pcapd_listener_up',
     help: 'Whether a broker listener is connected and subscribed (1) or not (0), by listener',

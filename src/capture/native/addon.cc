@@ -1,4 +1,4 @@
-// Module entry: the Capture class, listDevices(), validateFilter(),
+// Module entry: the Capture and WarmInterface classes, listDevices(), validateFilter(),
 // libVersion(), resources(). Loaded once by src/capture/native.ts.
 #include <napi.h>
 #include <pcap/pcap.h>
@@ -6,6 +6,7 @@
 #include "capture_wrap.h"
 #include "devices.h"
 #include "filter_check.h"
+#include "warm_interface_wrap.h"
 
 namespace pcapd {
 
@@ -28,6 +29,7 @@ static Napi::Object InitPcapd(Napi::Env env, Napi::Object exports) {
   // told to stop and joined before the addon goes away.
   env.AddCleanupHook([env]() { StopAllCaptures(env); });
   exports.Set("Capture", CaptureWrap::Define(env));
+  exports.Set("WarmInterface", WarmInterfaceWrap::Define(env));
   exports.Set("listDevices", Napi::Function::New(env, ListDevices, "listDevices"));
   exports.Set("validateFilter", Napi::Function::New(env, ValidateFilter, "validateFilter"));
   exports.Set("libVersion", Napi::Function::New(env, LibVersion, "libVersion"));

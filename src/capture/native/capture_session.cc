@@ -12,25 +12,12 @@
 #include <limits>
 
 #include "capture_error.h"
-#include "packet_summary.h"
+#include "clock.h"
 
 namespace pcapd {
 
 namespace {
 
-uint64_t NowNs(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t RealtimeNs() { return NowNs(CLOCK_REALTIME); }
-uint64_t MonotonicNs() { return NowNs(CLOCK_MONOTONIC); }
-
-// After a time-based stop or a cancel, packets the kernel timestamped before
-// the stop may still sit in a ring block that has not been retired; waiting
-// two block timeouts collects them, so the file covers the whole window.
-constexpr uint64_t kFinalDrainNs = 3'000'000;
 // With several interfaces, the merge queues are flushed early beyond this, so
 // memory stays bounded even at line rate.
 constexpr uint64_t kMaxStagedBytes = 64u * 1024 * 1024;
@@ -38,30 +25,10 @@ constexpr int kMaxPollMs = 1000;
 
 }  // namespace
 
-const char* StopReasonName(StopReason reason) {
-  switch (reason) {
-    case StopReason::kNone:
-      return "none";
-    case StopReason::kPackets:
-      return "packets";
-    case StopReason::kBytes:
-      return "bytes";
-    case StopReason::kDuration:
-      return "duration";
-    case StopReason::kTimeout:
-      return "timeout";
-    case StopReason::kCancelled:
-      return "cancelled";
-    case StopReason::kShutdown:
-      return "shutdown";
-    case StopReason::kError:
-      return "error";
-  }
-  return "error";
-}
-
 CaptureSession::CaptureSession(SessionOptions options, std::unique_ptr<EventSink> sink)
-    : options_(std::move(options)), sink_(std::move(sink)) {
+    : options_(std::move(options)),
+      sink_(std::move(sink)),
+      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }) {
   wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wakeFd_ < 0) throw CaptureError(codes::kCaptureFailed, std::string("eventfd: ") + std::strerror(errno));
 }
@@ -103,20 +70,21 @@ void CaptureSession::Run() {
   pthread_setname_np(pthread_self(), "pcapd-capture");
   try {
     OpenSources();
-    recorder_.emplace(options_.format, options_.section, interfaces_, options_.limits);
-    recorder_->Open();
+    output_.Open(interfaces_, RealtimeNs());
   } catch (const CaptureError& error) {
     sources_.clear();
     sink_->OnFailed({error.code(), error.what()});
+    sink_->Close();
     return;
   } catch (const std::exception& error) {
     sources_.clear();
     sink_->OnFailed({codes::kCaptureFailed, error.what()});
+    sink_->Close();
     return;
   }
-  startNs_ = RealtimeNs();
+  startNs_ = RealtimeNs();  // the files were opened a moment before; this is when recording starts
   startMonoNs_ = MonotonicNs();
-  armedCpuNs_ = NowNs(CLOCK_THREAD_CPUTIME_ID);
+  armedCpuNs_ = ThreadCpuNs();
   segmentStartMonoNs_ = startMonoNs_;
   sink_->OnArmed({startNs_, interfaces_});
   Loop();
@@ -127,7 +95,6 @@ void CaptureSession::OpenSources() {
   std::vector<std::unique_ptr<LiveSource>> opened;
   for (const auto& source : options_.sources) opened.push_back(LiveSource::Open(source));
   for (const auto& source : opened) interfaces_.push_back(source->info());
-  counters_.resize(opened.size());
   staged_.resize(opened.size() > 1 ? opened.size() : 0);
   slots_.resize(opened.size());
   for (size_t i = 0; i < slots_.size(); ++i) slots_[i] = {this, i};
@@ -175,10 +142,14 @@ void CaptureSession::Loop() {
       Stop(StopReason::kTimeout);
       break;
     }
-    if (options_.segmentNs != 0 && now - segmentStartMonoNs_ >= options_.segmentNs) {
-      if (recorder_->SegmentHasPackets()) RotateSegment();
+    if (output_.segment() != segmentsSeen_) {  // a byte cut started a new segment
+      segmentsSeen_ = output_.segment();
       segmentStartMonoNs_ = now;
-      if (reason_ != StopReason::kNone) break;
+    }
+    if (options_.segmentNs != 0 && now - segmentStartMonoNs_ >= options_.segmentNs) {
+      output_.RotateIfNotEmpty();
+      segmentsSeen_ = output_.segment();
+      segmentStartMonoNs_ = now;
     }
     if (!staged_.empty()) {
       FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);
@@ -202,10 +173,10 @@ void CaptureSession::Loop() {
   if (timeBased) {
     // Collect what the kernel timestamped before the stop, nothing after it.
     const uint64_t cutoffNs = RealtimeNs();
-    const uint64_t drainUntil = MonotonicNs() + kFinalDrainNs;
+    const uint64_t drainUntil = MonotonicNs() + LiveSource::kFinalDrainNs;
     draining_ = true;
     drainCutoffNs_ = cutoffNs;
-    for (uint64_t now = MonotonicNs(); now < drainUntil && !writingClosed_; now = MonotonicNs()) {
+    for (uint64_t now = MonotonicNs(); now < drainUntil && !output_.closed(); now = MonotonicNs()) {
       const int waitMs = static_cast<int>((drainUntil - now + 999'999) / 1'000'000);
       const int ready = poll(fds.data(), count, waitMs);
       if (ready <= 0) break;
@@ -226,8 +197,7 @@ bool CaptureSession::DispatchReady(const std::vector<short>& revents, bool timed
       lastArrivalMonoNs_ = MonotonicNs();
     } else if (result == PCAP_ERROR) {
       errorMessage_ = source.info().name + ": " + source.LastError();
-      writingClosed_ = true;
-      Stop(StopReason::kError);
+      CloseWriting(StopReason::kError);
       return false;
     } else if (result == PCAP_ERROR_BREAK) {
       return false;
@@ -249,7 +219,7 @@ void CaptureSession::OnPcapPacket(u_char* user, const pcap_pkthdr* header, const
 }
 
 void CaptureSession::Accept(const PacketRecord& packet) {
-  if (writingClosed_) return;
+  if (output_.closed() || reason_ == StopReason::kError) return;
   if (draining_ && packet.timestampNs > drainCutoffNs_) return;
   if (staged_.empty()) {
     Deliver(packet);
@@ -268,7 +238,7 @@ void CaptureSession::Stage(const PacketRecord& packet) {
 }
 
 void CaptureSession::FlushStaged(uint64_t upToNs) {
-  while (!writingClosed_) {
+  while (!output_.closed() && reason_ != StopReason::kError) {
     std::deque<StagedPacket>* oldest = nullptr;
     for (auto& queue : staged_) {
       if (!queue.empty() && queue.front().record.timestampNs <= upToNs &&
@@ -286,48 +256,11 @@ void CaptureSession::FlushStaged(uint64_t upToNs) {
 }
 
 void CaptureSession::Deliver(const PacketRecord& packet) {
-  if (writingClosed_) return;
-  Recorder::Verdict verdict = recorder_->Check(packet);
-  if (verdict == Recorder::Verdict::kRotate) {
-    if (!recorder_->CanOpenNextSegment(packet)) {
-      CloseWriting(StopReason::kBytes);
-      return;
-    }
-    RotateSegment();
-    verdict = recorder_->Check(packet);
-  }
-  if (verdict != Recorder::Verdict::kWrite) {
-    CloseWriting(StopReason::kBytes);
-    return;
-  }
-  recorder_->Write(packet);
-  ++counters_[packet.iface].written;
-  packetsSeen_.store(recorder_->packets(), std::memory_order_relaxed);
-  bytesSeen_.store(recorder_->bytesWritten(), std::memory_order_relaxed);
-  if (options_.packetDebug) {
-    if (summaries_.size() < options_.maxSummaryLines) {
-      summaries_.push_back(SummarizePacket(interfaces_[packet.iface], packet));
-    } else {
-      ++summariesOmitted_;
-    }
-  }
-  if (recorder_->PacketLimitReached()) {
-    CloseWriting(StopReason::kPackets);
-  } else if (recorder_->Full()) {
-    CloseWriting(StopReason::kBytes);
-  }
-}
-
-void CaptureSession::RotateSegment() {
-  ReadCounters();
-  std::vector<FileOutput> files = recorder_->CloseSegment(counters_, startNs_, RealtimeNs());
-  sink_->OnSegment({std::move(files)});
-  recorder_->OpenNextSegment();
-  segmentStartMonoNs_ = MonotonicNs();
+  const StopReason reached = output_.Deliver(packet);
+  if (reached != StopReason::kNone) CloseWriting(reached);
 }
 
 void CaptureSession::CloseWriting(StopReason reason) {
-  writingClosed_ = true;
   Stop(reason);
   // A limit is usually hit inside pcap_dispatch: abandon the rest of the ring
   // block. Nothing is dispatched after writing closes, so the flag left set
@@ -339,35 +272,23 @@ void CaptureSession::Stop(StopReason reason) {
   if (reason_ == StopReason::kNone) reason_ = reason;
 }
 
-void CaptureSession::ReadCounters() {
-  for (size_t i = 0; i < sources_.size(); ++i) sources_[i]->ReadStats(counters_[i]);
+void CaptureSession::ReadCounters(std::vector<InterfaceCounters>& counters) const {
+  for (size_t i = 0; i < sources_.size() && i < counters.size(); ++i) sources_[i]->ReadStats(counters[i]);
 }
 
 void CaptureSession::Finish() {
-  ReadCounters();
   DoneEvent done;
-  done.endNs = RealtimeNs();
-  if (recorder_->segment() > 0 && !recorder_->SegmentHasPackets()) {
-    recorder_->DiscardSegment();  // a trailing empty segment is noise
-  } else {
-    done.files = recorder_->CloseSegment(counters_, startNs_, done.endNs);
-  }
-  sources_.clear();
-  done.prefetchCpuNs = recorder_->prefetchCpuNs();
-  recorder_->ReleaseSpareMemory();
+  output_.Finish(done, RealtimeNs());
   done.reason = reason_;
   done.errorMessage = errorMessage_;
   done.startNs = startNs_;
-  done.firstNs = recorder_->firstNs();
-  done.lastNs = recorder_->lastNs();
-  done.packets = recorder_->packets();
-  done.bytes = recorder_->bytesWritten();
-  done.interfaces = interfaces_;
-  done.counters = counters_;
-  done.summaries = std::move(summaries_);
-  done.summariesOmitted = summariesOmitted_;
-  done.threadCpuNs = NowNs(CLOCK_THREAD_CPUTIME_ID) - armedCpuNs_;
+  done.threadCpuNs = ThreadCpuNs() - armedCpuNs_;
+  // The file goes to JavaScript before the handles close: closing a ring runs
+  // the kernel's synchronize_net (about 12 ms here), which a finished capture
+  // must not wait for.
   sink_->OnDone(std::move(done));
+  sources_.clear();
+  sink_->Close();
 }
 
 }  // namespace pcapd

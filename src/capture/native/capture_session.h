@@ -21,90 +21,44 @@
 #include <thread>
 #include <vector>
 
+#include "capture_control.h"
+#include "capture_events.h"
+#include "capture_output.h"
 #include "live_source.h"
-#include "recorder.h"
 
 namespace pcapd {
 
-enum class StopReason { kNone, kPackets, kBytes, kDuration, kTimeout, kCancelled, kShutdown, kError };
-const char* StopReasonName(StopReason reason);
-
 struct SessionOptions {
   std::vector<SourceOptions> sources;
-  CaptureFormat format = CaptureFormat::kPcapng;
-  SectionInfo section;
-  RecorderLimits limits;
+  OutputOptions output;
   uint64_t durationNs = 0;  // wall clock from arming; required
   uint64_t idleNs = 0;      // since the last packet, counted after the first; 0: off
   uint64_t segmentNs = 0;   // cut a new segment this often; 0: off
-  bool packetDebug = false;
-  size_t maxSummaryLines = 1000;
   // With several interfaces, packets are held this long before being written so
   // that packets still in another interface's ring can be merged in timestamp
   // order (one TPACKET_V3 block timeout plus scheduling slack).
   uint64_t mergeHoldbackNs = 20'000'000;
 };
 
-struct ArmedEvent {
-  uint64_t startNs = 0;
-  std::vector<InterfaceInfo> interfaces;
-};
-
-struct SegmentEvent {
-  std::vector<FileOutput> files;
-};
-
-struct DoneEvent {
-  StopReason reason = StopReason::kNone;
-  std::string errorMessage;  // set when reason is kError
-  uint64_t startNs = 0;
-  uint64_t endNs = 0;
-  uint64_t firstNs = 0;
-  uint64_t lastNs = 0;
-  uint64_t packets = 0;
-  uint64_t bytes = 0;  // all files of all segments
-  std::vector<FileOutput> files;  // the last segment's files
-  std::vector<InterfaceInfo> interfaces;
-  std::vector<InterfaceCounters> counters;
-  std::vector<std::string> summaries;
-  uint64_t summariesOmitted = 0;
-  uint64_t threadCpuNs = 0;    // CPU time of the capture thread from arming to close
-  uint64_t prefetchCpuNs = 0;  // CPU time of its chunk prefetch thread
-};
-
-struct FailedEvent {
-  std::string code;
-  std::string message;
-};
-
-class EventSink {
- public:
-  virtual ~EventSink() = default;
-  virtual void OnArmed(ArmedEvent event) = 0;
-  virtual void OnSegment(SegmentEvent event) = 0;
-  virtual void OnDone(DoneEvent event) = 0;
-  virtual void OnFailed(FailedEvent event) = 0;
-};
-
-class CaptureSession {
+class CaptureSession final : public CaptureControl {
  public:
   CaptureSession(SessionOptions options, std::unique_ptr<EventSink> sink);
   ~CaptureSession();
   CaptureSession(const CaptureSession&) = delete;
   CaptureSession& operator=(const CaptureSession&) = delete;
 
-  void Start();
+  void Start() override;
   // Ends the capture as soon as the capture thread sees it (any thread).
-  void RequestStop(StopReason reason);
-  void Join();
+  void RequestStop(StopReason reason) override;
+  void Join() override;
 
   // Capture threads started and not yet joined, process-wide: a finished
   // thread keeps its stack until it is joined, so this must return to the
   // number of captures running (tests and /stats read it).
   static int64_t UnjoinedThreads() { return unjoinedThreads_.load(std::memory_order_relaxed); }
 
-  uint64_t packets() const { return packetsSeen_.load(std::memory_order_relaxed); }
-  uint64_t bytes() const { return bytesSeen_.load(std::memory_order_relaxed); }
+  uint64_t packets() const override { return output_.packets(); }
+  uint64_t bytes() const override { return output_.bytes(); }
 
  private:
   struct StagedPacket {
@@ -127,10 +81,9 @@ class CaptureSession {
   void Stage(const PacketRecord& packet);
   void FlushStaged(uint64_t upToNs);
   void Deliver(const PacketRecord& packet);
-  void RotateSegment();
   void CloseWriting(StopReason reason);
   void Stop(StopReason reason);
-  void ReadCounters();
+  void ReadCounters(std::vector<InterfaceCounters>& counters) const;
   void Finish();
 
   static inline std::atomic<int64_t> unjoinedThreads_{0};
@@ -145,10 +98,9 @@ class CaptureSession {
   std::vector<std::unique_ptr<LiveSource>> sources_;
   std::vector<SourceSlot> slots_;
   std::vector<InterfaceInfo> interfaces_;
-  std::vector<InterfaceCounters> counters_;
   std::vector<std::deque<StagedPacket>> staged_;  // per interface; empty with one interface
   uint64_t stagedBytes_ = 0;
-  std::optional<Recorder> recorder_;
+  CaptureOutput output_;
 
   std::atomic<StopReason> requested_{StopReason::kNone};
   StopReason reason_ = StopReason::kNone;
@@ -158,14 +110,10 @@ class CaptureSession {
   uint64_t armedCpuNs_ = 0;     // capture thread CPU time when armed
   uint64_t lastArrivalMonoNs_ = 0;
   uint64_t segmentStartMonoNs_ = 0;
+  uint32_t segmentsSeen_ = 0;   // output_.segment() when the segment clock last restarted
   bool anyArrival_ = false;
-  bool writingClosed_ = false;  // a limit or an error ended writing
   bool draining_ = false;       // collecting packets timestamped before the stop
   uint64_t drainCutoffNs_ = 0;
-  std::vector<std::string> summaries_;
-  uint64_t summariesOmitted_ = 0;
-  std::atomic<uint64_t> packetsSeen_{0};
-  std::atomic<uint64_t> bytesSeen_{0};
 };
 
 }  // namespace pcapd

@@ -5,7 +5,11 @@
 #include <variant>
 
 #include "capture_error.h"
+#include "capture_session.h"
+#include "instance_data.h"
 #include "js_args.h"
+#include "warm_capture.h"
+#include "warm_interface_wrap.h"
 
 namespace pcapd {
 
@@ -93,6 +97,8 @@ Napi::Object Payload(Napi::Env env, ArmedEvent& event) {
     interfaces.Set(static_cast<uint32_t>(i), Interface(env, event.interfaces[i], nullptr));
   }
   out.Set("interfaces", interfaces);
+  out.Set("lookbackNs", BigNs(env, event.lookbackNs));
+  out.Set("lookbackPackets", static_cast<double>(event.lookbackPackets));
   return out;
 }
 
@@ -135,18 +141,10 @@ Napi::Object Payload(Napi::Env env, FailedEvent& event) {
   return out;
 }
 
-const char* EventName(const Event& event) {
-  switch (event.index()) {
-    case 0:
-      return "armed";
-    case 1:
-      return "segment";
-    case 2:
-      return "done";
-    default:
-      return "failed";
-  }
-}
+const char* EventName(const ArmedEvent&) { return "armed"; }
+const char* EventName(const SegmentEvent&) { return "segment"; }
+const char* EventName(const DoneEvent&) { return "done"; }
+const char* EventName(const FailedEvent&) { return "failed"; }
 
 // Runs on the JavaScript thread for each event; env is null when the
 // environment is tearing down and the event only needs freeing.
@@ -155,8 +153,7 @@ void CallJs(Napi::Env env, Napi::Function onEvent, std::nullptr_t*, Event* raw) 
   if (env == nullptr || onEvent.IsEmpty()) return;
   Napi::HandleScope scope(env);
   try {
-    Napi::Object payload = std::visit([env](auto& e) { return Payload(env, e); }, *event);
-    onEvent.Call({Napi::String::New(env, EventName(*event)), payload});
+    std::visit([&](auto& e) { onEvent.Call({Napi::String::New(env, EventName(e)), Payload(env, e)}); }, *event);
   } catch (const Napi::Error& error) {
     error.ThrowAsJavaScriptException();
   }
@@ -172,8 +169,9 @@ class JsEventSink final : public EventSink {
 
   void OnArmed(ArmedEvent event) override { Post(std::move(event)); }
   void OnSegment(SegmentEvent event) override { Post(std::move(event)); }
-  void OnDone(DoneEvent event) override { PostLast(std::move(event)); }
-  void OnFailed(FailedEvent event) override { PostLast(std::move(event)); }
+  void OnDone(DoneEvent event) override { Post(std::move(event)); }
+  void OnFailed(FailedEvent event) override { Post(std::move(event)); }
+  void Close() override { function_.Release(); }
 
  private:
   void Post(Event event) {
@@ -182,29 +180,9 @@ class JsEventSink final : public EventSink {
     // environment is closing, and then the event is simply freed.
     if (function_.BlockingCall(owned.get()) == napi_ok) owned.release();
   }
-  void PostLast(Event event) {
-    Post(std::move(event));
-    function_.Release();
-  }
 
   EventFunction function_;
 };
-
-// ---- registry of live sessions, for environment teardown ----
-
-struct Registry {
-  std::mutex mutex;
-  std::vector<std::weak_ptr<CaptureSession>> sessions;
-};
-
-Registry& RegistryOf(Napi::Env env) {
-  auto* registry = env.GetInstanceData<Registry>();
-  if (registry == nullptr) {
-    registry = new Registry();  // owned by the environment (freed at teardown)
-    env.SetInstanceData<Registry>(registry);
-  }
-  return *registry;
-}
 
 // ---- option parsing ----
 
@@ -214,8 +192,32 @@ std::string OsName() {
   return std::string(name.sysname) + " " + name.release;
 }
 
-SessionOptions ParseOptions(Napi::Object options) {
+// What every capture writes, cold or warm: format, section, byte and packet limits, summaries.
+OutputOptions ParseOutputOptions(Napi::Object options) {
   Napi::Env env = options.Env();
+  OutputOptions out;
+  const std::string format = js::GetString(options, "format", "", {16, false}, "pcapng");
+  if (format == "pcapng") {
+    out.format = CaptureFormat::kPcapng;
+  } else if (format == "pcap") {
+    out.format = CaptureFormat::kPcap;
+  } else {
+    js::ThrowRangeError(env, "format", "expected \"pcap\" or \"pcapng\"");
+  }
+  out.section.comment = js::GetString(options, "comment", "", {PcapngWriter::kMaxOptionBytes, true}, "");
+  out.section.application = js::GetString(options, "application", "", {256, true}, "pcapd");
+  out.section.hardware = js::GetString(options, "hardware", "", {256, true}, "");
+  out.section.os = OsName();
+  Napi::Object limits = js::RequireObject(options.Get("limits"), "limits");
+  out.limits.packets = js::GetInteger(limits, "packets", "limits", 0, js::kMaxSafeInteger, 0);
+  out.limits.bytes = js::GetInteger(limits, "bytes", "limits", 0, js::kMaxSafeInteger, 0);
+  out.limits.segmentBytes = js::GetInteger(limits, "segmentBytes", "limits", 0, js::kMaxSafeInteger, 0);
+  out.packetDebug = js::GetBool(options, "packetDebug", "", false);
+  out.maxSummaryLines = js::GetInteger(options, "maxSummaryLines", "", 0, kMaxSummaryLines, 1000);
+  return out;
+}
+
+SessionOptions ParseOptions(Napi::Object options) {
   SessionOptions out;
   const std::string filter = js::GetString(options, "filter", "", {kMaxFilterBytes, true}, "");
   const auto snaplen = static_cast<uint32_t>(js::GetInteger(options, "snaplen", "", 1, kMaxSnaplen, kMaxSnaplen));
@@ -237,30 +239,30 @@ SessionOptions ParseOptions(Napi::Object options) {
     out.sources.push_back(std::move(source));
   }
 
-  const std::string format = js::GetString(options, "format", "", {16, false}, "pcapng");
-  if (format == "pcapng") {
-    out.format = CaptureFormat::kPcapng;
-  } else if (format == "pcap") {
-    out.format = CaptureFormat::kPcap;
-  } else {
-    js::ThrowRangeError(env, "format", "expected \"pcap\" or \"pcapng\"");
-  }
-  out.section.comment = js::GetString(options, "comment", "", {PcapngWriter::kMaxOptionBytes, true}, "");
-  out.section.application = js::GetString(options, "application", "", {256, true}, "pcapd");
-  out.section.hardware = js::GetString(options, "hardware", "", {256, true}, "");
-  out.section.os = OsName();
-
+  out.output = ParseOutputOptions(options);
   Napi::Object limits = js::RequireObject(options.Get("limits"), "limits");
-  out.limits.packets = js::GetInteger(limits, "packets", "limits", 0, js::kMaxSafeInteger, 0);
-  out.limits.bytes = js::GetInteger(limits, "bytes", "limits", 0, js::kMaxSafeInteger, 0);
-  out.limits.segmentBytes = js::GetInteger(limits, "segmentBytes", "limits", 0, js::kMaxSafeInteger, 0);
   out.durationNs = js::GetInteger(limits, "durationMs", "limits", 1, kMaxDurationMs) * 1'000'000u;
   out.idleNs = js::GetInteger(limits, "idleMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
   out.segmentNs = js::GetInteger(limits, "segmentMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
-
-  out.packetDebug = js::GetBool(options, "packetDebug", "", false);
-  out.maxSummaryLines = js::GetInteger(options, "maxSummaryLines", "", 0, kMaxSummaryLines, 1000);
   out.mergeHoldbackNs = js::GetInteger(options, "mergeHoldbackMs", "", 0, 10'000, 20) * 1'000'000u;
+  return out;
+}
+
+// A capture attached to a warm interface: the reader's handle is already open,
+// so only what is the capture's own is read here.
+WarmCaptureOptions ParseWarmOptions(Napi::Object options) {
+  WarmCaptureOptions out;
+  out.filter = js::GetString(options, "filter", "", {kMaxFilterBytes, true}, "");
+  out.snaplen = static_cast<uint32_t>(js::GetInteger(options, "snaplen", "", 1, kMaxSnaplen, kMaxSnaplen));
+  Napi::Array interfaces = js::RequireArray(options.Get("interfaces"), "interfaces", 1, 1);
+  Napi::Object entry = js::RequireObject(interfaces.Get(0u), "interfaces[0]");
+  out.description = js::GetString(entry, "description", "interfaces[0]", {1024, true}, "");
+  out.output = ParseOutputOptions(options);
+  Napi::Object limits = js::RequireObject(options.Get("limits"), "limits");
+  out.durationNs = js::GetInteger(limits, "durationMs", "limits", 1, kMaxDurationMs) * 1'000'000u;
+  out.idleNs = js::GetInteger(limits, "idleMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
+  out.segmentNs = js::GetInteger(limits, "segmentMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
+  out.lookbackNs = js::GetInteger(options, "lookbackMs", "", 0, kMaxDurationMs, 0) * 1'000'000u;
   return out;
 }
 
@@ -282,7 +284,12 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
   Napi::Env env = info.Env();
   Napi::Object options = js::RequireObject(info[0], "options");
   if (!info[1].IsFunction()) js::ThrowTypeError(env, "onEvent", "expected a function");
-  SessionOptions parsed = ParseOptions(options);
+  const Napi::Value warm = options.Get("warm");
+  std::shared_ptr<WarmReader> reader;
+  if (!warm.IsUndefined()) {
+    reader = WarmInterfaceWrap::ReaderOf(warm);
+    if (!reader) js::ThrowTypeError(env, "warm", "expected a WarmInterface");
+  }
 
   // The thread-safe function keeps the event loop alive while the capture runs
   // and owns a reference to the session, so the session outlives its thread
@@ -290,11 +297,11 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
   // reference kept here too would close a cycle (this object -> onEvent ->
   // its closure -> the JavaScript object wrapping this one) that the garbage
   // collector cannot see through, and every capture would leak.
-  auto* keepAlive = new std::shared_ptr<CaptureSession>();
+  auto* keepAlive = new std::shared_ptr<CaptureControl>();
   EventFunction function = EventFunction::New(
       env, info[1].As<Napi::Function>(), "pcapd capture", 0, 1, nullptr,
       [keepAlive](Napi::Env, std::nullptr_t*, std::nullptr_t*) {
-        std::unique_ptr<std::shared_ptr<CaptureSession>> owned(keepAlive);
+        std::unique_ptr<std::shared_ptr<CaptureControl>> owned(keepAlive);
         // The capture thread released this function as its last act: it is
         // returning now. Joining here frees its stack at once rather than
         // when the collector gets round to this object. (At environment
@@ -307,19 +314,26 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
       },
       static_cast<std::nullptr_t*>(nullptr));
   try {
-    session_ = std::make_shared<CaptureSession>(std::move(parsed), std::make_unique<JsEventSink>(function));
+    auto sink = std::make_unique<JsEventSink>(function);
+    if (reader) {
+      session_ = std::make_shared<WarmCapture>(reader, ParseWarmOptions(options), std::move(sink));
+    } else {
+      session_ = std::make_shared<CaptureSession>(ParseOptions(options), std::move(sink));
+    }
   } catch (const CaptureError& error) {
     function.Release();
     Napi::Error js = Napi::Error::New(env, error.what());
     js.Set("code", error.code());
     throw js;
+  } catch (...) {
+    function.Release();  // a bad argument: thrown on as the JavaScript error it is
+    throw;
   }
   *keepAlive = session_;
   function_ = function;
-  Registry& registry = RegistryOf(env);
-  std::lock_guard<std::mutex> lock(registry.mutex);
-  std::erase_if(registry.sessions, [](const auto& weak) { return weak.expired(); });
-  registry.sessions.push_back(session_);
+  InstanceData& data = InstanceDataOf(env);
+  std::lock_guard<std::mutex> lock(data.mutex);
+  Remember(data.captures, session_);
 }
 
 CaptureWrap::~CaptureWrap() {
@@ -364,21 +378,24 @@ Napi::Value NativeResources(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("captureObjects", static_cast<double>(CaptureWrap::LiveObjects()));
   out.Set("captureThreads", static_cast<double>(CaptureSession::UnjoinedThreads()));
+  out.Set("warmReaderThreads", static_cast<double>(WarmReader::LiveThreads()));
   return out;
 }
 
 void StopAllCaptures(Napi::Env env) {
-  auto* registry = env.GetInstanceData<Registry>();
-  if (registry == nullptr) return;
-  std::vector<std::shared_ptr<CaptureSession>> live;
+  auto* data = env.GetInstanceData<InstanceData>();
+  if (data == nullptr) return;
+  std::vector<std::shared_ptr<CaptureControl>> live;
   {
-    std::lock_guard<std::mutex> lock(registry->mutex);
-    for (const auto& weak : registry->sessions) {
-      if (auto session = weak.lock()) live.push_back(std::move(session));
+    std::lock_guard<std::mutex> lock(data->mutex);
+    for (const auto& weak : data->captures) {
+      if (auto capture = weak.lock()) live.push_back(std::move(capture));
     }
   }
-  for (auto& session : live) session->RequestStop(StopReason::kShutdown);
-  for (auto& session : live) session->Join();
+  for (auto& capture : live) capture->RequestStop(StopReason::kShutdown);
+  for (auto& capture : live) capture->Join();
+  // Warm captures end with their readers.
+  StopAllWarmReaders(env);
 }
 
 }  // namespace pcapd

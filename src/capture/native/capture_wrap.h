@@ -9,7 +9,7 @@
 #include <atomic>
 #include <memory>
 
-#include "capture_session.h"
+#include "capture_control.h"
 
 namespace pcapd {
 
@@ -26,7 +26,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Progress(const Napi::CallbackInfo& info);
 
-  std::shared_ptr<CaptureSession> session_;
+  std::shared_ptr<CaptureControl> session_;
   // Released by the capture thread after its last event; released here only
   // if the capture was never started, so the event loop is not held open.
   napi_threadsafe_function function_ = nullptr;

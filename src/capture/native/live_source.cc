@@ -73,6 +73,7 @@ std::unique_ptr<LiveSource> LiveSource::Open(const SourceOptions& options) {
 
   auto source = std::make_unique<LiveSource>(std::move(handle));
   source->fd_ = fd;
+  source->dlt_ = pcap_datalink(p);
   source->info_.name = options.device;
   source->info_.description = options.description;
   source->info_.filter = options.filter;

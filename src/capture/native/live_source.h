@@ -1,10 +1,9 @@
 // One activated libpcap handle on one interface, owned for the life of a
 // capture and used only on its capture thread.
 //
-// Later, a warm handle shared by several captures (each with its own filter,
-// applied with pcap_offline_filter, and limits) and a ring of recent packets
-// for lookback fit here: a source feeds PacketRecords to whoever listens, and
-// knows nothing of files or limits.
+// A warm interface's shared reader (WarmReader) owns one too, for the daemon's
+// lifetime: a source feeds packets to whoever listens, and knows nothing of
+// files or limits.
 #pragma once
 
 #include <pcap/pcap.h>
@@ -36,6 +35,10 @@ class LiveSource {
   // finished capture available at once (pcapdaemon waits up to its 3 s read
   // timeout). Immediate mode would cost a wakeup per packet.
   static constexpr int kBlockTimeoutMs = 1;
+  // After a time-based stop or a cancel, packets the kernel timestamped before
+  // the stop may still sit in a ring block that has not been retired; waiting
+  // two block timeouts collects them, so the file covers the whole window.
+  static constexpr uint64_t kFinalDrainNs = 3'000'000;
 
   // Creates, configures and activates the handle and installs the filter.
   // Throws CaptureError with a stable code; nothing stays open on failure.
@@ -43,6 +46,8 @@ class LiveSource {
   explicit LiveSource(PcapPtr handle) : handle_(std::move(handle)) {}
 
   int fd() const { return fd_; }
+  // DLT_* of the handle, for compiling filters that run on its packets.
+  int dlt() const { return dlt_; }
   const InterfaceInfo& info() const { return info_; }
 
   // Non-blocking: handles every packet already in the ring. Returns the
@@ -60,6 +65,7 @@ class LiveSource {
  private:
   PcapPtr handle_;
   int fd_ = -1;
+  int dlt_ = 0;
   InterfaceInfo info_;
 };
 

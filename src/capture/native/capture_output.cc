@@ -1,0 +1,119 @@
+#include "capture_output.h"
+
+#include "clock.h"
+#include "packet_summary.h"
+#include "pcapng_writer.h"
+
+namespace pcapd {
+
+const char* StopReasonName(StopReason reason) {
+  switch (reason) {
+    case StopReason::kNone:
+      return "none";
+    case StopReason::kPackets:
+      return "packets";
+    case StopReason::kBytes:
+      return "bytes";
+    case StopReason::kDuration:
+      return "duration";
+    case StopReason::kTimeout:
+      return "timeout";
+    case StopReason::kCancelled:
+      return "cancelled";
+    case StopReason::kShutdown:
+      return "shutdown";
+    case StopReason::kError:
+      return "error";
+  }
+  return "error";
+}
+
+CaptureOutput::CaptureOutput(OutputOptions options, EventSink& sink, CounterReader readCounters)
+    : options_(std::move(options)), sink_(sink), readCounters_(std::move(readCounters)) {}
+
+void CaptureOutput::AppendSectionComment(const std::string& line) {
+  std::string& comment = options_.section.comment;
+  const size_t added = line.size() + (comment.empty() ? 0 : 1);
+  if (comment.size() + added > PcapngWriter::kMaxOptionBytes) return;
+  if (!comment.empty()) comment += '\n';
+  comment += line;
+}
+
+void CaptureOutput::Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs) {
+  interfaces_ = std::move(interfaces);
+  counters_.assign(interfaces_.size(), InterfaceCounters{});
+  startNs_ = startNs;
+  recorder_.emplace(options_.format, options_.section, interfaces_, options_.limits);
+  recorder_->Open();
+}
+
+StopReason CaptureOutput::Deliver(const PacketRecord& packet) {
+  if (closed_) return StopReason::kNone;
+  Recorder::Verdict verdict = recorder_->Check(packet);
+  if (verdict == Recorder::Verdict::kRotate) {
+    if (!recorder_->CanOpenNextSegment(packet)) {
+      closed_ = true;
+      return StopReason::kBytes;
+    }
+    RotateSegment();
+    verdict = recorder_->Check(packet);
+  }
+  if (verdict != Recorder::Verdict::kWrite) {
+    closed_ = true;
+    return StopReason::kBytes;
+  }
+  recorder_->Write(packet);
+  ++counters_[packet.iface].written;
+  packets_.store(recorder_->packets(), std::memory_order_relaxed);
+  bytes_.store(recorder_->bytesWritten(), std::memory_order_relaxed);
+  if (options_.packetDebug) {
+    if (summaries_.size() < options_.maxSummaryLines) {
+      summaries_.push_back(SummarizePacket(interfaces_[packet.iface], packet));
+    } else {
+      ++summariesOmitted_;
+    }
+  }
+  if (recorder_->PacketLimitReached()) {
+    closed_ = true;
+    return StopReason::kPackets;
+  }
+  if (recorder_->Full()) {
+    closed_ = true;
+    return StopReason::kBytes;
+  }
+  return StopReason::kNone;
+}
+
+void CaptureOutput::RotateIfNotEmpty() {
+  if (!closed_ && recorder_->SegmentHasPackets()) RotateSegment();
+}
+
+void CaptureOutput::RotateSegment() {
+  readCounters_(counters_);
+  std::vector<FileOutput> files = recorder_->CloseSegment(counters_, startNs_, RealtimeNs());
+  sink_.OnSegment({std::move(files)});
+  recorder_->OpenNextSegment();
+}
+
+void CaptureOutput::Finish(DoneEvent& done, uint64_t endNs) {
+  readCounters_(counters_);
+  done.endNs = endNs;
+  if (recorder_->segment() > 0 && !recorder_->SegmentHasPackets()) {
+    recorder_->DiscardSegment();  // a trailing empty segment is noise
+  } else {
+    done.files = recorder_->CloseSegment(counters_, startNs_, endNs);
+  }
+  done.prefetchCpuNs = recorder_->prefetchCpuNs();
+  recorder_->ReleaseSpareMemory();
+  done.startNs = startNs_;
+  done.firstNs = recorder_->firstNs();
+  done.lastNs = recorder_->lastNs();
+  done.packets = recorder_->packets();
+  done.bytes = recorder_->bytesWritten();
+  done.interfaces = interfaces_;
+  done.counters = counters_;
+  done.summaries = std::move(summaries_);
+  done.summariesOmitted = summariesOmitted_;
+}
+
+}  // namespace pcapd

@@ -1,0 +1,79 @@
+// What one capture writes: its recorder, the limits it enforces per packet, its
+// per-interface counters and packet summaries, and the segment and done events
+// it reports. Shared by the two ways packets arrive: a cold capture's own
+// handles (CaptureSession) and a warm interface's shared reader (WarmReader).
+//
+// Runs only on the thread that delivers packets to it; packets() and bytes()
+// may be read from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture_events.h"
+#include "recorder.h"
+
+namespace pcapd {
+
+struct OutputOptions {
+  CaptureFormat format = CaptureFormat::kPcapng;
+  SectionInfo section;
+  RecorderLimits limits;
+  bool packetDebug = false;
+  size_t maxSummaryLines = 1000;
+};
+
+class CaptureOutput {
+ public:
+  // `readCounters` refreshes the kernel counters of every interface before a
+  // segment closes (pcap_stats of the handles that feed this capture).
+  using CounterReader = std::function<void(std::vector<InterfaceCounters>&)>;
+
+  CaptureOutput(OutputOptions options, EventSink& sink, CounterReader readCounters);
+
+  // Adds a line to the pcapng section comment (before Open); dropped if the
+  // comment would outgrow a pcapng option.
+  void AppendSectionComment(const std::string& line);
+
+  // Opens the first segment; throws CaptureError (e.g. a byte limit too small).
+  void Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs);
+
+  // Writes one packet, cutting a segment when it is due. Returns the limit
+  // this packet reached (kPackets, kBytes), which closes writing; kNone while
+  // the capture goes on. Does nothing once writing is closed.
+  StopReason Deliver(const PacketRecord& packet);
+  bool closed() const { return closed_; }
+
+  // Hands the current segment (if it holds packets) to the sink and opens the next.
+  void RotateIfNotEmpty();
+
+  // Closes the last segment and fills everything of `done` that the files know.
+  void Finish(DoneEvent& done, uint64_t endNs);
+
+  const std::vector<InterfaceInfo>& interfaces() const { return interfaces_; }
+  // Segments handed over so far (a byte-cut segment restarts a time-based segment clock).
+  uint32_t segment() const { return recorder_ ? recorder_->segment() : 0; }
+  uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
+  uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  void RotateSegment();
+
+  OutputOptions options_;
+  EventSink& sink_;
+  CounterReader readCounters_;
+  std::vector<InterfaceInfo> interfaces_;
+  std::vector<InterfaceCounters> counters_;
+  std::optional<Recorder> recorder_;
+  uint64_t startNs_ = 0;
+  bool closed_ = false;
+  std::vector<std::string> summaries_;
+  uint64_t summariesOmitted_ = 0;
+  std::atomic<uint64_t> packets_{0};
+  std::atomic<uint64_t> bytes_{0};
+};
+
+}  // namespace pcapd

@@ -1,0 +1,183 @@
+#include "warm_capture.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+#include "capture_error.h"
+#include "clock.h"
+#include "live_source.h"
+#include "warm_reader.h"
+
+namespace pcapd {
+
+namespace {
+
+int DltOf(const WarmReader& reader) {
+  if (!reader.info()) throw CaptureError(codes::kInterfaceDown, "the warm interface is not open");
+  return reader.dlt();
+}
+
+std::string Seconds(uint64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", static_cast<double>(ns) / 1e9);
+  return text;
+}
+
+uint64_t Saturating(uint64_t a, uint64_t b) {
+  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
+}
+
+}  // namespace
+
+WarmCapture::WarmCapture(std::shared_ptr<WarmReader> reader, WarmCaptureOptions options,
+                         std::unique_ptr<EventSink> sink)
+    : reader_(std::move(reader)),
+      options_(std::move(options)),
+      sink_(std::move(sink)),
+      filter_(DltOf(*reader_), static_cast<int>(options_.snaplen), options_.filter),
+      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }) {}
+
+void WarmCapture::Start() { reader_->Attach(shared_from_this()); }
+
+void WarmCapture::RequestStop(StopReason reason) {
+  StopReason expected = StopReason::kNone;
+  requested_.compare_exchange_strong(expected, reason);
+  reader_->Wake();
+}
+
+// ---- the reader's thread ----
+
+bool WarmCapture::Arm(const InterfaceInfo& reader, const LookbackRing& ring, uint64_t nowNs, uint64_t nowMonoNs) {
+  InterfaceInfo info = reader;
+  info.snaplen = std::min(reader.snaplen, options_.snaplen);
+  info.filter = options_.filter;
+  if (!options_.description.empty()) info.description = options_.description;
+  // What the lookback will serve: the ring may hold less than asked.
+  const uint64_t sinceNs = nowNs > options_.lookbackNs ? nowNs - options_.lookbackNs : 0;
+  const uint64_t fromNs = std::max(sinceNs, ring.oldestNs());
+  const uint64_t servedNs = options_.lookbackNs != 0 && ring.packets() != 0 && nowNs > fromNs ? nowNs - fromNs : 0;
+  if (options_.lookbackNs != 0) {
+    output_.AppendSectionComment("lookback: asked " + Seconds(options_.lookbackNs) + " s, served " + Seconds(servedNs) +
+                                 " s (warm interface ring)");
+  }
+  try {
+    output_.Open({info}, nowNs);
+  } catch (const CaptureError& error) {
+    Fail(error.code(), error.what());
+    return false;
+  } catch (const std::exception& error) {
+    Fail(codes::kCaptureFailed, error.what());
+    return false;
+  }
+  reader_->ReadCounters(baseline_);
+  startNs_ = nowNs;
+  startMonoNs_ = nowMonoNs;
+  segmentStartMonoNs_ = nowMonoNs;
+  cpuAtArmNs_ = ThreadCpuNs();
+
+  ArmedEvent armed{nowNs, output_.interfaces()};
+  armed.lookbackNs = servedNs;
+  if (servedNs != 0) {
+    ring.ForEachSince(sinceNs, [&](const LookbackRing::Packet& packet) {
+      const pcap_pkthdr header{{}, packet.caplen, packet.origlen};
+      if (!filter_.Matches(header, packet.data)) return true;
+      ++armed.lookbackPackets;
+      const PacketRecord record{0, packet.timestampNs, std::min(packet.caplen, options_.snaplen), packet.origlen,
+                                packet.data};
+      const StopReason reached = output_.Deliver(record);
+      if (reached == StopReason::kNone) return true;
+      stopping_ = reached;
+      return false;
+    });
+  }
+  sink_->OnArmed(std::move(armed));
+  if (stopping_ != StopReason::kNone) End(stopping_, "");  // the lookback alone reached a limit
+  return true;
+}
+
+void WarmCapture::OnPacket(const pcap_pkthdr& header, const u_char* data, uint64_t timestampNs, uint64_t nowMonoNs) {
+  if (ended_ || output_.closed()) return;
+  if (stopping_ != StopReason::kNone && timestampNs > stopCutoffNs_) return;
+  if (!filter_.Matches(header, data)) return;
+  anyArrival_ = true;
+  lastArrivalMonoNs_ = nowMonoNs;
+  const PacketRecord record{0, timestampNs, std::min(header.caplen, options_.snaplen), header.len, data};
+  const StopReason reached = output_.Deliver(record);
+  // A limit closes the file at once: handed over within the same dispatch.
+  if (reached != StopReason::kNone) End(reached, "");
+}
+
+void WarmCapture::BeginStop(StopReason reason, uint64_t nowMonoNs) {
+  if (stopping_ != StopReason::kNone) return;
+  stopping_ = reason;
+  stopCutoffNs_ = RealtimeNs();
+  stopAtMonoNs_ = nowMonoNs + LiveSource::kFinalDrainNs;
+}
+
+void WarmCapture::Tick(uint64_t nowMonoNs) {
+  if (ended_) return;
+  const StopReason requested = requested_.load();
+  if (requested != StopReason::kNone) BeginStop(requested, nowMonoNs);
+  if (nowMonoNs - startMonoNs_ >= options_.durationNs) BeginStop(StopReason::kDuration, nowMonoNs);
+  if (options_.idleNs != 0 && anyArrival_ && nowMonoNs - lastArrivalMonoNs_ >= options_.idleNs) {
+    BeginStop(StopReason::kTimeout, nowMonoNs);
+  }
+  if (stopping_ != StopReason::kNone) {
+    if (nowMonoNs >= stopAtMonoNs_) End(stopping_, "");
+    return;
+  }
+  if (output_.segment() != segmentsSeen_) {  // a byte cut started a new segment
+    segmentsSeen_ = output_.segment();
+    segmentStartMonoNs_ = nowMonoNs;
+  }
+  if (options_.segmentNs != 0 && nowMonoNs - segmentStartMonoNs_ >= options_.segmentNs) {
+    output_.RotateIfNotEmpty();
+    segmentsSeen_ = output_.segment();
+    segmentStartMonoNs_ = nowMonoNs;
+  }
+}
+
+uint64_t WarmCapture::NextDeadlineMonoNs() const {
+  if (ended_) return std::numeric_limits<uint64_t>::max();
+  if (stopping_ != StopReason::kNone) return stopAtMonoNs_;
+  uint64_t deadline = Saturating(startMonoNs_, options_.durationNs);
+  if (options_.idleNs != 0 && anyArrival_) deadline = std::min(deadline, Saturating(lastArrivalMonoNs_, options_.idleNs));
+  if (options_.segmentNs != 0) deadline = std::min(deadline, Saturating(segmentStartMonoNs_, options_.segmentNs));
+  return deadline;
+}
+
+void WarmCapture::End(StopReason reason, const std::string& errorMessage) {
+  if (ended_) return;
+  ended_ = true;
+  DoneEvent done;
+  output_.Finish(done, RealtimeNs());
+  done.reason = reason;
+  done.errorMessage = errorMessage;
+  done.startNs = startNs_;
+  // The reader's thread is shared: its CPU time since arming is an upper bound of this capture's share.
+  done.threadCpuNs = ThreadCpuNs() - cpuAtArmNs_;
+  sink_->OnDone(std::move(done));
+  sink_->Close();
+}
+
+void WarmCapture::Fail(const std::string& code, const std::string& message) {
+  if (ended_) return;
+  ended_ = true;
+  sink_->OnFailed({code, message});
+  sink_->Close();
+}
+
+void WarmCapture::ReadCounters(std::vector<InterfaceCounters>& counters) const {
+  if (counters.empty()) return;
+  InterfaceCounters now = baseline_;
+  reader_->ReadCounters(now);
+  InterfaceCounters& out = counters[0];
+  // The reader's kernel counters over this capture's lifetime.
+  out.statsValid = now.statsValid;
+  out.received = now.received - std::min(now.received, baseline_.received);
+  out.dropped = now.dropped - std::min(now.dropped, baseline_.dropped);
+  out.ifDropped = now.ifDropped - std::min(now.ifDropped, baseline_.ifDropped);
+}
+
+}  // namespace pcapd

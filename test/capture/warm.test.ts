@@ -1,0 +1,185 @@
+/**
+ * Warm interfaces on real veth pairs: one shared reader and lookback ring per
+ * interface, captures attached to it with their own filters and limits, and
+ * the files read back with tshark. Every frame carries a sequence number, so
+ * a packet missing or written twice at the ring/live boundary shows.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { startCapture, type CaptureFile, type CaptureResult } from '../../src/capture/capture.js';
+import { WarmInterfaces, type WarmInterfaceSettings } from '../../src/capture/warm-interfaces.js';
+import { createLogger } from '../../src/log/logger.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { readPackets } from '../helpers/capture-files.js';
+import { run } from '../helpers/exec.js';
+import { writeTrafficPcap } from '../helpers/frames.js';
+import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
+import { waitFor } from '../helpers/wait.js';
+
+const { log } = createLogger({ level: 'silent' });
+let dir: string;
+let warm: WarmInterfaces | undefined;
+let fileCounter = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pcapd-warm-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  await warm?.close();
+  warm = undefined;
+  await destroyAllTestLinks();
+});
+
+function settings(name: string, overrides: Partial<WarmInterfaceSettings> = {}): WarmInterfaceSettings {
+  return {
+    name,
+    snaplenBytes: 65535,
+    promiscuous: true,
+    bufferBytes: 8 * 1024 * 1024,
+    lookbackBytes: 16 * 1024 * 1024,
+    lookbackSeconds: 10,
+    lookbackFilter: '',
+    ...overrides,
+  };
+}
+
+async function openWarm(name: string, overrides: Partial<WarmInterfaceSettings> = {}): Promise<WarmInterfaces> {
+  warm = new WarmInterfaces({ log, metrics: new Metrics({ version: 'test', libpcap: 'test', defaults: false }), reopenDelayMs: () => 200 });
+  await warm.reconcile([settings(name, overrides)]);
+  const opened = warm;
+  await waitFor('the warm interface to open', async () => opened.readerFor(name));
+  return opened;
+}
+
+async function traffic(count: number, sizeBytes: number, firstSequence: number, dstPort = 9999): Promise<string> {
+  const path = join(dir, `traffic-${++fileCounter}.pcap`);
+  await writeTrafficPcap(path, count, sizeBytes, { firstSequence, dstPort });
+  return path;
+}
+
+function warmCapture(warmInterfaces: WarmInterfaces, name: string, filter: string, lookbackMs: number, packets: number) {
+  const reader = warmInterfaces.readerFor(name);
+  if (reader === undefined) throw new Error(`${name} is not up`);
+  return startCapture({
+    interfaces: [{ name }],
+    filter,
+    snaplenBytes: 65535,
+    format: 'pcapng',
+    limits: { packets, bytes: 0, durationMs: 30_000, idleMs: 0 },
+    warm: reader,
+    lookbackMs,
+  });
+}
+
+async function sequencesOf(result: CaptureResult): Promise<number[]> {
+  expect(result.files).toHaveLength(1);
+  const file = result.files[0] as CaptureFile;
+  const path = join(dir, `capture-${++fileCounter}.pcapng`);
+  await writeFile(path, Buffer.concat(file.chunks));
+  return (await readPackets(path)).map((packet) => packet.sequence);
+}
+
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+describe('a capture attached to a warm interface', () => {
+  it('starts with the packets from before its request and goes on live, none missing or twice at the boundary', async () => {
+    const link: TestLink = await createTestLink();
+    const warmInterfaces = await openWarm(link.hostIf);
+    // 5000 packets over 5 s; the request comes 3 s in, asking for 5 s of lookback.
+    const sending = link.replay(await traffic(5000, 200, 0), { pps: 1000 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const handle = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 5000, 5000);
+    const armed = await handle.armed;
+    await sending;
+    const result = await handle.done;
+
+    expect(result.reason).toBe('packets');
+    expect(await sequencesOf(result)).toEqual(range(0, 5000));
+    expect(armed.lookbackPackets).toBeGreaterThan(2000);
+    expect(armed.lookbackPackets).toBeLessThan(5000);
+    expect(Number(armed.lookbackNs) / 1e9).toBeGreaterThan(2.5);
+    expect(result.firstPacketNs).not.toBeNull();
+    expect(result.firstPacketNs! < armed.startedNs).toBe(true);
+  });
+
+  it('serves four concurrent captures with different filters from one ring, each complete', async () => {
+    const link = await createTestLink();
+    const warmInterfaces = await openWarm(link.hostIf);
+    const ports = [9001, 9002, 9003, 9004];
+    // Half of each port's packets before the captures attach, half after.
+    for (const port of ports) await link.replay(await traffic(250, 120, 0, port), { pps: 5000 });
+    const handles = ports.map((port) => warmCapture(warmInterfaces, link.hostIf, `udp dst port ${port}`, 10_000, 500));
+    await Promise.all(handles.map((handle) => handle.armed));
+    expect(warmInterfaces.status()[0]?.capturesAttached).toBe(4);
+    for (const port of ports) await link.replay(await traffic(250, 120, 250, port), { pps: 5000 });
+    const results = await Promise.all(handles.map((handle) => handle.done));
+
+    for (const result of results) {
+      expect(result.reason).toBe('packets');
+      expect(await sequencesOf(result)).toEqual(range(0, 500));
+      expect(result.interfaces[0]?.dropped).toBe(0);
+    }
+    expect(warmInterfaces.status()[0]?.capturesAttached).toBe(0);
+  });
+
+  it('keeps in its lookback ring only what the ring filter matches', async () => {
+    const link = await createTestLink();
+    const warmInterfaces = await openWarm(link.hostIf, { lookbackFilter: 'udp dst port 9001' });
+    await link.replay(await traffic(100, 120, 0, 9001), { pps: 5000 });
+    await link.replay(await traffic(100, 120, 0, 9002), { pps: 5000 });
+    await waitFor('the ring to hold the kept packets', async () => (warmInterfaces.status()[0]?.ring.packets === 100 ? true : undefined));
+    const kept = warmCapture(warmInterfaces, link.hostIf, 'udp', 10_000, 0);
+    await kept.armed;
+    kept.cancel();
+    const result = await kept.done;
+    expect(result.reason).toBe('cancelled');
+    expect(await sequencesOf(result)).toEqual(range(0, 100));
+  });
+
+  it('ends its captures with reason error, keeping their packets, when the interface is deleted, and reopens when it returns', async () => {
+    const link = await createTestLink();
+    const warmInterfaces = await openWarm(link.hostIf);
+    const handle = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 0, 0);
+    await handle.armed;
+    await link.replay(await traffic(50, 120, 0), { pps: 5000 });
+    await waitFor('the capture to see the packets', async () => (handle.progress().packets === 50 ? true : undefined));
+
+    await run('ip', ['link', 'del', link.hostIf]);
+    const result = await handle.done;
+    expect(result.reason).toBe('error');
+    expect(await sequencesOf(result)).toEqual(range(0, 50));
+    await waitFor('the warm interface to be seen down', async () => (warmInterfaces.status()[0]?.state !== 'up' ? true : undefined));
+    expect(warmInterfaces.status()[0]?.error?.code).toMatch(/^PCAPD_ERR_/);
+
+    await run('ip', ['link', 'add', link.hostIf, 'type', 'veth', 'peer', 'name', link.nsIf, 'netns', link.ns]);
+    await run('sysctl', ['-qw', `net.ipv6.conf.${link.hostIf}.disable_ipv6=1`]);
+    await run('ip', ['netns', 'exec', link.ns, 'sysctl', '-qw', `net.ipv6.conf.${link.nsIf}.disable_ipv6=1`]);
+    await run('ip', ['link', 'set', link.hostIf, 'up']);
+    await run('ip', ['netns', 'exec', link.ns, 'ip', 'link', 'set', link.nsIf, 'up']);
+    await waitFor('the warm interface to reopen', async () => warmInterfaces.readerFor(link.hostIf), 30_000);
+
+    const again = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 0, 20);
+    await again.armed;
+    await link.replay(await traffic(20, 120, 100), { pps: 5000 });
+    const second = await again.done;
+    expect(second.reason).toBe('packets');
+    expect(await sequencesOf(second)).toEqual(range(100, 20));
+  });
+
+  it('refuses to attach a filter that does not compile, with its code', () => {
+    return (async () => {
+      const link = await createTestLink();
+      const warmInterfaces = await openWarm(link.hostIf);
+      expect(() => warmCapture(warmInterfaces, link.hostIf, 'udp port nonsense', 0, 1)).toThrow(expect.objectContaining({ code: 'PCAPD_ERR_BPF_INVALID' }));
+    })();
+  });
+});
