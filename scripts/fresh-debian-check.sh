@@ -38,8 +38,11 @@ done
 WORK=$(mktemp -d /var/tmp/pcapd-fresh.XXXXXX)
 ROOT=$WORK/root
 APP=/root/pcapd
-RUN_LOG=$WORK/run.log
-TEST_LOG=$WORK/test.log
+# Logs outlive the chroot, to read after a failure.
+LOGS=$WORK.logs
+mkdir -p "$LOGS"
+RUN_LOG=$LOGS/run.log
+TEST_LOG=$LOGS/test.log
 # Ports the chroot's pcapd (8347) and test servers (redis, kafka, elasticmq, versitygw, moto) bind.
 PORTS=(8347 6390 19092 19093 9324 7070 5000)
 # The README's "A first capture" asks for packets: 10.
@@ -103,6 +106,7 @@ cleanup() {
   else
     rm -rf --one-file-system -- "$WORK"
   fi
+  log "logs: $LOGS"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -114,8 +118,8 @@ bootstrap() {
   [[ -n $mirror ]] || die "the host's apt sources name no mirror for bookworm main"
   log "debootstrap --variant=minbase bookworm from $mirror"
   t0=$(now_s)
-  debootstrap --variant=minbase bookworm "$ROOT" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
-    { tail -n 30 "$WORK/debootstrap.log" >&2; die "debootstrap failed"; }
+  debootstrap --variant=minbase bookworm "$ROOT" "$mirror" >"$LOGS/debootstrap.log" 2>&1 ||
+    { tail -n 30 "$LOGS/debootstrap.log" >&2; die "debootstrap failed"; }
   log "debootstrap done in $(( $(now_s) - t0 )) s"
 }
 
@@ -227,7 +231,7 @@ check_test() {
   t0=$(now_s)
   in_chroot "cd $APP && timeout $TEST_TIMEOUT_S ./scripts/test.sh" >"$TEST_LOG" 2>&1 || rc=$?
   TEST_SECONDS=$(( $(now_s) - t0 ))
-  TEST_SUMMARY=$(grep -E '^ +(Test Files|Tests) ' "$TEST_LOG" | sed 's/\x1b\[[0-9;]*m//g' | tr -s ' ' | paste -sd ';' -)
+  TEST_SUMMARY=$(sed 's/\x1b\[[0-9;]*m//g' "$TEST_LOG" | grep -E '^ +(Test Files|Tests) ' | tr -s ' ' | paste -sd ';' -) || true
   log "test.sh: exit $rc after $TEST_SECONDS s: ${TEST_SUMMARY:-no vitest summary}"
   if (( rc != 0 )); then tail -n 60 "$TEST_LOG" >&2; fi
   return "$rc"
