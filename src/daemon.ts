@@ -9,12 +9,15 @@
  */
 import { mkdir } from 'node:fs/promises';
 
-import { libpcapVersion } from './capture/devices.js';
+import { backoffDelayMs } from './brokers/backoff.js';
+import { libpcapVersion, validateFilter } from './capture/devices.js';
+import { WarmInterfaces, type WarmInterfaceSettings } from './capture/warm-interfaces.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ConfigOverrides } from './config/flags.js';
 import { loadConfigFile, nodeName } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { errorMessage } from './errors.js';
+import { warmEntries } from './config/warm.js';
+import { errorMessage, PcapdError } from './errors.js';
 import { HttpListener } from './listeners/http.js';
 import { KafkaListener } from './listeners/kafka.js';
 import type { Listener, RequestHandler } from './listeners/listener.js';
@@ -42,6 +45,33 @@ export interface DaemonOptions {
 /** A change in one of these sections restarts the listeners on SIGHUP. */
 const LISTENER_SECTIONS = ['http', 'redis', 'kafka', 'sqs'] as const;
 
+/** A warm interface that went away is reopened after 0.5 s, 1 s, 2 s, … at most 30 s (with jitter). */
+const WARM_REOPEN_BACKOFF = { baseMs: 500, capMs: 30_000 };
+
+/** What the config says each warm interface should be. */
+function warmSettings(config: Config): WarmInterfaceSettings[] {
+  return warmEntries(config).map((entry) => ({
+    name: entry.name,
+    snaplenBytes: config.general.maxsnaplength,
+    promiscuous: config.general.promiscuous,
+    bufferBytes: config.general.bufferbytes,
+    lookbackBytes: entry.lookbackbytes,
+    lookbackSeconds: entry.lookbackseconds,
+    lookbackFilter: entry.lookbackfilter,
+  }));
+}
+
+/** A ring filter that does not compile would keep a warm interface from ever opening: refuse the config. */
+function checkLookbackFilters(config: Config): void {
+  for (const entry of warmEntries(config)) {
+    try {
+      validateFilter(entry.lookbackfilter);
+    } catch (err: unknown) {
+      throw new PcapdError('PCAPD_ERR_CONFIG_INVALID', `interface ${entry.name}: lookbackfilter: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
 /** Lets go of the connection pools of sinks a reload replaced, once the uploads still running on them end. */
 function closeSinks(sinks: readonly Sink[]): void {
   for (const sink of sinks) {
@@ -63,6 +93,7 @@ export class Daemon {
   private readonly delivery: DeliveryService;
   private readonly spool: Spool;
   private readonly results: ResultPublisher;
+  private readonly warm: WarmInterfaces;
   private readonly options: DaemonOptions;
   private readonly startedAtMs = Date.now();
   private stopping: Promise<number> | undefined;
@@ -89,7 +120,13 @@ export class Daemon {
       onChange: (change) => this.delivery.applySpoolChange(change),
     });
     this.delivery.useSpool(this.spool);
+    this.warm = new WarmInterfaces({
+      log: this.root.log.child({ component: 'warm' }),
+      metrics: this.metrics,
+      reopenDelayMs: (attempt) => backoffDelayMs(attempt, WARM_REOPEN_BACKOFF),
+    });
     this.scheduler = new Scheduler({
+      warm: this.warm,
       config: () => this.config,
       sinks: () => this.sinks,
       log: this.root.log.child({ component: 'scheduler' }),
@@ -127,10 +164,14 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    checkLookbackFilters(this.config);
     this.sinks = await this.buildSinks(this.config);
     // Before any listener: captures spooled before a restart resume, and a
     // second pcapd on the same spool is refused before it takes requests.
     await this.spool.open();
+    // Opening is asynchronous (each reader opens on its own thread): requests
+    // arriving before a warm interface is up take the cold path.
+    await this.warm.reconcile(warmSettings(this.config));
     this.listeners = this.buildListeners(this.config);
     for (const listener of this.listeners) await listener.start(this.handleRequest);
     if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
@@ -142,6 +183,7 @@ export class Daemon {
         config: this.options.configPath,
         listeners: this.listeners.map((l) => l.name),
         sinks: this.sinks.map((s) => s.name),
+        warm: warmEntries(this.config).map((entry) => entry.name),
         http: this.httpAddress(),
       },
       'pcapd started',
@@ -159,6 +201,7 @@ export class Daemon {
     let next: Config;
     try {
       next = await loadConfigFile(this.options.configPath, this.options.overrides);
+      checkLookbackFilters(next);
     } catch (err: unknown) {
       this.metrics.configReloads.inc({ outcome: 'rejected' });
       this.log.error({ err: errorMessage(err) }, 'config reload rejected; keeping the running config');
@@ -171,6 +214,8 @@ export class Daemon {
     closeSinks(previousSinks);
     // The new config may be the fix (credentials, a bucket): spooled captures, failed ones too, are tried now.
     this.spool.retryNow();
+    // Warm interfaces added open, removed ones close (their captures end with reason shutdown), changed ones reopen.
+    await this.warm.reconcile(warmSettings(next));
     // Only listeners whose section changed are restarted (all of them when the
     // node name, which names their consumer groups, changed): a restart
     // waits for the captures its listener is to acknowledge.
@@ -203,6 +248,7 @@ export class Daemon {
       Promise.allSettled(this.listeners.map((listener) => listener.stop())),
     ]);
     await this.results.close();
+    await this.warm.close();
     // A sink still busy after drainseconds must not cost the capture: it waits in the spool for the restart.
     const spooled = unfinished > 0 ? await this.delivery.spoolUnfinished(this.log) : 0;
     await this.spool.close();
@@ -249,6 +295,7 @@ export class Daemon {
           log: this.root.log.child({ component: 'listener', listener: 'http' }),
           version: VERSION,
           startedAtMs: this.startedAtMs,
+          warmInterfaces: () => this.warm.status(),
         }),
       );
     }

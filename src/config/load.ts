@@ -21,6 +21,7 @@ import { validateFileNamePattern } from '../sinks/naming.js';
 import { normalizeEndpoint } from '../sinks/s3-destination.js';
 import { applyOverrides, overrideOrigins, type ConfigOverrides } from './flags.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { lookbackRingBytes } from './warm.js';
 
 /** A schema issue, or a cross-field issue shaped like one so both print alike. */
 export type ConfigIssue = z.core.$ZodIssue;
@@ -276,6 +277,19 @@ function crossFieldIssues(raw: Record<string, unknown>): ConfigIssue[] {
     ...(s3.success ? s3Issues(s3.data) : []),
     ...(spool.success ? spoolIssues(spool.data) : []),
     ...(signing.success && scheduler.success ? signingIssues(signing.data, scheduler.data) : []),
+    ...(interfaces.success && scheduler.success ? lookbackRingIssues(interfaces.data, scheduler.data) : []),
+  ];
+}
+
+// The rings are allocated at startup and counted in the budget: they must leave room for captures.
+function lookbackRingIssues(interfaces: Interfaces, scheduler: Config['scheduler']): ConfigIssue[] {
+  const ringBytes = lookbackRingBytes({ interface: interfaces });
+  if (ringBytes < scheduler.memorybudget) return [];
+  return [
+    crossIssue(
+      ['scheduler', 'memorybudget'],
+      `must exceed the warm interfaces' lookback rings (${ringBytes} bytes of lookbackbytes), which it counts`,
+    ),
   ];
 }
 

@@ -51,6 +51,7 @@ const General = z.strictObject({
   maxrequestbytes: z.number().int().min(256).max(MIB).default(64 * 1024).describe('largest request message accepted'),
   staleafter: seconds().default(300).describe('drop requests whose timestamp is older than this many seconds (0: never)'),
   packetdebuglines: count().max(1_000_000).default(1000).describe('most packet summaries logged per capture'),
+  maxlookback: seconds().max(86_400).default(300).describe('largest lookback (seconds before the request) a request may ask for'),
 });
 
 const Cloudshark = z.strictObject({
@@ -115,6 +116,25 @@ const Syslog = z.strictObject({
 const Interface = z.strictObject({
   name: text(255).min(1).describe('interface name on this host'),
   alias: z.array(text(255).min(1)).default([]).describe('names requests may use instead (an alias listed by several blocks names all of them)'),
+  // pcapd additions: warm interfaces and their lookback ring
+  warm: z
+    .boolean()
+    .default(false)
+    .describe('keep this interface open from startup: captures on it attach to one shared reader (arming in well under a millisecond) and may ask for lookback'),
+  lookbackseconds: seconds()
+    .max(86_400)
+    .default(30)
+    .describe('warm only: the lookback ring keeps packets up to this many seconds old'),
+  lookbackbytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * MIB)
+    .default(64 * MIB)
+    .describe('warm only: lookback ring size in bytes, allocated at startup and counted in scheduler.memorybudget; 0: no ring'),
+  lookbackfilter: text(8192)
+    .default('')
+    .describe('warm only: BPF of what the lookback ring keeps (e.g. "not port 22"); empty: every packet'),
 });
 
 /** S3's canned ACLs: a typo in the config or a request is refused, not sent. */
@@ -224,7 +244,10 @@ export const ConfigSchema = z.strictObject({
   redis: Redis.default(() => Redis.parse({})),
   kafka: Kafka.default(() => Kafka.parse({})),
   syslog: Syslog.optional().describe('present: logs also go to syslog with this priority and tag'),
-  interface: z.array(Interface).default([]).describe('interface aliases: requests name an alias, each host maps it to its own interface'),
+  interface: z
+    .array(Interface)
+    .default([])
+    .describe('interface aliases (requests name an alias, each host maps it to its own interface) and warm interfaces'),
   s3: S3.default(() => S3.parse({})),
   sqs: Sqs.default(() => Sqs.parse({})),
   http: Http.default(() => Http.parse({})),

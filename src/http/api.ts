@@ -11,6 +11,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { captureResources } from '../capture/capture.js';
 import { listDevices } from '../capture/devices.js';
+import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
 import type { IntakeResult, RequestHandler } from '../listeners/listener.js';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   onRequest: RequestHandler;
   version: string;
   startedAtMs: number;
+  /** The warm interfaces' state, rings and counters. */
+  warmInterfaces(): WarmInterfaceStatus[];
 }
 
 const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
@@ -176,12 +179,14 @@ export function buildApi(deps: ApiDeps) {
   app.get('/interfaces', async () => ({
     interfaces: listDevices(),
     aliases: config().interface.map((entry) => ({ name: entry.name, alias: entry.alias })),
+    warm: deps.warmInterfaces(),
   }));
 
   app.get('/stats', async () => ({
     version: deps.version,
     uptimeSeconds: Math.round((Date.now() - deps.startedAtMs) / 1000),
     scheduler: scheduler.stats(),
+    warm: deps.warmInterfaces(),
     // Should follow the captures running: more is a leak worth a bug report.
     native: captureResources(),
   }));

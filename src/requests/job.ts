@@ -20,11 +20,13 @@ export interface JobLimits {
   timeoutSeconds: number;
   segmentSeconds: number;
   segmentBytes: number;
+  /** Seconds before arming the file starts from a warm interface's ring; 0: none. */
+  lookbackSeconds: number;
 }
 
 /** A limit the request asked above the configured maximum, and what was applied. */
 export interface Clamp {
-  field: 'packets' | 'bytes' | 'timeout' | 'duration' | 'snap';
+  field: 'packets' | 'bytes' | 'timeout' | 'duration' | 'snap' | 'lookback';
   requested: number;
   applied: number;
 }

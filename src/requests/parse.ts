@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { validateFilter } from '../capture/devices.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { warmEntryOf } from '../config/warm.js';
 import { PcapdError } from '../errors.js';
 import { parseDestination, unreachableReason } from '../results/destination.js';
 import { s3OverrideProblems } from '../sinks/s3-destination.js';
@@ -399,6 +400,7 @@ function limitsOf(
     timeoutSeconds: limit(request.timeout, 'timeout', g.defaulttimeout, g.maxtimeout),
     segmentSeconds: request.segment?.seconds ?? 0,
     segmentBytes: request.segment?.bytes ?? 0,
+    lookbackSeconds: 0,
   };
   const snaplenBytes = limit(request.snap, 'snap', g.snaplength, g.maxsnaplength);
   return { limits, snaplenBytes, clamps };
@@ -424,9 +426,31 @@ interface JobParts {
   folder: string | undefined;
 }
 
+/**
+ * Lookback is served from a warm interface's ring: a request for it must name
+ * exactly one interface, and that one warm. It is clamped to
+ * general.maxlookback and to what the ring keeps (lookbackseconds).
+ */
+function lookbackOf(request: CaptureRequest, interfaces: JobInterface[], config: Config, clamps: Clamp[]): number {
+  if (request.lookback === undefined || request.lookback === 0) return 0;
+  const [only] = interfaces;
+  const warm = interfaces.length === 1 && only !== undefined ? warmEntryOf(config, only.name) : undefined;
+  if (warm === undefined) {
+    const named = interfaces.map((iface) => iface.name).join(', ');
+    throw new PcapdError(
+      'PCAPD_ERR_LOOKBACK_NOT_WARM',
+      interfaces.length === 1
+        ? `/lookback: interface ${named} is not warm, so no packets from before the request are kept (mark it warm in an [[interface]] block)`
+        : `/lookback: needs exactly one warm interface, the request names ${interfaces.length} (${named})`,
+    );
+  }
+  return applyLimit(request.lookback, { field: 'lookback', fallback: 0, max: Math.min(config.general.maxlookback, warm.lookbackseconds) }, clamps);
+}
+
 function buildJob({ request, ctx, nowMs, interfaces, filter, folder }: JobParts): CaptureJob {
   const { general } = ctx.config;
   const { limits, snaplenBytes, clamps } = limitsOf(request, general);
+  limits.lookbackSeconds = lookbackOf(request, interfaces, ctx.config, clamps);
   const job: CaptureJob = {
     id: request.id ?? ctx.newId(),
     source: ctx.source,

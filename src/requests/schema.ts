@@ -58,6 +58,9 @@ export const CaptureRequestSchema = z
       })
       .optional()
       .describe('cut a long capture into segments delivered as they close'),
+    lookback: limit()
+      .optional()
+      .describe('start the file this many seconds before the request, from a warm interface\'s ring; clamped to general.maxlookback and the ring\'s lookbackseconds'),
     reply: z.string().min(1).max(2048).optional().describe('where the result event goes (see README: result events)'),
     timestamp: z
       .union([z.number().nonnegative(), z.iso.datetime({ offset: true })])

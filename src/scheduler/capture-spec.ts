@@ -1,7 +1,11 @@
 /** Turns a validated CaptureJob into the native capture's spec. */
 import type { CaptureSpec } from '../capture/capture.js';
+import type { WarmInterfaces } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
+import { PcapdError } from '../errors.js';
 import type { CaptureJob } from '../requests/job.js';
+
+export type WarmReaders = Pick<WarmInterfaces, 'readerFor'>;
 
 /**
  * The pcapng section comment: what a person opening the file in Wireshark
@@ -44,6 +48,25 @@ export function captureSpec(job: CaptureJob, config: Config): CaptureSpec {
       segmentMs: job.limits.segmentSeconds * 1000,
     },
   };
+}
+
+/**
+ * A capture on exactly one warm interface that is up attaches to its reader
+ * (no ring to build, lookback served); every other capture opens its own
+ * handles. Lookback has only the warm path: while the interface is down
+ * (reopened with backoff) there is no ring to serve it from.
+ */
+export function withWarmReader(spec: CaptureSpec, job: CaptureJob, warm: WarmReaders | undefined): CaptureSpec {
+  const [only] = job.interfaces;
+  const reader = job.interfaces.length === 1 && only !== undefined ? warm?.readerFor(only.name) : undefined;
+  if (reader !== undefined) return { ...spec, warm: reader, lookbackMs: job.limits.lookbackSeconds * 1000 };
+  if (job.limits.lookbackSeconds > 0) {
+    throw new PcapdError(
+      'PCAPD_ERR_INTERFACE_DOWN',
+      `warm interface ${only?.name ?? '?'} is not open (it is reopened with backoff): no lookback ring to serve from`,
+    );
+  }
+  return spec;
 }
 
 /** Largest native chunk plus the prefetched spare: memory a capture may hold beyond its byte limit. */

@@ -63,6 +63,8 @@ export interface CaptureOutcome {
   error?: { code: string; message: string };
   requestedAt: string;
   startedAt?: string;
+  /** Captures with lookback: what was asked, how far back the file starts, packets from the ring. */
+  lookback?: { askedSeconds: number; servedSeconds: number; packets: number };
   endedAt?: string;
   firstPacketAt?: string;
   lastPacketAt?: string;

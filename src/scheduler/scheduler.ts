@@ -11,13 +11,14 @@
 import { startCapture as nativeStartCapture, type CaptureFile, type CaptureHandle, type CaptureResult, type CaptureSpec } from '../capture/capture.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { lookbackRingBytes } from '../config/warm.js';
 import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../requests/job.js';
 import { captureFileName } from '../sinks/naming.js';
 import { totalBytes, type DeliverableFile, type FinishedCapture, type Sink } from '../sinks/sink.js';
-import { captureSpec, memoryReservationBytes } from './capture-spec.js';
+import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
 import { deliverWithoutSpool, type DeliveryReport } from './delivery.js';
 import type { CaptureOutcome, InterfaceCounters } from './outcome.js';
 
@@ -28,6 +29,8 @@ export interface SchedulerDeps {
   metrics: Metrics;
   clock: Clock;
   startCapture?: (spec: CaptureSpec) => CaptureHandle;
+  /** The warm interfaces: a single-interface capture on one that is up attaches to its reader. */
+  warm?: WarmReaders;
   /**
    * Delivers one finished capture or segment (src/scheduler/delivery.ts:
    * sinks in parallel, the spool for those that fail). Without it, every sink
@@ -105,11 +108,13 @@ export class Scheduler {
       return { kind: 'duplicate', id: job.id };
     }
     const settings = this.deps.config().scheduler;
+    const budgetBytes = this.captureBudgetBytes();
     const reservationBytes = memoryReservationBytes(job);
-    if (reservationBytes > settings.memorybudget) {
+    if (reservationBytes > budgetBytes) {
       throw new PcapdError(
         'PCAPD_ERR_ADMISSION_FULL',
-        `capture needs ${reservationBytes} bytes of memory, more than scheduler.memorybudget (${settings.memorybudget}); lower bytes or use segments`,
+        `capture needs ${reservationBytes} bytes of memory, more than the ${budgetBytes} that scheduler.memorybudget ` +
+          `(${settings.memorybudget}) leaves beside the lookback rings; lower bytes or use segments`,
       );
     }
     const entry = this.newEntry(job, reservationBytes);
@@ -129,7 +134,7 @@ export class Scheduler {
     throw new PcapdError(
       'PCAPD_ERR_ADMISSION_FULL',
       `no capture slot free (${this.running}/${settings.maxconcurrent} running, ` +
-        `${this.reservedBytes}/${settings.memorybudget} bytes reserved) and the queue is full (${settings.queue})`,
+        `${this.reservedBytes}/${budgetBytes} bytes reserved) and the queue is full (${settings.queue})`,
     );
   }
 
@@ -185,11 +190,13 @@ export class Scheduler {
     return this.retained.get(id)?.files;
   }
 
-  stats(): { running: number; queued: number; reservedBytes: number; retainedBytes: number; shuttingDown: boolean } {
+  stats(): { running: number; queued: number; reservedBytes: number; budgetBytes: number; lookbackRingBytes: number; retainedBytes: number; shuttingDown: boolean } {
     return {
       running: this.running,
       queued: this.queue.length,
       reservedBytes: this.reservedBytes,
+      budgetBytes: this.captureBudgetBytes(),
+      lookbackRingBytes: lookbackRingBytes(this.deps.config()),
       retainedBytes: this.retainedBytes,
       shuttingDown: this.shuttingDown,
     };
@@ -236,10 +243,16 @@ export class Scheduler {
     }
   }
 
+  /** scheduler.memorybudget less the warm interfaces' lookback rings, which it counts. */
+  private captureBudgetBytes(): number {
+    const config = this.deps.config();
+    return config.scheduler.memorybudget - lookbackRingBytes(config);
+  }
+
   private canStart(entry: Entry): boolean {
     const settings = this.deps.config().scheduler;
     if (this.running >= settings.maxconcurrent) return false;
-    if (this.reservedBytes + entry.reservationBytes > settings.memorybudget) return false;
+    if (this.reservedBytes + entry.reservationBytes > this.captureBudgetBytes()) return false;
     return entry.job.interfaces.every((iface) => (this.perInterface.get(iface.name) ?? 0) < settings.perinterface);
   }
 
@@ -300,7 +313,7 @@ export class Scheduler {
     let handle: CaptureHandle;
     try {
       handle = this.start({
-        ...captureSpec(job, config),
+        ...withWarmReader(captureSpec(job, config), job, this.deps.warm),
         onSegment: (files) => this.deliverSegment(entry, files),
       });
     } catch (err: unknown) {
@@ -318,6 +331,11 @@ export class Scheduler {
       (armed) => {
         entry.outcome.state = 'capturing';
         entry.outcome.startedAt = isoFromNs(armed.startedNs);
+        if (job.limits.lookbackSeconds > 0) {
+          const servedSeconds = Number(armed.lookbackNs) / 1e9;
+          entry.outcome.lookback = { askedSeconds: job.limits.lookbackSeconds, servedSeconds, packets: armed.lookbackPackets };
+          this.deps.metrics.lookbackServed.observe(servedSeconds);
+        }
         this.deps.metrics.armLatency.observe((this.deps.clock.nowMs() - job.receivedAt.getTime()) / 1000);
         entry.log.info({ startedAt: entry.outcome.startedAt }, 'capture armed');
         entry.markArmed(this.snapshot(entry));

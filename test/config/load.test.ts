@@ -200,9 +200,9 @@ describe('parseConfigText', () => {
     expect(config.redis).toMatchObject({ mode: 'pubsub', db: 0, tls: false, results: '' });
     expect(config.kafka.server).toEqual(['127.0.0.1:9092', 'host.example.com:9092']);
     expect(config.syslog).toEqual({ priority: 25, tag: 'pcapdaemon' });
-    expect(config.interface).toEqual([
-      { name: 'eth0', alias: ['main', 'public'] },
-      { name: 'lo', alias: ['local'] },
+    expect(config.interface).toMatchObject([
+      { name: 'eth0', alias: ['main', 'public'], warm: false },
+      { name: 'lo', alias: ['local'], warm: false },
     ]);
     expect(config.s3).toEqual({
       accessid: 'xxxxxxxxxxxxxxxxxxxxxxxxx',
@@ -313,7 +313,7 @@ describe('parseConfigText', () => {
     expect(() => {
       config.general.maxpackets = 1;
     }).toThrow(TypeError);
-    expect(() => config.interface.push({ name: 'eth1', alias: [] })).toThrow(TypeError);
+    expect(() => config.interface.push({ name: 'eth1', alias: [], warm: false, lookbackseconds: 0, lookbackbytes: 0, lookbackfilter: '' })).toThrow(TypeError);
     expect(config.general.maxpackets).toBe(50_000);
   });
 

@@ -457,6 +457,7 @@ describe('parseRequest: limits', () => {
       timeoutSeconds: 10,
       segmentSeconds: 0,
       segmentBytes: 0,
+      lookbackSeconds: 0,
     },
     snaplenBytes: 1500,
   };
@@ -569,5 +570,47 @@ describe('parseRequest: the job', () => {
   it('keeps the validated request as sent', () => {
     const body = { node: 'any', interface: ['lo'], tags: 'a,b', packets: 5, alertid: 'INC-1' };
     expect(accept(body).request).toEqual(body);
+  });
+});
+
+describe('parseRequest: lookback', () => {
+  const warmConfig: Config = ConfigSchema.parse({
+    general: { maxlookback: 120 },
+    interface: [
+      { name: 'lo', alias: ['local'], warm: true, lookbackseconds: 60, lookbackbytes: 1024 * 1024 },
+      { name: OTHER_IFACE, alias: ['uplink'] },
+    ],
+  });
+  const warmContext = (): ParseContext => context({ config: warmConfig });
+
+  it('takes lookback on a warm interface, named or by alias', () => {
+    expect(accept({ node: 'any', interface: ['lo'], lookback: 30 }, warmContext()).limits.lookbackSeconds).toBe(30);
+    expect(accept({ node: 'any', alias: ['local'], lookback: 30 }, warmContext()).limits.lookbackSeconds).toBe(30);
+    expect(accept({ node: 'any', interface: ['lo'] }, warmContext()).limits.lookbackSeconds).toBe(0);
+  });
+
+  it('clamps lookback to what the ring keeps and to general.maxlookback, and records the clamp', () => {
+    const toRing = accept({ node: 'any', interface: ['lo'], lookback: 100 }, warmContext());
+    expect(toRing.limits.lookbackSeconds).toBe(60);
+    expect(toRing.clamps).toEqual([{ field: 'lookback', requested: 100, applied: 60 }]);
+    const small = ConfigSchema.parse({ general: { maxlookback: 5 }, interface: [{ name: 'lo', warm: true, lookbackbytes: 1024 * 1024 }] });
+    const toMax = accept({ node: 'any', interface: ['lo'], lookback: 10 }, context({ config: small }));
+    expect(toMax.clamps).toEqual([{ field: 'lookback', requested: 10, applied: 5 }]);
+  });
+
+  it('refuses lookback on an interface that is not warm, with its own code', () => {
+    expectRejected({ node: 'any', interface: [OTHER_IFACE], lookback: 5 }, 'PCAPD_ERR_LOOKBACK_NOT_WARM', /is not warm/, warmContext());
+    expectRejected({ node: 'any', interface: ['lo'], lookback: 5 }, 'PCAPD_ERR_LOOKBACK_NOT_WARM', /is not warm/);
+  });
+
+  it('refuses lookback across several interfaces: one ring serves one interface', () => {
+    if (OTHER_IFACE === 'lo') return;
+    expectRejected({ node: 'any', interface: ['lo', OTHER_IFACE], lookback: 5 }, 'PCAPD_ERR_LOOKBACK_NOT_WARM', /exactly one warm interface/, warmContext());
+  });
+
+  it('refuses a negative, fractional or non-numeric lookback', () => {
+    for (const lookback of [-1, 1.5, '5', null]) {
+      expectRejected({ node: 'any', interface: ['lo'], lookback }, 'PCAPD_ERR_REQUEST_INVALID', /\/lookback/, warmContext());
+    }
   });
 });
