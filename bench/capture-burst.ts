@@ -5,6 +5,14 @@
  *   npx tsx bench/capture-burst.ts
  *   BENCH_SAMPLES=3 BENCH_PACKETS_64=100000 npx tsx bench/capture-burst.ts
  *
+ * Besides the cold scenarios (one capture, its own handle and ring), a warm
+ * one: four captures with four different filters that all match the burst,
+ * attached to one warm interface's shared reader (src/capture/warm-interfaces.ts);
+ * its "captured" is the fewest any of the four caught, its CPU the reader
+ * thread's plus the captures' prefetch threads.
+ *
+ *   BENCH_SCENARIOS=warm npx tsx bench/capture-burst.ts     only the warm one
+ *
  * Every figure is printed beside tcpdump's figure from the same invocation and
  * as a ratio, because absolute numbers on a shared 2-core machine mean little
  * on their own. The targets are reported (met / MISSED), never asserted: the
@@ -20,6 +28,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DEFAULT_KERNEL_BUFFER_BYTES, startCapture, type CaptureHandle } from '../src/capture/capture.js';
 import { libpcapVersion } from '../src/capture/devices.js';
+import { WarmInterfaces } from '../src/capture/warm-interfaces.js';
+import { createLogger } from '../src/log/logger.js';
+import { Metrics } from '../src/metrics/metrics.js';
 import { run } from '../test/helpers/exec.js';
 import { TEST_FILTER, writeTrafficPcap } from '../test/helpers/frames.js';
 import { createTestLink, type TestLink } from '../test/helpers/netns.js';
@@ -41,11 +52,15 @@ const FRAME_SIZES_BYTES = [64, 1514] as const;
  * fewer packets of slack than tcpdump's 1000 ms timeout: the price of
  * delivering a finished capture at once.
  */
-const RINGS: ReadonlyArray<{ label: string; tcpdumpBytes: number; pcapdBytes: number }> = [
-  { label: 'defaults', tcpdumpBytes: TCPDUMP_DEFAULT_BUFFER_BYTES, pcapdBytes: DEFAULT_KERNEL_BUFFER_BYTES },
-  { label: 'equal ring', tcpdumpBytes: 8 * MIB, pcapdBytes: 8 * MIB },
-  { label: 'equal small ring', tcpdumpBytes: 1 * MIB, pcapdBytes: 1 * MIB },
+const RINGS: ReadonlyArray<{ label: string; tcpdumpBytes: number; pcapdBytes: number; warm: boolean }> = [
+  { label: 'defaults', tcpdumpBytes: TCPDUMP_DEFAULT_BUFFER_BYTES, pcapdBytes: DEFAULT_KERNEL_BUFFER_BYTES, warm: false },
+  { label: 'equal ring', tcpdumpBytes: 8 * MIB, pcapdBytes: 8 * MIB, warm: false },
+  { label: 'equal small ring', tcpdumpBytes: 1 * MIB, pcapdBytes: 1 * MIB, warm: false },
+  { label: 'warm, 4 captures', tcpdumpBytes: TCPDUMP_DEFAULT_BUFFER_BYTES, pcapdBytes: DEFAULT_KERNEL_BUFFER_BYTES, warm: true },
 ];
+/** The warm scenario's four captures: different programs, each matching every frame of the burst. */
+const WARM_FILTERS = [TEST_FILTER, 'udp', 'ip', 'dst host 10.99.0.2'] as const;
+const WARM_LOOKBACK_BYTES = 64 * MIB;
 
 /** pcapd stops this long after the last packet; tcpdump gets the same grace. */
 const IDLE_MS = 300;
@@ -237,6 +252,7 @@ interface RunFigures {
 }
 
 interface Scenario {
+  warm: boolean;
   frameBytes: number;
   packets: number;
   pcapPath: string;
@@ -398,6 +414,68 @@ async function runPcapd(link: TestLink, scenario: Scenario): Promise<RunFigures>
   }
 }
 
+/** Four captures attached to one warm interface's reader, the same burst. */
+async function runPcapdWarm(link: TestLink, scenario: Scenario): Promise<RunFigures> {
+  const { log } = createLogger({ level: 'silent' });
+  const warm = new WarmInterfaces({ log, metrics: new Metrics({ version: 'bench', libpcap: 'bench', defaults: false }), reopenDelayMs: () => 500 });
+  await warm.reconcile([
+    {
+      name: link.hostIf,
+      snaplenBytes: SNAPLEN_BYTES,
+      promiscuous: true,
+      bufferBytes: scenario.pcapdBufferBytes,
+      lookbackBytes: WARM_LOOKBACK_BYTES,
+      lookbackSeconds: 30,
+      lookbackFilter: '',
+    },
+  ]);
+  try {
+    const deadline = Date.now() + ARM_TIMEOUT_MS;
+    while (warm.readerFor(link.hostIf) === undefined) {
+      if (Date.now() > deadline) throw new Error('the warm interface did not open');
+      await sleep(10);
+    }
+    const reader = warm.readerFor(link.hostIf);
+    const captures = WARM_FILTERS.map((filter) =>
+      startCapture({
+        interfaces: [{ name: link.hostIf }],
+        filter,
+        snaplenBytes: SNAPLEN_BYTES,
+        format: 'pcapng',
+        limits: { packets: 0, bytes: 0, durationMs: CAPTURE_DURATION_MS, idleMs: IDLE_MS },
+        ...(reader === undefined ? {} : { warm: reader }),
+      }),
+    );
+    for (const capture of captures) capture.done.catch(() => undefined);
+    await withTimeout(Promise.all(captures.map((capture) => capture.armed)), ARM_TIMEOUT_MS, 'pcapd warm captures armed');
+    // The reader publishes its CPU clock every 100 ms: read it after a publish on each side.
+    await sleep(150);
+    const readerBeforeNs = (warm.status()[0]?.readerCpuSeconds ?? 0) * 1e9;
+    const replay = await replayTopspeed(link, scenario.pcapPath);
+    const results = await withTimeout(Promise.all(captures.map((capture) => capture.done)), DONE_TIMEOUT_MS, 'pcapd warm done');
+    await sleep(150);
+    const readerNs = (warm.status()[0]?.readerCpuSeconds ?? 0) * 1e9 - readerBeforeNs;
+    const failed = results.find((result) => result.reason === 'error');
+    if (failed !== undefined) throw new Error(`pcapd warm capture failed: ${failed.error ?? 'no message'}`);
+    const captured = Math.min(...results.map((result) => result.packets));
+    const prefetchNs = results.reduce((sum, result) => sum + result.prefetchCpuNs, 0);
+    const counters = results[0]?.interfaces[0];
+    console.log(`    warm captures: ${results.map((result, i) => `${WARM_FILTERS[i]}: ${result.packets}`).join(', ')}`);
+    return {
+      replay,
+      captured,
+      receivedByFilter: counters?.received ?? 0,
+      kernelDrops: Math.max(...results.map((result) => result.interfaces[0]?.dropped ?? 0)),
+      cpuNs: readerNs,
+      cpuNsPerPacket: perPacket(readerNs, captured),
+      schedCpuNs: readerNs + prefetchNs,
+      schedCpuNsPerPacket: perPacket(readerNs + prefetchNs, captured),
+    };
+  } finally {
+    await warm.close();
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Scenarios
 
@@ -417,7 +495,7 @@ async function runScenario(link: TestLink, scenario: Scenario, samples: number):
     let pcapd: RunFigures | undefined;
     for (const tool of tcpdumpFirst ? ['tcpdump', 'pcapd'] : ['pcapd', 'tcpdump']) {
       if (tool === 'tcpdump') tcpdump = await runTcpdump(link, scenario, tcpdumpOut);
-      else pcapd = await runPcapd(link, scenario);
+      else pcapd = scenario.warm ? await runPcapdWarm(link, scenario) : await runPcapd(link, scenario);
       await sleep(SETTLE_BETWEEN_RUNS_MS);
     }
     if (tcpdump === undefined || pcapd === undefined) throw new Error('a sample is missing a run');
@@ -566,7 +644,8 @@ function printCpuNote(packets: number): void {
   console.log(
     `  CPU: tcpdump whole process from listening to burst end + ${TCPDUMP_TAIL_MS} ms, ` +
       `/proc/<pid>/stat ticks (1 tick = ${tickNs / 1e6} ms = ${(tickNs / packets).toFixed(0)} ns/packet here) ` +
-      `and schedstat ns (sched row); pcapd: capture thread CPU clock from arming to close (first row), plus its chunk prefetch thread (sched row)`,
+      `and schedstat ns (sched row); pcapd: capture thread CPU clock from arming to close (first row), plus its chunk prefetch thread (sched row); ` +
+      `warm: the shared reader thread over the burst (first row), plus the four captures' prefetch threads (sched row)`,
   );
 }
 
@@ -587,8 +666,11 @@ async function generatePcaps(config: BenchConfig): Promise<Map<number, string>> 
 
 function scenarios(config: BenchConfig, pcapPaths: ReadonlyMap<number, string>): Scenario[] {
   const list: Scenario[] = [];
+  const only = process.env['BENCH_SCENARIOS'];
   for (const frameBytes of FRAME_SIZES_BYTES) {
     for (const ring of RINGS) {
+      if (only === 'warm' && !ring.warm) continue;
+      if (only === 'cold' && ring.warm) continue;
       const pcapPath = pcapPaths.get(frameBytes);
       const packets = config.packetsByFrameBytes.get(frameBytes);
       if (pcapPath === undefined || packets === undefined) throw new Error(`no traffic for ${frameBytes} B frames`);
@@ -596,6 +678,7 @@ function scenarios(config: BenchConfig, pcapPaths: ReadonlyMap<number, string>):
         frameBytes,
         packets,
         pcapPath,
+        warm: ring.warm,
         ringLabel: ring.label,
         tcpdumpBufferBytes: ring.tcpdumpBytes,
         pcapdBufferBytes: ring.pcapdBytes,

@@ -25,9 +25,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
-import { performance } from 'node:perf_hooks';
 
 import { ReceiveMessageCommand, SendMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 
@@ -46,6 +44,7 @@ import {
   type Edits,
 } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
+import { isoToMs, loadServiceEnv, nowMs, paced as pacedAt, percentile } from './lib/timing.js';
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -69,24 +68,7 @@ const TRANSPORTS: readonly Transport[] = (process.env['BENCH_LISTENERS'] ?? ALL_
 // ---------------------------------------------------------------------------
 // Small helpers
 
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** "2026-11-25T15:08:22.228036251Z" → epoch ms with the sub-millisecond part. */
-function isoToMs(iso: string): number {
-  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
-  if (!match?.[1]) return Number.NaN;
-  const fraction = match[2] ?? '0';
-  return Date.parse(`${match[1]}Z`) + Number(`0.${fraction}`) * 1000;
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
+const paced = (count: number, send: (index: number) => Promise<void>): Promise<void> => pacedAt(count, RATE, send);
 
 interface Summary {
   count: number;
@@ -97,29 +79,6 @@ interface Summary {
 
 function summarize(values: readonly number[]): Summary {
   return { count: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) };
-}
-
-/** Calls `send(i)` at RATE per second without waiting for one to finish before the next. */
-async function paced(count: number, send: (index: number) => Promise<void>): Promise<void> {
-  const intervalMs = 1000 / RATE;
-  const started = performance.now();
-  const pending: Array<Promise<void>> = [];
-  for (let index = 0; index < count; index++) {
-    const due = started + index * intervalMs;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(send(index));
-  }
-  await Promise.all(pending);
-}
-
-function loadServiceEnv(): void {
-  const file = `${process.env['PCAPD_SVC_ROOT'] ?? '/var/tmp/pcapd-test-services'}/env`;
-  if (process.env['PCAPD_TEST_REDIS_URL'] !== undefined || !existsSync(file)) return;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const match = /^(\w+)=(.*)$/.exec(line);
-    if (match?.[1] && match[2] !== undefined) process.env[match[1]] ??= match[2];
-  }
 }
 
 // ---------------------------------------------------------------------------

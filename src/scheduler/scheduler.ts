@@ -77,6 +77,12 @@ interface Retained {
 /** Remembered ids beyond this are forgotten oldest-first, so a flood of ids cannot grow memory. */
 const MAX_REMEMBERED_IDS = 100_000;
 
+/** Milliseconds from a realtime ns timestamp to now, to the microsecond. */
+function msSinceNs(ns: bigint): number {
+  const nowMs = performance.timeOrigin + performance.now();
+  return Math.round((nowMs - Number(ns) / 1e6) * 1000) / 1000;
+}
+
 export function isoFromNs(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);
   const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0');
@@ -470,6 +476,9 @@ export class Scheduler {
         packets: result.packets,
         bytes: result.bytes,
         interfaces: outcome.interfaces,
+        // How long the file took to reach JavaScript after its last packet (a
+        // limit is reached on that packet); the sinks get it right after.
+        ...(result.lastPacketNs === null ? {} : { sinceLastPacketMs: msSinceNs(result.lastPacketNs) }),
       },
       'capture ended',
     );

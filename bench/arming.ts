@@ -1,0 +1,263 @@
+/**
+ * Arming and ending, cold against warm, in one run: Redis PUBLISH → capture
+ * armed, the pcapd process's CPU per request, the packet that reaches a
+ * `packets` limit → the file handed over, and the steady cost of a warm idle
+ * interface beside tcpdump on the same traffic.
+ *
+ *   scripts/test-services.sh start redis && npx tsx bench/arming.ts
+ *   BENCH_REQUESTS=1000 BENCH_RATE=50 npx tsx bench/arming.ts
+ *
+ * pcapd processes run one after the other with the same config: cold ones
+ * with kernel rings (general.bufferbytes) of 32 MiB (the default), 8 MiB and
+ * 2 MiB, to see what the ring size costs in arming, then a warm one with
+ * `[[interface]] name = "lo" warm = true`. Each request
+ * captures one packet (`packets: 1`) of a 1 kpps UDP trickle this process
+ * sends on lo.
+ * - armed: the capture's `startedAt` (stamped by the native core when it is
+ *   armed) minus the time just before PUBLISH; same host clock.
+ * - CPU per request: the pcapd process's utime + stime (/proc) over the
+ *   measured requests, less its CPU over an idle window of the same length
+ *   with the same trickle (so the warm reader's steady cost, reported below,
+ *   is not charged to requests).
+ * - handover: `sinceLastPacketMs` of each "capture ended" log line: the
+ *   packet that reached the limit → the file in JavaScript, ready for the sinks.
+ * - the reference: Redis PUBLISH → a plain subscriber, same rate, same run.
+ * - idle cost: CPU of the warm pcapd over 10 s at 0 pps and at 10 kpps on lo,
+ *   beside `tcpdump -i lo -w /dev/null` over the same windows.
+ *
+ * Needs root, Redis from scripts/test-services.sh and a built addon. Run it on
+ * a quiet machine (no JVM brokers beside it). Goals are printed, never asserted.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+
+import { mergeEdits, newRedis, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
+import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
+
+const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1000);
+const RATE = Number(process.env['BENCH_RATE'] ?? 50);
+const WARMUP = 20;
+const IDLE_WINDOW_MS = 10_000;
+const TRICKLE_PORT = 47_998;
+const MIB = 1024 * 1024;
+/** Cold rings to compare (BENCH_COLD_RINGS_MIB=32,8,2). */
+const COLD_RINGS_MIB = (process.env['BENCH_COLD_RINGS_MIB'] ?? '32,8,2').split(',').map(Number).filter((n) => n >= 1);
+const FILTER = `udp dst port ${TRICKLE_PORT}`;
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** utime + stime of a process, in ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function cpuOver(pid: number, windowMs: number): Promise<number> {
+  const before = processCpuMs(pid);
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  return processCpuMs(pid) - before;
+}
+
+/** UDP packets to lo at `pps` (in bursts every millisecond); returns a stop function. */
+function trickle(pps: number): () => void {
+  const socket: Socket = createSocket('udp4');
+  const perTick = Math.max(1, Math.round(pps / 1000));
+  const payload = Buffer.alloc(18);
+  const timer = setInterval(() => {
+    for (let i = 0; i < perTick; i++) socket.send(payload, TRICKLE_PORT, '127.0.0.1');
+  }, 1);
+  return () => {
+    clearInterval(timer);
+    socket.close();
+  };
+}
+
+interface PhaseResult {
+  armedMs: number[];
+  handoverMs: number[];
+  failed: number;
+  cpuPerRequestMs: number;
+  cpuRawPerRequestMs: number;
+}
+
+async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: string, label: string): Promise<PhaseResult> {
+  const pid = daemon.process.pid ?? 0;
+  const run = uniqueName(label);
+  const request = (id: string): string => JSON.stringify({ id, node, interface: ['lo'], bpf: FILTER, packets: 1, duration: 2, bytes: 65_536 });
+  await paced(WARMUP, RATE, (i) => redis.publish(request(`${run}-warm-${i}`)));
+  await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP, 60_000);
+  const idleCpuMs = await cpuOver(pid, (REQUESTS / RATE) * 1000);
+
+  const publishedAt = new Map<string, number>();
+  const cpuBefore = processCpuMs(pid);
+  await paced(REQUESTS, RATE, async (i) => {
+    const id = `${run}-${i}`;
+    const body = request(id);
+    publishedAt.set(id, nowMs());
+    await redis.publish(body);
+  });
+  await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP + REQUESTS, 120_000);
+  const result: PhaseResult = { armedMs: [], handoverMs: [], failed: 0, cpuPerRequestMs: 0, cpuRawPerRequestMs: 0 };
+  for (const [id, published] of publishedAt) {
+    const outcome = await daemon.waitForState(id, ['done', 'failed'], 60_000).catch(() => undefined);
+    const startedAt = typeof outcome?.startedAt === 'string' ? isoToMs(outcome.startedAt) : Number.NaN;
+    if (outcome?.state !== 'done' || Number.isNaN(startedAt)) {
+      result.failed += 1;
+      continue;
+    }
+    result.armedMs.push(startedAt - published);
+  }
+  const cpuMs = processCpuMs(pid) - cpuBefore;
+  result.cpuRawPerRequestMs = cpuMs / REQUESTS;
+  result.cpuPerRequestMs = Math.max(0, cpuMs - idleCpuMs) / REQUESTS;
+  const ids = new Set(publishedAt.keys());
+  for (const line of daemon.logs) {
+    if (line.msg === 'capture ended' && ids.has(String(line['reqId'])) && typeof line['sinceLastPacketMs'] === 'number') {
+      result.handoverMs.push(line['sinceLastPacketMs']);
+    }
+  }
+  return result;
+}
+
+async function referenceRedis(): Promise<number[]> {
+  const channel = uniqueName('bench-ref');
+  const subscriber = newRedis();
+  const publisher = newRedis();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  subscriber.on('message', (_channel: string, message: string) => {
+    const sent = sentAt.get(message);
+    if (sent !== undefined) latencies.push(nowMs() - sent);
+  });
+  await subscriber.subscribe(channel);
+  await paced(REQUESTS, RATE, async (i) => {
+    sentAt.set(String(i), nowMs());
+    await publisher.publish(channel, String(i));
+  });
+  await waitFor('the reference messages', async () => (latencies.length >= REQUESTS ? true : undefined), 30_000);
+  subscriber.disconnect();
+  publisher.disconnect();
+  return latencies;
+}
+
+interface IdleCost {
+  pcapdMs: number;
+  readerMs: number;
+  tcpdumpMs: number;
+}
+
+/** CPU over IDLE_WINDOW_MS of the warm pcapd (whole process and reader thread) and of tcpdump on lo, at `pps`. */
+async function idleCost(daemon: RunningDaemon, pps: number): Promise<IdleCost> {
+  const stop = pps > 0 ? trickle(pps) : () => undefined;
+  const tcpdump = spawn('tcpdump', ['-i', 'lo', '-w', '/dev/null', '-n', '-q'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const readerBefore = await readerCpuSeconds(daemon);
+    const pcapdBefore = processCpuMs(daemon.process.pid ?? 0);
+    const tcpdumpBefore = processCpuMs(tcpdump.pid ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+    return {
+      pcapdMs: processCpuMs(daemon.process.pid ?? 0) - pcapdBefore,
+      readerMs: ((await readerCpuSeconds(daemon)) - readerBefore) * 1000,
+      tcpdumpMs: processCpuMs(tcpdump.pid ?? 0) - tcpdumpBefore,
+    };
+  } finally {
+    stop();
+    tcpdump.kill('SIGTERM');
+  }
+}
+
+async function readerCpuSeconds(daemon: RunningDaemon): Promise<number> {
+  const { body } = await daemon.api('/stats');
+  return Number(body.warm?.[0]?.readerCpuSeconds ?? Number.NaN);
+}
+
+function row(label: string, values: readonly number[], extra = ''): string {
+  const f = (p: number): string => percentile(values, p).toFixed(2).padStart(8);
+  return `${label.padEnd(34)} ${String(values.length).padStart(5)} ${f(50)} ${f(90)} ${f(99)} ${Math.max(...values).toFixed(2).padStart(8)}  ${extra}`;
+}
+
+async function main(): Promise<void> {
+  loadServiceEnv();
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
+  const redis = await RedisFixture.create('pubsub');
+  const node = uniqueName('bench-node');
+  const edits = mergeEdits(redis.edits(), {
+    general: { node: JSON.stringify(node), writelocal: 'false' },
+    scheduler: { maxconcurrent: '64', perinterface: '64', queue: '1000' },
+    http: { history: '20000', retainseconds: '0' },
+  });
+  const stopTrickle = trickle(1000);
+  const lines: string[] = [];
+  const colds: Array<{ ringMiB: number; result: PhaseResult }> = [];
+  let warm: PhaseResult;
+  let idle0: IdleCost;
+  let idle10k: IdleCost;
+  try {
+    for (const ringMiB of COLD_RINGS_MIB) {
+      const coldDaemon = await startDaemon({ edits: mergeEdits(edits, { general: { bufferbytes: String(ringMiB * MIB) } }) });
+      process.on('exit', () => coldDaemon.process.kill('SIGKILL'));
+      try {
+        colds.push({ ringMiB, result: await measurePhase(coldDaemon, redis, node, `cold${ringMiB}`) });
+      } finally {
+        await coldDaemon.stop();
+      }
+    }
+    const warmDaemon = await startDaemon({ edits, append: '[[interface]]\nname = "lo"\nwarm = true\nlookbackbytes = 16777216\n' });
+    process.on('exit', () => warmDaemon.process.kill('SIGKILL'));
+    try {
+      await waitFor('lo to be warm', async () => ((await warmDaemon.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+      warm = await measurePhase(warmDaemon, redis, node, 'warm');
+      stopTrickle();
+      idle0 = await idleCost(warmDaemon, 0);
+      idle10k = await idleCost(warmDaemon, 10_000);
+    } finally {
+      await warmDaemon.stop();
+    }
+  } finally {
+    stopTrickle();
+  }
+  const reference = await referenceRedis();
+  await redis.close();
+
+  const goal = (met: boolean, text: string): string => `${met ? 'met' : 'MISSED'} (${text})`;
+  const cold = colds[0]?.result;
+  if (cold === undefined) throw new Error('no cold phase ran');
+  lines.push(
+    `arming: Redis PUBLISH → capture armed, ${REQUESTS} requests per path at ${RATE}/s (after ${WARMUP} warm-up), packets: 1 on lo (1 kpps trickle)`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+    `${''.padEnd(34)}     n      p50      p90      p99      max  (ms)`,
+    ...colds.map(({ ringMiB, result }) => row(`cold ${ringMiB} MiB ring: publish → armed`, result.armedMs, `failed ${result.failed}; CPU/request ${result.cpuPerRequestMs.toFixed(2)} ms`)),
+    row('warm: publish → armed', warm.armedMs, `failed ${warm.failed}; ${goal(percentile(warm.armedMs, 99) <= 2, 'warm p99 ≤ 2 ms')}`),
+    row('reference: PUBLISH → subscriber', reference),
+    `warm / cold (${colds[0]?.ringMiB} MiB) p50 ${(percentile(warm.armedMs, 50) / percentile(cold.armedMs, 50)).toFixed(3)}, p99 ${(percentile(warm.armedMs, 99) / percentile(cold.armedMs, 99)).toFixed(3)}; ` +
+      `warm − reference p99 ${(percentile(warm.armedMs, 99) - percentile(reference, 99)).toFixed(2)} ms`,
+    '',
+    ...colds.map(({ ringMiB, result }) => row(`cold ${ringMiB} MiB: last packet → file out`, result.handoverMs)),
+    row('warm: last packet → file out', warm.handoverMs, goal(percentile(warm.handoverMs, 99) <= 2, 'p99 ≤ 2 ms')),
+    '',
+    `process CPU per request (less the idle window's): cold (${colds[0]?.ringMiB} MiB) ${cold.cpuPerRequestMs.toFixed(2)} ms, warm ${warm.cpuPerRequestMs.toFixed(2)} ms ` +
+      `(ratio ${(warm.cpuPerRequestMs / cold.cpuPerRequestMs).toFixed(3)}; raw ${cold.cpuRawPerRequestMs.toFixed(2)} / ${warm.cpuRawPerRequestMs.toFixed(2)} ms); ` +
+      goal(warm.cpuPerRequestMs <= 1, 'warm ≤ 1 ms'),
+    '',
+    `warm idle interface (lo, 16 MiB ring), CPU over ${IDLE_WINDOW_MS / 1000} s beside tcpdump -i lo -w /dev/null on the same traffic:`,
+    `  0 pps:    pcapd process ${idle0.pcapdMs.toFixed(0)} ms (reader thread ${idle0.readerMs.toFixed(0)} ms), tcpdump ${idle0.tcpdumpMs.toFixed(0)} ms`,
+    `  10 kpps:  pcapd process ${idle10k.pcapdMs.toFixed(0)} ms (reader thread ${idle10k.readerMs.toFixed(0)} ms), tcpdump ${idle10k.tcpdumpMs.toFixed(0)} ms, ` +
+      `reader / tcpdump ${(idle10k.readerMs / idle10k.tcpdumpMs).toFixed(2)}`,
+    '',
+  );
+  process.stdout.write(lines.join('\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`arming: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
