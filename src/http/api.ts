@@ -34,8 +34,8 @@ export interface ApiDeps {
 }
 
 const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
-/** `?wait` (or `?wait=done`): the final result; `?wait=armed`: the state once recording. */
-const WAIT_VALUES: ReadonlySet<string> = new Set(['', 'done', 'armed']);
+/** `?wait` (also `=done`, `=1`, `=true`): the final result; `?wait=armed`: the state once recording. */
+const WAIT_VALUES: ReadonlySet<string> = new Set(['', 'done', '1', 'true', 'armed']);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -106,7 +106,7 @@ export function buildApi(deps: ApiDeps) {
   app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
     const { wait } = request.query;
     if (wait !== undefined && !WAIT_VALUES.has(wait)) {
-      return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value, "done" or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
+      return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value (or "done") or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
     }
     const body = typeof request.body === 'string' ? request.body : '';
     const result = await deps.onRequest({ body, source: 'http' });
