@@ -70,7 +70,10 @@ function trickle(pps: number): () => void {
   const timer = setInterval(() => {
     for (let i = 0; i < perTick; i++) socket.send(payload, TRICKLE_PORT, '127.0.0.1');
   }, 1);
+  let stopped = false;
   return () => {
+    if (stopped) return;
+    stopped = true;
     clearInterval(timer);
     socket.close();
   };

@@ -54,7 +54,7 @@ function warmSettings(config: Config): WarmInterfaceSettings[] {
     name: entry.name,
     snaplenBytes: config.general.maxsnaplength,
     promiscuous: config.general.promiscuous,
-    bufferBytes: config.general.bufferbytes,
+    bufferBytes: entry.bufferbytes,
     lookbackBytes: entry.lookbackbytes,
     lookbackSeconds: entry.lookbackseconds,
     lookbackFilter: entry.lookbackfilter,

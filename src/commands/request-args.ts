@@ -18,6 +18,8 @@ export interface RequestArgs {
   /** Request fields set by flags (over those of --file). */
   fields: Record<string, unknown>;
   wait: boolean;
+  /** What --wait waits for: the final result (--wait, --wait=done) or arming (--wait=armed). */
+  waitFor: WaitFor;
   waitTimeoutSeconds: number;
   /** Result events to wait for (one per node a nodere request reaches). */
   expect: number;
@@ -26,6 +28,7 @@ export interface RequestArgs {
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'list' | 'alertid';
+export type WaitFor = 'done' | 'armed';
 
 interface FieldFlag {
   kind: Kind;
@@ -80,7 +83,15 @@ export function usageError(message: string): PcapdError {
 }
 
 export function parseRequestArgs(argv: readonly string[]): RequestArgs {
-  const args: RequestArgs = { fields: {}, wait: false, waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS, expect: 1, dryRun: false, help: false };
+  const args: RequestArgs = {
+    fields: {},
+    wait: false,
+    waitFor: 'done',
+    waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
+    expect: 1,
+    dryRun: false,
+    help: false,
+  };
   let index = 0;
   while (index < argv.length) {
     const arg = argv[index] ?? '';
@@ -126,7 +137,13 @@ function apply(args: RequestArgs, name: string, kind: Kind, text: string): void 
       args.url = text.replace(/\/+$/, '');
       return;
     case 'wait':
-      args.wait = convert(name, 'boolean', text, undefined) as boolean;
+      // --wait=armed / --wait=done say what to wait for; --wait=true|false as any boolean flag.
+      if (text === 'armed' || text === 'done') {
+        args.wait = true;
+        args.waitFor = text;
+      } else {
+        args.wait = convert(name, 'boolean', text, undefined) as boolean;
+      }
       return;
     case 'wait-timeout':
       args.waitTimeoutSeconds = positive(name, text);
@@ -216,6 +233,8 @@ sending:
   --wait                              wait for the result event and print it
                                       (a reply channel, topic or queue is made
                                       for it, and removed afterwards)
+  --wait=armed                        wait only until the capture records (its
+                                      "capturing" event), so traffic can follow
   --wait-timeout S                    give up waiting after S seconds (${DEFAULT_WAIT_TIMEOUT_SECONDS})
   --expect N                          wait for N result events (one per node)
   --dry-run                           validate and print the request; send nothing
@@ -225,5 +244,5 @@ refuses the request with PCAPD_ERR_INTERFACE_UNKNOWN). An id and a timestamp
 are added when missing. When FILE has [signing] secrets, the request is
 sent signed with the first one (see README: signed requests).
 
-exit status: 0 sent (with --wait: captured and delivered), 1 refused, failed
-or timed out, 2 usage error.`;
+exit status: 0 sent (with --wait: captured and delivered; with --wait=armed:
+armed), 1 refused, failed or timed out, 2 usage error.`;

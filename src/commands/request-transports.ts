@@ -27,6 +27,12 @@ import { STREAM_REQUEST_FIELD } from '../listeners/redis.js';
 import type { Log } from '../log/logger.js';
 import type { Via } from './request-args.js';
 
+/** --wait: how long, and for what (the final result, or arming). */
+export interface WaitOptions {
+  waitSeconds: number;
+  until: 'done' | 'armed';
+}
+
 export interface SendReport {
   /** False: the request certainly did not arrive (nobody subscribed, HTTP refusal). */
   ok: boolean;
@@ -41,7 +47,7 @@ export interface RequestTransport {
   openReply(): Promise<string>;
   /** Listens on a destination the user named with --reply. */
   listenOn(reply: string): Promise<void>;
-  send(body: string, wait: { waitSeconds: number } | undefined): Promise<SendReport>;
+  send(body: string, wait: WaitOptions | undefined): Promise<SendReport>;
   /** The next event text received on the reply destination, or undefined at the deadline. */
   nextEvent(deadlineMs: number): Promise<string | undefined>;
   close(): Promise<void>;
@@ -334,11 +340,11 @@ class HttpTransport implements RequestTransport {
     throw new Error('--reply with --wait needs --via redis, kafka or sqs');
   }
 
-  async send(body: string, wait: { waitSeconds: number } | undefined): Promise<SendReport> {
+  async send(body: string, wait: WaitOptions | undefined): Promise<SendReport> {
     const { token } = this.section;
     const base = this.baseUrl();
     const host = new URL(base).hostname.replace(/^\[|\]$/g, '');
-    const query = wait === undefined ? '' : `?wait=1&timeout=${wait.waitSeconds}`;
+    const query = wait === undefined ? '' : `?wait=${wait.until === 'armed' ? 'armed' : '1'}&timeout=${wait.waitSeconds}`;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     if (!isLoopbackHost(host) && !base.startsWith('https:')) {
@@ -355,7 +361,7 @@ class HttpTransport implements RequestTransport {
     if (typeof answer === 'object' && answer !== null && 'ignored' in answer) {
       return { ok: false, message: `${base} ignored the request: it targets another node` };
     }
-    if (response.status === 200) return { ok: true, message: `captured by ${base}`, events: [answer] };
+    if (response.status === 200) return { ok: true, message: `${wait?.until === 'armed' ? 'armed' : 'captured'} by ${base}`, events: [answer] };
     if (response.status === 202) {
       if (wait === undefined) return { ok: true, message: `accepted by ${base}: ${text}` };
       return { ok: false, message: `${base} did not finish within ${wait.waitSeconds} s; its state: ${text}` };

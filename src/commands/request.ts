@@ -22,7 +22,7 @@ import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js
 import type { CaptureRequest } from '../requests/schema.js';
 import { signRequestText } from '../requests/signature.js';
 import { parseDestination } from '../results/destination.js';
-import { parseRequestArgs, REQUEST_USAGE, usageError, type RequestArgs, type Via } from './request-args.js';
+import { parseRequestArgs, REQUEST_USAGE, usageError, type RequestArgs, type Via, type WaitFor } from './request-args.js';
 import { createTransport, type RequestTransport } from './request-transports.js';
 
 const BROKER_VIAS = ['redis', 'kafka', 'sqs'] as const satisfies readonly Via[];
@@ -95,18 +95,21 @@ async function send(
   if (waitOnReply) {
     if (request.reply === undefined) request.reply = await transport.openReply();
     else await transport.listenOn(request.reply);
+    // The node says when the capture records, on the reply destination alone.
+    if (args.waitFor === 'armed') request.replyon = ['armed'];
   }
   const deadlineMs = Date.now() + args.waitTimeoutSeconds * 1000;
-  const report = await transport.send(encode(request), args.wait ? { waitSeconds: args.waitTimeoutSeconds } : undefined);
+  const report = await transport.send(encode(request), args.wait ? { waitSeconds: args.waitTimeoutSeconds, until: args.waitFor } : undefined);
   say(report.message);
+  const ok = (event: unknown): boolean => succeeded(event, args.waitFor);
   for (const event of report.events ?? []) io.stdout.write(`${JSON.stringify(event)}\n`);
   if (!report.ok) return EXIT_FAILED;
-  if (report.events !== undefined) return report.events.every(succeeded) ? EXIT_OK : EXIT_FAILED;
+  if (report.events !== undefined) return report.events.every(ok) ? EXIT_OK : EXIT_FAILED;
   if (!args.wait) {
     io.stdout.write(`${JSON.stringify(request)}\n`);
     return EXIT_OK;
   }
-  return waitForEvents(transport, request.id ?? '', args.expect, deadlineMs, io, say);
+  return waitForEvents(transport, request.id ?? '', args.expect, deadlineMs, io, say, ok);
 }
 
 async function waitForEvents(
@@ -116,6 +119,7 @@ async function waitForEvents(
   deadlineMs: number,
   io: RequestCommandIo,
   say: (line: string) => void,
+  ok: (event: unknown) => boolean,
 ): Promise<number> {
   let received = 0;
   let allOk = true;
@@ -129,7 +133,7 @@ async function waitForEvents(
     // A shared reply destination carries other requests' events too.
     if (event === undefined || event['id'] !== id) continue;
     received += 1;
-    allOk &&= succeeded(event);
+    allOk &&= ok(event);
     io.stdout.write(`${JSON.stringify(event)}\n`);
   }
   return allOk ? EXIT_OK : EXIT_FAILED;
@@ -244,8 +248,11 @@ function validateLocally(
   return undefined;
 }
 
-function succeeded(event: unknown): boolean {
-  return isObject(event) && event['state'] === 'done' && event['error'] === undefined;
+/** --wait: delivered without error; --wait=armed: recording. */
+function succeeded(event: unknown, waitFor: WaitFor): boolean {
+  if (!isObject(event)) return false;
+  if (waitFor === 'armed') return event['state'] === 'capturing';
+  return event['state'] === 'done' && event['error'] === undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

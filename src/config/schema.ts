@@ -132,6 +132,13 @@ const Interface = z.strictObject({
     .max(64 * 1024 * MIB)
     .default(64 * MIB)
     .describe('warm only: lookback ring size in bytes, allocated at startup and counted in scheduler.memorybudget; 0: no ring'),
+  bufferbytes: z
+    .number()
+    .int()
+    .min(MIB)
+    .max(1024 * MIB)
+    .default(32 * MIB)
+    .describe('warm only: the shared reader\'s kernel ring (TPACKET_V3), kept for the daemon\'s lifetime; general.bufferbytes is for cold captures'),
   lookbackfilter: text(8192)
     .default('')
     .describe('warm only: BPF of what the lookback ring keeps (e.g. "not port 22"); empty: every packet'),

@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ReplyEvent } from '../requests/schema.js';
 import type { CaptureOutcome } from '../scheduler/outcome.js';
 
 export interface RawRequest {
@@ -25,6 +26,8 @@ export type IntakeResult =
       armed: Promise<CaptureOutcome>;
       /** The request's validated `reply` destination, when it named one. */
       reply?: string;
+      /** Which result events go to `reply` (default: the final outcome only). */
+      replyOn?: readonly ReplyEvent[];
     }
   | { kind: 'ignored'; why: 'other-node' }
   | { kind: 'duplicate'; id: string }

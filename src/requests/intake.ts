@@ -77,7 +77,9 @@ export class Intake {
       }
       metrics.requestsAccepted.inc({ source: raw.source });
       // The result publisher sends the outcome where the request asked.
-      return job.reply === undefined ? submitted : { ...submitted, reply: job.reply };
+      if (job.reply === undefined) return submitted;
+      const { replyon } = job.request;
+      return replyon === undefined ? { ...submitted, reply: job.reply } : { ...submitted, reply: job.reply, replyOn: replyon };
     } catch (err: unknown) {
       const code = errorCodeOf(err) ?? 'PCAPD_ERR_REQUEST_INVALID';
       const message = errorMessage(err);

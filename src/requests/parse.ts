@@ -54,6 +54,9 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);
   checkS3Overrides(request, config);
   if (request.reply !== undefined) checkReply(request.reply, config);
+  else if (request.replyon !== undefined) {
+    throw new PcapdError('PCAPD_ERR_REPLY_INVALID', '/replyon: says which events go to reply, and the request has no reply');
+  }
   return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder }) };
 }
 

@@ -15,6 +15,10 @@ import { CAPTURE_FORMATS } from '../config/schema.js';
 const limit = () => z.number().int().nonnegative();
 const name = () => z.string().min(1).max(255);
 
+/** Result events a request can ask for: once armed, and the final outcome. */
+export const REPLY_EVENTS = ['armed', 'done'] as const;
+export type ReplyEvent = (typeof REPLY_EVENTS)[number];
+
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export const CaptureRequestSchema = z
@@ -62,6 +66,12 @@ export const CaptureRequestSchema = z
       .optional()
       .describe('start the file this many seconds before the request, from a warm interface\'s ring; clamped to general.maxlookback and the ring\'s lookbackseconds'),
     reply: z.string().min(1).max(2048).optional().describe('where the result event goes (see README: result events)'),
+    replyon: z
+      .array(z.enum(REPLY_EVENTS))
+      .min(1)
+      .max(REPLY_EVENTS.length)
+      .optional()
+      .describe('which result events go to reply: "armed" (the capture is recording: state "capturing") and "done" (the final outcome; the default)'),
     timestamp: z
       .union([z.number().nonnegative(), z.iso.datetime({ offset: true })])
       .optional()

@@ -63,7 +63,7 @@ export class ResultPublisher {
   track(raw: RawRequest, result: IntakeResult): void {
     switch (result.kind) {
       case 'accepted':
-        void result.outcome.then((outcome) => this.publish(this.destinations(raw.source, result.reply), outcome));
+        this.trackAccepted(raw, result);
         return;
       case 'rejected':
         if (NOT_DECIDED.has(result.code)) return;
@@ -78,6 +78,26 @@ export class ResultPublisher {
         throw new Error(`unknown intake result ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /**
+   * The final outcome goes to the reply destination (and the listener's
+   * results destination); with `replyon: ["armed", …]` the moment the capture
+   * starts recording goes to the reply destination alone, so a requester can
+   * send its traffic then. A
+   * capture that fails before it arms says so once, in its final event (or in
+   * the armed one when only that was asked for).
+   */
+  private trackAccepted(raw: RawRequest, result: Extract<IntakeResult, { kind: 'accepted' }>): void {
+    const destinations = this.destinations(raw.source, result.reply);
+    const on = result.replyOn ?? ['done'];
+    const wantsDone = on.includes('done');
+    if (on.includes('armed')) {
+      void result.armed.then((state) => {
+        if (state.state === 'capturing' || !wantsDone) this.publish(this.destinations(raw.source, result.reply, 'reply-only'), state);
+      });
+    }
+    if (wantsDone) void result.outcome.then((outcome) => this.publish(destinations, outcome));
   }
 
   /**
@@ -105,14 +125,15 @@ export class ResultPublisher {
   // ---- routing ----
 
   /** The reply destination first, then the source listener's configured one; each once. */
-  private destinations(source: string, reply: string | undefined): Destination[] {
+  /** The request's reply destination and, unless `scope` is 'reply-only', the listener's configured results one. */
+  private destinations(source: string, reply: string | undefined, scope: 'all' | 'reply-only' = 'all'): Destination[] {
     const config = this.deps.config();
     const wanted: Destination[] = [];
     if (reply !== undefined) {
       const parsed = parseDestination(reply);
       if (typeof parsed !== 'string' && unreachableReason(parsed, config) === undefined) wanted.push(parsed);
     }
-    const configured = configuredResults(source, config);
+    const configured = scope === 'all' ? configuredResults(source, config) : undefined;
     if (configured !== undefined) wanted.push(configured);
     const seen = new Set<string>();
     return wanted.filter((destination) => {

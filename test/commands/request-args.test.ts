@@ -4,6 +4,13 @@ import { parseRequestArgs } from '../../src/commands/request-args.js';
 import { PcapdError } from '../../src/errors.js';
 
 describe('pcapd request: its command line', () => {
+  it('takes --wait=armed and --wait=done to say what to wait for', () => {
+    expect(parseRequestArgs(['--wait=armed'])).toMatchObject({ wait: true, waitFor: 'armed' });
+    expect(parseRequestArgs(['--wait=done'])).toMatchObject({ wait: true, waitFor: 'done' });
+    expect(parseRequestArgs(['--wait'])).toMatchObject({ wait: true, waitFor: 'done' });
+    expect(() => parseRequestArgs(['--wait=soon'])).toThrow(PcapdError);
+  });
+
   it('builds request fields from flags, with their types', () => {
     const args = parseRequestArgs([
       '-config', '/etc/pcapd/config.toml', '--via', 'kafka', '--node', 'sensor-1', '--interface', 'eth0',

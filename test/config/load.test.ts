@@ -313,7 +313,7 @@ describe('parseConfigText', () => {
     expect(() => {
       config.general.maxpackets = 1;
     }).toThrow(TypeError);
-    expect(() => config.interface.push({ name: 'eth1', alias: [], warm: false, lookbackseconds: 0, lookbackbytes: 0, lookbackfilter: '' })).toThrow(TypeError);
+    expect(() => config.interface.push({ name: 'eth1', alias: [], warm: false, lookbackseconds: 0, lookbackbytes: 0, bufferbytes: 0, lookbackfilter: '' })).toThrow(TypeError);
     expect(config.general.maxpackets).toBe(50_000);
   });
 

@@ -158,4 +158,20 @@ describe.each(LISTENERS)('the $label listener', ({ listener, options }) => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ id, node, source: listener, state: 'done', packets: 4 });
   }, 120_000);
+
+  it('is what `pcapd request --wait=armed` waits on: it returns once the capture records, and the traffic after it is all captured', async () => {
+    const id = uniqueName('req');
+    const stdout = await run(
+      join(process.cwd(), 'bin/pcapd'),
+      ['request', '-config', daemon.configPath, '--via', listener, ...(listener === 'http' ? ['--url', daemon.baseUrl] : []),
+        '--node', node, '--interface', link.hostIf,
+        '--bpf', TEST_FILTER, '--packets', '4', '--duration', '30', '--id', id, '--wait=armed', '--wait-timeout', '60'],
+      90_000,
+    );
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ id, node, source: listener, state: 'capturing' });
+    await link.replay(await traffic(4));
+    expect(await daemon.waitForState(id, ['done', 'failed'], 30_000)).toMatchObject({ state: 'done', reason: 'packets', packets: 4 });
+  }, 120_000);
 });

@@ -562,6 +562,12 @@ describe('parseRequest: the job', () => {
     expectRejected({ ...BASE, reply: 'redis:results' }, 'PCAPD_ERR_REPLY_INVALID', /redis listener is not enabled/);
   });
 
+  it('refuses replyon without a reply, and replyon events it does not know', () => {
+    expectRejected({ ...BASE, replyon: ['armed'] }, 'PCAPD_ERR_REPLY_INVALID', /\/replyon: .*no reply/);
+    expectRejected({ ...BASE, replyon: ['soon'] }, 'PCAPD_ERR_REQUEST_INVALID', /\/replyon/);
+    expectRejected({ ...BASE, replyon: [] }, 'PCAPD_ERR_REQUEST_INVALID', /\/replyon/);
+  });
+
   it('leaves absent optional fields out rather than undefined', () => {
     const job = accept(BASE);
     for (const key of ['alertid', 'customer', 'folder', 'reply']) expect(job).not.toHaveProperty(key);

@@ -19,6 +19,7 @@ namespace pcapd {
 namespace {
 
 constexpr int kMaxPollMs = 1000;
+constexpr int kIdleReadMs = 20;
 
 }  // namespace
 
@@ -165,14 +166,42 @@ void WarmReader::ArmPending(uint64_t nowMonoNs) {
     // later one goes to the capture live.
     if (capture->Arm(*info_, ring_, RealtimeNs(), nowMonoNs) && !capture->ended()) attached_.push_back(std::move(capture));
   }
+  attachedCount_.store(attached_.size(), std::memory_order_relaxed);
+}
+
+// With captures attached, the reader waits on the handle and reads each ring
+// block as the kernel retires it (at most 1 ms after its first packet), so a
+// capture ends on time. With none, nobody waits for a packet: it reads the
+// ring every kIdleReadMs instead, about 50 wakeups a second rather than up to
+// a thousand, and reads it once more before arming a capture, so the lookback
+// ring is complete up to that moment. The kernel ring absorbs the interval.
+bool WarmReader::ReadRing() {
+  nowMonoNs_ = MonotonicNs();
+  const int result = source_->Dispatch(&WarmReader::OnPcapPacket, reinterpret_cast<u_char*>(this));
+  if (result == PCAP_ERROR) {
+    errorCode_ = codes::kInterfaceDown;
+    errorMessage_ = source_->info().name + ": " + source_->LastError();
+    return false;
+  }
+  Sweep();
+  return true;
+}
+
+bool WarmReader::HasPending() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !pending_.empty();
 }
 
 void WarmReader::Loop() {
-  pollfd fds[2] = {{source_->fd(), POLLIN, 0}, {wakeFd_, POLLIN, 0}};
+  // The wake descriptor first: while no capture is attached only it is watched.
+  pollfd fds[2] = {{wakeFd_, POLLIN, 0}, {source_->fd(), POLLIN, 0}};
   uint64_t lastStatsMonoNs = 0;
   while (!stopRequested_.load()) {
     uint64_t now = MonotonicNs();
-    ArmPending(now);
+    if (HasPending()) {
+      if (!ReadRing()) return;
+      ArmPending(now);
+    }
     for (auto& capture : attached_) capture->Tick(now);
     Sweep();
     if (ring_.capacityBytes() != 0) ring_.ExpireBefore(RealtimeNs());
@@ -181,26 +210,21 @@ void WarmReader::Loop() {
       lastStatsMonoNs = now;
     }
 
-    const int ready = poll(fds, 2, PollTimeoutMs(now));
+    const bool watching = !attached_.empty();
+    const int ready = poll(fds, watching ? 2 : 1, watching ? PollTimeoutMs(now) : kIdleReadMs);
     if (ready < 0) {
       if (errno == EINTR) continue;
       errorCode_ = codes::kCaptureFailed;
       errorMessage_ = std::string("poll: ") + std::strerror(errno);
       return;
     }
-    if (fds[1].revents != 0) {
+    if (fds[0].revents != 0) {
       uint64_t count = 0;
       [[maybe_unused]] ssize_t drained = read(wakeFd_, &count, sizeof(count));
+      if (watching && fds[1].revents == 0) continue;  // a stop or an attach: handled at the top
     }
-    if (fds[0].revents == 0 && !(ready == 0 && source_->RequiredPollTimeoutMs() >= 0)) continue;
-    nowMonoNs_ = MonotonicNs();
-    const int result = source_->Dispatch(&WarmReader::OnPcapPacket, reinterpret_cast<u_char*>(this));
-    if (result == PCAP_ERROR) {
-      errorCode_ = codes::kInterfaceDown;
-      errorMessage_ = source_->info().name + ": " + source_->LastError();
-      return;
-    }
-    Sweep();
+    if (watching && fds[1].revents == 0 && !(ready == 0 && source_->RequiredPollTimeoutMs() >= 0)) continue;
+    if (!ReadRing()) return;
   }
 }
 

@@ -101,6 +101,8 @@ class WarmReader : public std::enable_shared_from_this<WarmReader> {
   void Run();
   bool Open();
   void Loop();
+  bool ReadRing();
+  bool HasPending() const;
   void ArmPending(uint64_t nowMonoNs);
   int PollTimeoutMs(uint64_t nowMonoNs) const;
   static void OnPcapPacket(u_char* user, const pcap_pkthdr* header, const u_char* bytes);
