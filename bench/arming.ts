@@ -16,9 +16,10 @@
  * - armed: the capture's `startedAt` (stamped by the native core when it is
  *   armed) minus the time just before PUBLISH; same host clock.
  * - CPU per request: the pcapd process's utime + stime (/proc) over the
- *   measured requests, less its CPU over an idle window of the same length
- *   with the same trickle (so the warm reader's steady cost, reported below,
- *   is not charged to requests).
+ *   measured requests and 2 s after them (nothing polls pcapd meanwhile),
+ *   less its CPU over an idle window of the same length with the same trickle
+ *   (so the warm reader's steady cost, reported below, is not charged to
+ *   requests).
  * - handover: `sinceLastPacketMs` of each "capture ended" log line: the
  *   packet that reached the limit → the file in JavaScript, ready for the sinks.
  * - the reference: Redis PUBLISH → a plain subscriber, same rate, same run.
@@ -42,6 +43,8 @@ const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 50);
 const WARMUP = 20;
 const IDLE_WINDOW_MS = 10_000;
+/** After the last request, time for the last captures to end inside the CPU window. */
+const SETTLE_MS = 2000;
 const TRICKLE_PORT = 47_998;
 const MIB = 1024 * 1024;
 /** Cold rings to compare (BENCH_COLD_RINGS_MIB=32,8,2). */
@@ -93,16 +96,22 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
   const request = (id: string): string => JSON.stringify({ id, node, interface: ['lo'], bpf: FILTER, packets: 1, duration: 2, bytes: 65_536 });
   await paced(WARMUP, RATE, (i) => redis.publish(request(`${run}-warm-${i}`)));
   await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP, 60_000);
-  const idleCpuMs = await cpuOver(pid, (REQUESTS / RATE) * 1000);
+  // The CPU window: the requests plus a settle time in which the last captures
+  // end; nothing polls pcapd during it (the outcomes are read afterwards).
+  const windowMs = (REQUESTS / RATE) * 1000 + SETTLE_MS;
+  const idleCpuMs = await cpuOver(pid, windowMs);
 
   const publishedAt = new Map<string, number>();
   const cpuBefore = processCpuMs(pid);
+  const windowStarted = nowMs();
   await paced(REQUESTS, RATE, async (i) => {
     const id = `${run}-${i}`;
     const body = request(id);
     publishedAt.set(id, nowMs());
     await redis.publish(body);
   });
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowStarted + windowMs - nowMs())));
+  const cpuMs = processCpuMs(pid) - cpuBefore;
   await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP + REQUESTS, 120_000);
   const result: PhaseResult = { armedMs: [], handoverMs: [], failed: 0, cpuPerRequestMs: 0, cpuRawPerRequestMs: 0 };
   for (const [id, published] of publishedAt) {
@@ -114,7 +123,6 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
     }
     result.armedMs.push(startedAt - published);
   }
-  const cpuMs = processCpuMs(pid) - cpuBefore;
   result.cpuRawPerRequestMs = cpuMs / REQUESTS;
   result.cpuPerRequestMs = Math.max(0, cpuMs - idleCpuMs) / REQUESTS;
   const ids = new Set(publishedAt.keys());

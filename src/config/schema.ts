@@ -46,8 +46,8 @@ const General = z.strictObject({
     .int()
     .min(MIB)
     .max(1024 * MIB)
-    .default(32 * MIB)
-    .describe('kernel capture ring per interface (TPACKET_V3, 256 KiB blocks)'),
+    .default(8 * MIB)
+    .describe('kernel capture ring per interface of a cold capture (TPACKET_V3, 256 KiB blocks); built for each capture, so larger arms slower'),
   maxrequestbytes: z.number().int().min(256).max(MIB).default(64 * 1024).describe('largest request message accepted'),
   staleafter: seconds().default(300).describe('drop requests whose timestamp is older than this many seconds (0: never)'),
   packetdebuglines: count().max(1_000_000).default(1000).describe('most packet summaries logged per capture'),
