@@ -34,9 +34,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 
-import { mergeEdits, newRedis, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
+import { mergeEdits, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { redisPublishRoundTrips } from './lib/redis-reference.js';
 import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
 
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1000);
@@ -134,27 +135,6 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
   return result;
 }
 
-async function referenceRedis(): Promise<number[]> {
-  const channel = uniqueName('bench-ref');
-  const subscriber = newRedis();
-  const publisher = newRedis();
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  subscriber.on('message', (_channel: string, message: string) => {
-    const sent = sentAt.get(message);
-    if (sent !== undefined) latencies.push(nowMs() - sent);
-  });
-  await subscriber.subscribe(channel);
-  await paced(REQUESTS, RATE, async (i) => {
-    sentAt.set(String(i), nowMs());
-    await publisher.publish(channel, String(i));
-  });
-  await waitFor('the reference messages', async () => (latencies.length >= REQUESTS ? true : undefined), 30_000);
-  subscriber.disconnect();
-  publisher.disconnect();
-  return latencies;
-}
-
 interface IdleCost {
   pcapdMs: number;
   readerMs: number;
@@ -232,7 +212,7 @@ async function main(): Promise<void> {
   } finally {
     stopTrickle();
   }
-  const reference = await referenceRedis();
+  const reference = await redisPublishRoundTrips(REQUESTS, RATE);
   await redis.close();
 
   const goal = (met: boolean, text: string): string => `${met ? 'met' : 'MISSED'} (${text})`;

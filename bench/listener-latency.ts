@@ -34,7 +34,6 @@ import {
   KafkaFixture,
   mergeEdits,
   newKafka,
-  newRedis,
   newSqs,
   RedisFixture,
   SqsFixture,
@@ -44,6 +43,7 @@ import {
   type Edits,
 } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
+import { redisPublishRoundTrips } from './lib/redis-reference.js';
 import { isoToMs, loadServiceEnv, nowMs, paced as pacedAt, percentile } from './lib/timing.js';
 
 // ---------------------------------------------------------------------------
@@ -154,30 +154,6 @@ async function measurePcapd(transport: Transport, fixtures: Fixtures, daemon: Ru
 // ---------------------------------------------------------------------------
 // The reference: the same transport, a plain message, the same rate
 
-async function referenceRedis(): Promise<number[]> {
-  const channel = uniqueName('bench-ref');
-  const subscriber = newRedis();
-  const publisher = newRedis();
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  subscriber.on('message', (_channel: string, message: string) => {
-    const sent = sentAt.get(message);
-    if (sent !== undefined) latencies.push(nowMs() - sent);
-  });
-  await subscriber.subscribe(channel);
-  const send = async (i: number): Promise<void> => {
-    sentAt.set(String(i), nowMs());
-    await publisher.publish(channel, String(i));
-  };
-  await paced(WARMUP, (i) => send(-1 - i));
-  latencies.length = 0;
-  await paced(REQUESTS, send);
-  await waitUntil(() => latencies.length >= REQUESTS, 30_000);
-  subscriber.disconnect();
-  publisher.disconnect();
-  return latencies;
-}
-
 async function referenceKafka(): Promise<number[]> {
   const topic = uniqueName('bench-ref');
   const kafka = newKafka();
@@ -281,7 +257,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
 function reference(transport: Transport, daemon: RunningDaemon): Promise<number[]> {
   switch (transport) {
     case 'redis':
-      return referenceRedis();
+      return redisPublishRoundTrips(REQUESTS, RATE, WARMUP);
     case 'kafka':
       return referenceKafka();
     case 'sqs':

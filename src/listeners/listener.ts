@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ReplyEvent } from '../requests/schema.js';
-import type { CaptureOutcome } from '../scheduler/outcome.js';
+import type { SubmitResult } from '../scheduler/scheduler.js';
 
 export interface RawRequest {
   body: string | Buffer;
@@ -16,19 +16,12 @@ export interface RawRequest {
 }
 
 export type IntakeResult =
-  | {
-      kind: 'accepted';
-      id: string;
-      queued: boolean;
-      /** Resolves once the capture is delivered (or has failed); never rejects. */
-      outcome: Promise<CaptureOutcome>;
-      /** Resolves once the capture is armed (recording), or with its outcome if it ended first; never rejects. */
-      armed: Promise<CaptureOutcome>;
+  | (Extract<SubmitResult, { kind: 'accepted' }> & {
       /** The request's validated `reply` destination, when it named one. */
       reply?: string;
       /** Which result events go to `reply` (default: the final outcome only). */
       replyOn?: readonly ReplyEvent[];
-    }
+    })
   | { kind: 'ignored'; why: 'other-node' }
   | { kind: 'duplicate'; id: string }
   | { kind: 'rejected'; code: string; message: string };

@@ -95,9 +95,15 @@ void CaptureOutput::RotateSegment() {
   recorder_->OpenNextSegment();
 }
 
-void CaptureOutput::Finish(DoneEvent& done, uint64_t endNs) {
+DoneEvent CaptureOutput::Finish(uint64_t endNs, StopReason reason, std::string errorMessage, uint64_t startNs,
+                                uint64_t threadCpuNs) {
   readCounters_(counters_);
+  DoneEvent done;
+  done.reason = reason;
+  done.errorMessage = std::move(errorMessage);
+  done.startNs = startNs;
   done.endNs = endNs;
+  done.threadCpuNs = threadCpuNs;
   if (recorder_->segment() > 0 && !recorder_->SegmentHasPackets()) {
     recorder_->DiscardSegment();  // a trailing empty segment is noise
   } else {
@@ -105,7 +111,6 @@ void CaptureOutput::Finish(DoneEvent& done, uint64_t endNs) {
   }
   done.prefetchCpuNs = recorder_->prefetchCpuNs();
   recorder_->ReleaseSpareMemory();
-  done.startNs = startNs_;
   done.firstNs = recorder_->firstNs();
   done.lastNs = recorder_->lastNs();
   done.packets = recorder_->packets();
@@ -114,6 +119,7 @@ void CaptureOutput::Finish(DoneEvent& done, uint64_t endNs) {
   done.counters = counters_;
   done.summaries = std::move(summaries_);
   done.summariesOmitted = summariesOmitted_;
+  return done;
 }
 
 }  // namespace pcapd

@@ -50,8 +50,10 @@ class CaptureOutput {
   // Hands the current segment (if it holds packets) to the sink and opens the next.
   void RotateIfNotEmpty();
 
-  // Closes the last segment and fills everything of `done` that the files know.
-  void Finish(DoneEvent& done, uint64_t endNs);
+  // Closes the last segment and says how the capture ended: what the files
+  // know, plus the stop reason, the error if any, when it was armed
+  // (`startNs`) and the CPU its thread spent since (`threadCpuNs`).
+  DoneEvent Finish(uint64_t endNs, StopReason reason, std::string errorMessage, uint64_t startNs, uint64_t threadCpuNs);
 
   const std::vector<InterfaceInfo>& interfaces() const { return interfaces_; }
   // Segments handed over so far (a byte-cut segment restarts a time-based segment clock).

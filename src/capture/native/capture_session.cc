@@ -277,12 +277,7 @@ void CaptureSession::ReadCounters(std::vector<InterfaceCounters>& counters) cons
 }
 
 void CaptureSession::Finish() {
-  DoneEvent done;
-  output_.Finish(done, RealtimeNs());
-  done.reason = reason_;
-  done.errorMessage = errorMessage_;
-  done.startNs = startNs_;
-  done.threadCpuNs = ThreadCpuNs() - armedCpuNs_;
+  DoneEvent done = output_.Finish(RealtimeNs(), reason_, errorMessage_, startNs_, ThreadCpuNs() - armedCpuNs_);
   // The file goes to JavaScript before the handles close: closing a ring runs
   // the kernel's synchronize_net (about 12 ms here), which a finished capture
   // must not wait for.

@@ -150,14 +150,8 @@ uint64_t WarmCapture::NextDeadlineMonoNs() const {
 void WarmCapture::End(StopReason reason, const std::string& errorMessage) {
   if (ended_) return;
   ended_ = true;
-  DoneEvent done;
-  output_.Finish(done, RealtimeNs());
-  done.reason = reason;
-  done.errorMessage = errorMessage;
-  done.startNs = startNs_;
   // The reader's thread is shared: its CPU time since arming is an upper bound of this capture's share.
-  done.threadCpuNs = ThreadCpuNs() - cpuAtArmNs_;
-  sink_->OnDone(std::move(done));
+  sink_->OnDone(output_.Finish(RealtimeNs(), reason, errorMessage, startNs_, ThreadCpuNs() - cpuAtArmNs_));
   sink_->Close();
 }
 
