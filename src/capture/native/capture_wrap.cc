@@ -385,13 +385,7 @@ Napi::Value NativeResources(const Napi::CallbackInfo& info) {
 void StopAllCaptures(Napi::Env env) {
   auto* data = env.GetInstanceData<InstanceData>();
   if (data == nullptr) return;
-  std::vector<std::shared_ptr<CaptureControl>> live;
-  {
-    std::lock_guard<std::mutex> lock(data->mutex);
-    for (const auto& weak : data->captures) {
-      if (auto capture = weak.lock()) live.push_back(std::move(capture));
-    }
-  }
+  std::vector<std::shared_ptr<CaptureControl>> live = LiveObjects(*data, data->captures);
   for (auto& capture : live) capture->RequestStop(StopReason::kShutdown);
   for (auto& capture : live) capture->Join();
   // Warm captures end with their readers.

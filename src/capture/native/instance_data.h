@@ -39,4 +39,15 @@ void Remember(std::vector<std::weak_ptr<T>>& list, const std::shared_ptr<T>& obj
   list.push_back(object);
 }
 
+// The objects of `list` still alive, held while the caller stops and joins them.
+template <typename T>
+std::vector<std::shared_ptr<T>> LiveObjects(InstanceData& data, const std::vector<std::weak_ptr<T>>& list) {
+  std::lock_guard<std::mutex> lock(data.mutex);
+  std::vector<std::shared_ptr<T>> live;
+  for (const auto& weak : list) {
+    if (auto object = weak.lock()) live.push_back(std::move(object));
+  }
+  return live;
+}
+
 }  // namespace pcapd

@@ -190,13 +190,7 @@ Napi::Value WarmInterfaceWrap::Stats(const Napi::CallbackInfo& info) {
 void StopAllWarmReaders(Napi::Env env) {
   auto* data = env.GetInstanceData<InstanceData>();
   if (data == nullptr) return;
-  std::vector<std::shared_ptr<WarmReader>> live;
-  {
-    std::lock_guard<std::mutex> lock(data->mutex);
-    for (const auto& weak : data->readers) {
-      if (auto reader = weak.lock()) live.push_back(std::move(reader));
-    }
-  }
+  std::vector<std::shared_ptr<WarmReader>> live = LiveObjects(*data, data->readers);
   for (auto& reader : live) reader->Stop();
   for (auto& reader : live) reader->Join();
 }
