@@ -8,6 +8,7 @@
  *   pcapd spool list|retry|cull [--dry-run]   the spool of captures waiting for a sink (src/commands/spool.ts)
  *   pcapd request [flags] [--wait]            send a capture request through a listener (src/commands/request.ts)
  *   pcapd version
+ *   pcapd help | --help | -h                  the usage text
  *
  * Without -config, the file is $PCAPD_CONFIG, else /etc/pcapd/config.toml,
  * else the embedded default (config.example.toml: HTTP API on loopback and
@@ -27,6 +28,27 @@ import { requestJsonSchema } from './requests/schema.js';
 import { VERSION } from './version.js';
 
 const SYSTEM_CONFIG = '/etc/pcapd/config.toml';
+
+const USAGE = `usage: pcapd [command] [flags]
+
+commands:
+  (none) | run [-config FILE] [flags]   run the daemon (FILE: $PCAPD_CONFIG, else
+                                        /etc/pcapd/config.toml, else the embedded
+                                        default: HTTP API on loopback, local disk)
+  check-config [FILE]                   print the effective config, or every error
+                                        with its key path
+  interfaces                            list capturable interfaces
+  schema                                print the request JSON Schema
+  request [flags] [--wait[=armed]]      send a capture request through a listener
+                                        (pcapd request --help)
+  spool list|retry|cull [--dry-run]     the captures waiting in the spool for a sink
+  version                               pcapd, libpcap and Node.js versions
+  help                                  this text
+
+daemon flags: pcapdaemon's, -config FILE and -cshost -csscheme -cstoken -csport
+-cstimeout -redischannel -redisnode -redisport -upload -writelocal -destdir
+-maxpackets, written into the config before it is validated. Every config key
+is described in README.md and in config.example.toml.`;
 
 function defaultConfigPath(): string {
   const fromEnv = process.env['PCAPD_CONFIG'];
@@ -69,6 +91,12 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'request':
       return requestCommand(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, defaultConfigPath });
+    case 'help':
+    case '--help':
+    case '-help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
     case 'version':
     case '--version':
       process.stdout.write(`pcapd ${VERSION} (${libpcapVersion()}, Node.js ${process.version})\n`);
