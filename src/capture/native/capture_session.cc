@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,17 +27,13 @@ constexpr int kMaxPollMs = 1000;
 CaptureSession::CaptureSession(SessionOptions options, std::unique_ptr<EventSink> sink)
     : options_(std::move(options)),
       sink_(std::move(sink)),
-      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }) {
-  wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wakeFd_ < 0) throw CaptureError(codes::kCaptureFailed, std::string("eventfd: ") + std::strerror(errno));
-}
+      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }) {}
 
 CaptureSession::~CaptureSession() {
   if (thread_.joinable()) {
     RequestStop(StopReason::kShutdown);
     JoinThread();
   }
-  if (wakeFd_ >= 0) close(wakeFd_);
 }
 
 void CaptureSession::Start() {
@@ -58,9 +53,7 @@ void CaptureSession::JoinThread() {
 void CaptureSession::RequestStop(StopReason reason) {
   StopReason expected = StopReason::kNone;
   requested_.compare_exchange_strong(expected, reason);
-  const uint64_t one = 1;
-  // A failed write means the counter is already non-zero: the loop wakes anyway.
-  [[maybe_unused]] ssize_t written = write(wakeFd_, &one, sizeof(one));
+  wake_.Signal();
 }
 
 // ---- capture thread ----
@@ -124,7 +117,7 @@ void CaptureSession::Loop() {
   const size_t count = sources_.size();
   std::vector<pollfd> fds(count + 1);
   for (size_t i = 0; i < count; ++i) fds[i] = {sources_[i]->fd(), POLLIN, 0};
-  fds[count] = {wakeFd_, POLLIN, 0};
+  fds[count] = {wake_.fd(), POLLIN, 0};
   std::vector<short> revents(count);
 
   while (reason_ == StopReason::kNone) {

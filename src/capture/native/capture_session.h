@@ -25,6 +25,7 @@
 #include "capture_events.h"
 #include "capture_output.h"
 #include "live_source.h"
+#include "wake_event.h"
 
 namespace pcapd {
 
@@ -93,7 +94,7 @@ class CaptureSession final : public CaptureControl {
   SessionOptions options_;
   std::unique_ptr<EventSink> sink_;
   std::thread thread_;
-  int wakeFd_ = -1;  // eventfd: RequestStop() wakes the poll loop
+  WakeEvent wake_;  // RequestStop() wakes the poll loop
 
   std::vector<std::unique_ptr<LiveSource>> sources_;
   std::vector<SourceSlot> slots_;

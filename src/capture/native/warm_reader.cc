@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,17 +23,13 @@ constexpr int kIdleReadMs = 20;
 }  // namespace
 
 WarmReader::WarmReader(WarmReaderOptions options, std::unique_ptr<ReaderEventSink> sink)
-    : options_(std::move(options)), sink_(std::move(sink)), ring_(options_.lookbackBytes, options_.lookbackNs) {
-  wakeFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wakeFd_ < 0) throw CaptureError(codes::kCaptureFailed, std::string("eventfd: ") + std::strerror(errno));
-}
+    : options_(std::move(options)), sink_(std::move(sink)), ring_(options_.lookbackBytes, options_.lookbackNs) {}
 
 WarmReader::~WarmReader() {
   if (thread_.joinable()) {
     Stop();
     Join();
   }
-  if (wakeFd_ >= 0) close(wakeFd_);
 }
 
 void WarmReader::Start() {
@@ -54,11 +49,7 @@ void WarmReader::Join() {
   }
 }
 
-void WarmReader::Wake() {
-  const uint64_t one = 1;
-  // A failed write means the counter is already non-zero: the loop wakes anyway.
-  [[maybe_unused]] ssize_t written = write(wakeFd_, &one, sizeof(one));
-}
+void WarmReader::Wake() { wake_.Signal(); }
 
 void WarmReader::Attach(std::shared_ptr<WarmCapture> capture) {
   {
@@ -194,7 +185,7 @@ bool WarmReader::HasPending() const {
 
 void WarmReader::Loop() {
   // The wake descriptor first: while no capture is attached only it is watched.
-  pollfd fds[2] = {{wakeFd_, POLLIN, 0}, {source_->fd(), POLLIN, 0}};
+  pollfd fds[2] = {{wake_.fd(), POLLIN, 0}, {source_->fd(), POLLIN, 0}};
   uint64_t lastStatsMonoNs = 0;
   while (!stopRequested_.load()) {
     uint64_t now = MonotonicNs();
@@ -219,8 +210,7 @@ void WarmReader::Loop() {
       return;
     }
     if (fds[0].revents != 0) {
-      uint64_t count = 0;
-      [[maybe_unused]] ssize_t drained = read(wakeFd_, &count, sizeof(count));
+      wake_.Drain();
       if (watching && fds[1].revents == 0) continue;  // a stop or an attach: handled at the top
     }
     if (watching && fds[1].revents == 0 && !(ready == 0 && source_->RequiredPollTimeoutMs() >= 0)) continue;

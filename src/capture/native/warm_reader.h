@@ -26,6 +26,7 @@
 #include "filter_program.h"
 #include "live_source.h"
 #include "lookback_ring.h"
+#include "wake_event.h"
 
 namespace pcapd {
 
@@ -115,7 +116,7 @@ class WarmReader : public std::enable_shared_from_this<WarmReader> {
   WarmReaderOptions options_;
   std::unique_ptr<ReaderEventSink> sink_;
   std::thread thread_;
-  int wakeFd_ = -1;
+  WakeEvent wake_;
 
   mutable std::mutex mutex_;  // guards accepting_, pending_, info_
   bool accepting_ = false;
