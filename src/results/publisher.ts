@@ -84,12 +84,11 @@ export class ResultPublisher {
    * The final outcome goes to the reply destination (and the listener's
    * results destination); with `replyon: ["armed", …]` the moment the capture
    * starts recording goes to the reply destination alone, so a requester can
-   * send its traffic then. A
-   * capture that fails before it arms says so once, in its final event (or in
-   * the armed one when only that was asked for).
+   * send its traffic then. A capture that fails before it arms says so once,
+   * in its final event (or in the armed one when only that was asked for).
+   * Destinations are resolved when the event is sent, under the config then.
    */
   private trackAccepted(raw: RawRequest, result: Extract<IntakeResult, { kind: 'accepted' }>): void {
-    const destinations = this.destinations(raw.source, result.reply);
     const on = result.replyOn ?? ['done'];
     const wantsDone = on.includes('done');
     if (on.includes('armed')) {
@@ -97,7 +96,7 @@ export class ResultPublisher {
         if (state.state === 'capturing' || !wantsDone) this.publish(this.destinations(raw.source, result.reply, 'reply-only'), state);
       });
     }
-    if (wantsDone) void result.outcome.then((outcome) => this.publish(destinations, outcome));
+    if (wantsDone) void result.outcome.then((outcome) => this.publish(this.destinations(raw.source, result.reply), outcome));
   }
 
   /**
