@@ -9,6 +9,10 @@
 import { z } from 'zod';
 
 const MIB = 1024 * 1024;
+/** A warm interface's kernel ring: large, because it is built once and absorbs bursts for every capture attached. */
+export const WARM_BUFFER_BYTES_DEFAULT = 32 * MIB;
+/** A warm interface's lookback ring. */
+export const WARM_LOOKBACK_BYTES_DEFAULT = 64 * MIB;
 
 /** A count or size: a non-negative safe integer. */
 const count = () => z.number().int().nonnegative();
@@ -130,14 +134,14 @@ const Interface = z.strictObject({
     .int()
     .min(0)
     .max(64 * 1024 * MIB)
-    .default(64 * MIB)
+    .default(WARM_LOOKBACK_BYTES_DEFAULT)
     .describe('warm only: lookback ring size in bytes, allocated at startup and counted in scheduler.memorybudget; 0: no ring'),
   bufferbytes: z
     .number()
     .int()
     .min(MIB)
     .max(1024 * MIB)
-    .default(32 * MIB)
+    .default(WARM_BUFFER_BYTES_DEFAULT)
     .describe('warm only: the shared reader\'s kernel ring (TPACKET_V3), kept for the daemon\'s lifetime; general.bufferbytes is for cold captures'),
   lookbackfilter: text(8192)
     .default('')

@@ -329,10 +329,11 @@ export class Scheduler {
       return;
     }
     entry.handle = handle;
-    entry.log.info(
-      { interfaces: job.interfaces, filter: job.filter, limits: job.limits, clamps: job.clamps },
-      'capture starting',
-    );
+    // What the capture was asked is logged once, when it is armed (or failed):
+    // one line fewer per capture, and pino lines are most of pcapd's own
+    // per-request CPU after parsing.
+    const asked = { interfaces: job.interfaces, filter: job.filter, limits: job.limits, clamps: job.clamps };
+    entry.log.debug(asked, 'capture starting');
     handle.armed.then(
       (armed) => {
         entry.outcome.state = 'capturing';
@@ -343,7 +344,7 @@ export class Scheduler {
           this.deps.metrics.lookbackServed.observe(servedSeconds);
         }
         this.deps.metrics.armLatency.observe((this.deps.clock.nowMs() - job.receivedAt.getTime()) / 1000);
-        entry.log.info({ startedAt: entry.outcome.startedAt }, 'capture armed');
+        entry.log.info({ ...asked, startedAt: entry.outcome.startedAt }, 'capture armed');
         entry.markArmed(this.snapshot(entry));
       },
       () => undefined, // reported through `done`
@@ -495,7 +496,8 @@ export class Scheduler {
     const code = errorCodeOf(err) ?? 'PCAPD_ERR_CAPTURE_FAILED';
     entry.outcome.error = { code, message: errorMessage(err) };
     this.deps.metrics.capturesFailed.inc({ reason: code });
-    entry.log.error({ code, err }, 'capture failed');
+    const { job } = entry;
+    entry.log.error({ code, err, interfaces: job.interfaces, filter: job.filter, limits: job.limits }, 'capture failed');
     this.finish(entry, 'failed');
   }
 
