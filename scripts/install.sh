@@ -3,7 +3,7 @@
 #
 #   scripts/install.sh          runtime: Node.js (see lib/node.sh), libpcap, a C++ toolchain, tcpdump,
 #                               iproute2, procps, curl, ping; npm ci (builds the addon); tsc
-#   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze
+#   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze, llc
 #
 # Node.js: the node on PATH when it is >= 20.18.1, else a pinned Node installed into
 # /opt/pcapd/node from the npm registry (Debian 12 ships only 18).
@@ -22,8 +22,9 @@ source scripts/lib/node.sh
 # capture. python3 and build-essential: node-gyp builds the addon and re2.
 RUNTIME_PACKAGES=(libpcap-dev build-essential python3 tcpdump iproute2 procps ca-certificates curl iputils-ping)
 # tshark/capinfos read captures back independently; tcpreplay injects traffic; daemonize and
-# systemd (systemd-analyze) check the service wrappers; util-linux for mount/flock.
-TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux)
+# systemd (systemd-analyze) check the service wrappers; util-linux for mount/flock; llvm (llc)
+# builds the tc eBPF program that tags real TCP traffic with VLANs on a veth pair.
+TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm)
 
 install_packages() {
   local packages=("${RUNTIME_PACKAGES[@]}")

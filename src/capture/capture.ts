@@ -12,12 +12,14 @@ import {
   type NativeDone,
   type NativeEvent,
   type NativeFile,
+  type NativeFlowOptions,
   type NativeResources,
   type NativeStopReason,
   type NativeWarmInterface,
 } from './native.js';
 
 export type StopReason = NativeStopReason;
+export type FlowEndOptions = NativeFlowOptions;
 export type CaptureFormat = 'pcap' | 'pcapng';
 
 export interface CaptureLimits {
@@ -27,7 +29,7 @@ export interface CaptureLimits {
   bytes: number;
   /** Wall-clock time from arming; required. */
   durationMs: number;
-  /** Idle time after the last packet, counted only after the first; 0 for off. */
+  /** Idle time after the last packet, counted only after the first; 0 for off (reason 'timeout'). */
   idleMs: number;
   /** Cut a new segment before a file would exceed this; 0 for off. */
   segmentBytes?: number;
@@ -54,6 +56,15 @@ export interface CaptureSpec {
   warm?: NativeWarmInterface;
   /** Warm only: start with the lookback ring's packets of this many ms before arming. */
   lookbackMs?: number;
+  /**
+   * The filter selects one flow: end when it ends. `tcpClose`: reason
+   * 'flow-end' once both FINs are acknowledged or on a RST, the completing
+   * packet written last. `idleMs`: reason 'flow-idle' after that long without
+   * a packet, counted from the newest packet written (warm lookback included)
+   * or from arming, so a flow already quiet is not waited for; 0 for off.
+   * The other limits still end it first when they are reached first.
+   */
+  flow?: FlowEndOptions;
 }
 
 export interface CaptureInterface {
@@ -163,6 +174,7 @@ function toOptions(spec: CaptureSpec): NativeCaptureOptions {
     packetDebug: spec.packetDebug ?? false,
     maxSummaryLines: spec.maxSummaryLines ?? 1000,
     ...(spec.warm === undefined ? {} : { warm: spec.warm, lookbackMs: spec.lookbackMs ?? 0 }),
+    ...(spec.flow === undefined ? {} : { flow: { tcpClose: spec.flow.tcpClose, idleMs: spec.flow.idleMs } }),
   };
 }
 

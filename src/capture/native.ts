@@ -37,7 +37,30 @@ export interface NativeFile {
   interfaces: number[];
 }
 
-export type NativeStopReason = 'packets' | 'bytes' | 'duration' | 'timeout' | 'cancelled' | 'shutdown' | 'error';
+export type NativeStopReason =
+  | 'packets'
+  | 'bytes'
+  | 'duration'
+  | 'timeout'
+  | 'flow-end'
+  | 'flow-idle'
+  | 'cancelled'
+  | 'shutdown'
+  | 'error';
+
+/**
+ * End a capture with the one flow its filter selects (src/capture/native/flow_tracker.h),
+ * decided in native code on the packets it writes.
+ */
+export interface NativeFlowOptions {
+  /** Reason 'flow-end' once both FINs are acknowledged (the final ACK is written last), or on a RST. */
+  tcpClose: boolean;
+  /**
+   * Reason 'flow-idle' after this long without a packet, counted from the
+   * newest packet written (warm lookback included) or from arming; 0 for off.
+   */
+  idleMs: number;
+}
 
 export interface NativeArmed {
   startNs: bigint;
@@ -101,6 +124,8 @@ export interface NativeCaptureOptions {
   warm?: NativeWarmInterface;
   /** Warm captures: start with the ring's packets of this many ms before arming. */
   lookbackMs?: number;
+  /** End with the flow (TCP close, or idle); absent: no flow tracking, nothing parsed. */
+  flow?: NativeFlowOptions;
 }
 
 export interface NativeWarmInterfaceOptions {

@@ -12,9 +12,12 @@ const execFileAsync = promisify(execFile);
  */
 export const TEST_COMMANDS: Readonly<Record<string, string>> = {
   ip: 'iproute2',
+  tc: 'iproute2',
+  llc: 'llvm',
   sysctl: 'procps',
   tshark: 'tshark',
   capinfos: 'wireshark-common (comes with tshark)',
+  editcap: 'wireshark-common (comes with tshark)',
   tcpreplay: 'tcpreplay',
   tcpdump: 'tcpdump',
   ping: 'iputils-ping',

@@ -37,13 +37,11 @@ export function udpFrame(sizeBytes: number, sequence: number, dstPort = TEST_UDP
   return frame;
 }
 
-/** Writes `count` frames of `sizeBytes` (sequence firstSequence..) to a pcap file for tcpreplay. */
-export async function writeTrafficPcap(
-  path: string,
-  count: number,
-  sizeBytes: number,
-  options: { firstSequence?: number; dstPort?: number } = {},
-): Promise<void> {
+/**
+ * Writes Ethernet frames to a classic pcap file for tcpreplay, `gapUs`
+ * microseconds apart in their timestamps.
+ */
+export async function writeFramesPcap(path: string, frames: readonly Buffer[], gapUs = 1): Promise<void> {
   const header = Buffer.alloc(24);
   header.writeUInt32LE(0xa1b2c3d4, 0);
   header.writeUInt16LE(2, 4);
@@ -51,14 +49,26 @@ export async function writeTrafficPcap(
   header.writeUInt32LE(65535, 16);
   header.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
   const parts: Buffer[] = [header];
-  const first = options.firstSequence ?? 0;
-  for (let i = 0; i < count; i++) {
+  frames.forEach((frame, i) => {
     const record = Buffer.alloc(16);
-    record.writeUInt32LE(1, 0);
-    record.writeUInt32LE(i % 1_000_000, 4);
-    record.writeUInt32LE(sizeBytes, 8);
-    record.writeUInt32LE(sizeBytes, 12);
-    parts.push(record, udpFrame(sizeBytes, first + i, options.dstPort));
-  }
+    const us = i * gapUs;
+    record.writeUInt32LE(1 + Math.floor(us / 1_000_000), 0);
+    record.writeUInt32LE(us % 1_000_000, 4);
+    record.writeUInt32LE(frame.length, 8);
+    record.writeUInt32LE(frame.length, 12);
+    parts.push(record, frame);
+  });
   await writeFile(path, Buffer.concat(parts));
+}
+
+/** Writes `count` frames of `sizeBytes` (sequence firstSequence..) to a pcap file for tcpreplay. */
+export async function writeTrafficPcap(
+  path: string,
+  count: number,
+  sizeBytes: number,
+  options: { firstSequence?: number; dstPort?: number } = {},
+): Promise<void> {
+  const first = options.firstSequence ?? 0;
+  const frames = Array.from({ length: count }, (_, i) => udpFrame(sizeBytes, first + i, options.dstPort));
+  await writeFramesPcap(path, frames);
 }

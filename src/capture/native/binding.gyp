@@ -12,6 +12,8 @@
         "capture_wrap.cc",
         "capture_session.cc",
         "capture_output.cc",
+        "flow_tracker.cc",
+        "tcp_segment.cc",
         "filter_program.cc",
         "lookback_ring.cc",
         "warm_capture.cc",

@@ -11,7 +11,20 @@
 
 namespace pcapd {
 
-enum class StopReason { kNone, kPackets, kBytes, kDuration, kTimeout, kCancelled, kShutdown, kError };
+// kTimeout is the generic idle limit; kFlowEnd and kFlowIdle end a flow
+// capture (flow_tracker.h): its TCP close, or its flow gone quiet.
+enum class StopReason {
+  kNone,
+  kPackets,
+  kBytes,
+  kDuration,
+  kTimeout,
+  kFlowEnd,
+  kFlowIdle,
+  kCancelled,
+  kShutdown,
+  kError,
+};
 const char* StopReasonName(StopReason reason);
 
 struct ArmedEvent {

@@ -1,5 +1,7 @@
 #include "capture_output.h"
 
+#include <limits>
+
 #include "clock.h"
 #include "packet_summary.h"
 #include "pcapng_writer.h"
@@ -18,6 +20,10 @@ const char* StopReasonName(StopReason reason) {
       return "duration";
     case StopReason::kTimeout:
       return "timeout";
+    case StopReason::kFlowEnd:
+      return "flow-end";
+    case StopReason::kFlowIdle:
+      return "flow-idle";
     case StopReason::kCancelled:
       return "cancelled";
     case StopReason::kShutdown:
@@ -29,7 +35,9 @@ const char* StopReasonName(StopReason reason) {
 }
 
 CaptureOutput::CaptureOutput(OutputOptions options, EventSink& sink, CounterReader readCounters)
-    : options_(std::move(options)), sink_(sink), readCounters_(std::move(readCounters)) {}
+    : options_(std::move(options)), sink_(sink), readCounters_(std::move(readCounters)) {
+  if (options_.flow.enabled()) flow_.emplace(options_.flow);
+}
 
 void CaptureOutput::AppendSectionComment(const std::string& line) {
   std::string& comment = options_.section.comment;
@@ -73,6 +81,10 @@ StopReason CaptureOutput::Deliver(const PacketRecord& packet) {
       ++summariesOmitted_;
     }
   }
+  if (flow_ && flow_->OnPacket(interfaces_[packet.iface].linktype, packet)) {
+    closed_ = true;
+    return StopReason::kFlowEnd;
+  }
   if (recorder_->PacketLimitReached()) {
     closed_ = true;
     return StopReason::kPackets;
@@ -82,6 +94,14 @@ StopReason CaptureOutput::Deliver(const PacketRecord& packet) {
     return StopReason::kBytes;
   }
   return StopReason::kNone;
+}
+
+void CaptureOutput::StartFlowClock(uint64_t nowNs, uint64_t nowMonoNs) {
+  if (flow_) flow_->StartIdleClock(nowNs, nowMonoNs);
+}
+
+uint64_t CaptureOutput::FlowIdleDeadlineMonoNs() const {
+  return flow_ ? flow_->IdleDeadlineMonoNs() : std::numeric_limits<uint64_t>::max();
 }
 
 void CaptureOutput::RotateIfNotEmpty() {

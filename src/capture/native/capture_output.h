@@ -1,4 +1,5 @@
-// What one capture writes: its recorder, the limits it enforces per packet, its
+// What one capture writes: its recorder, the limits it enforces per packet
+// (and, for a flow capture, the flow's end: flow_tracker.h), its
 // per-interface counters and packet summaries, and the segment and done events
 // it reports. Shared by the two ways packets arrive: a cold capture's own
 // handles (CaptureSession) and a warm interface's shared reader (WarmReader).
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "capture_events.h"
+#include "flow_tracker.h"
 #include "recorder.h"
 
 namespace pcapd {
@@ -24,6 +26,8 @@ struct OutputOptions {
   RecorderLimits limits;
   bool packetDebug = false;
   size_t maxSummaryLines = 1000;
+  // End with the flow: reason flow-end at its TCP close, flow-idle when quiet.
+  FlowOptions flow;
 };
 
 class CaptureOutput {
@@ -42,10 +46,19 @@ class CaptureOutput {
   void Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs);
 
   // Writes one packet, cutting a segment when it is due. Returns the limit
-  // this packet reached (kPackets, kBytes), which closes writing; kNone while
-  // the capture goes on. Does nothing once writing is closed.
+  // this packet reached (kPackets, kBytes, or kFlowEnd when it completes the
+  // flow's TCP close, which wins a tie: the file then holds the whole flow),
+  // which closes writing; kNone while the capture goes on. Does nothing once
+  // writing is closed.
   StopReason Deliver(const PacketRecord& packet);
   bool closed() const { return closed_; }
+
+  // Flow captures: starts the idle clock at arming, after any lookback packets
+  // were written. Nothing without a flow option.
+  void StartFlowClock(uint64_t nowNs, uint64_t nowMonoNs);
+  // When the flow counts as idle (monotonic ns): reason flow-idle. UINT64_MAX
+  // without a flow idle option.
+  uint64_t FlowIdleDeadlineMonoNs() const;
 
   // Hands the current segment (if it holds packets) to the sink and opens the next.
   void RotateIfNotEmpty();
@@ -70,6 +83,7 @@ class CaptureOutput {
   std::vector<InterfaceInfo> interfaces_;
   std::vector<InterfaceCounters> counters_;
   std::optional<Recorder> recorder_;
+  std::optional<FlowTracker> flow_;  // flow captures only: the others parse nothing
   uint64_t startNs_ = 0;
   bool closed_ = false;
   std::vector<std::string> summaries_;

@@ -79,6 +79,7 @@ void CaptureSession::Run() {
   startMonoNs_ = MonotonicNs();
   armedCpuNs_ = ThreadCpuNs();
   segmentStartMonoNs_ = startMonoNs_;
+  output_.StartFlowClock(startNs_, startMonoNs_);
   sink_->OnArmed({startNs_, interfaces_});
   Loop();
   Finish();
@@ -102,6 +103,8 @@ int CaptureSession::PollTimeoutMs(uint64_t nowNs) const {
   if (options_.segmentNs != 0) {
     waitNs = std::min(waitNs, options_.segmentNs - std::min(options_.segmentNs, nowNs - segmentStartMonoNs_));
   }
+  const uint64_t flowIdleNs = output_.FlowIdleDeadlineMonoNs();
+  waitNs = std::min(waitNs, flowIdleNs > nowNs ? flowIdleNs - nowNs : 0);
   bool anyStaged = false;
   for (const auto& queue : staged_) anyStaged = anyStaged || !queue.empty();
   if (anyStaged) waitNs = std::min(waitNs, options_.mergeHoldbackNs / 2);
@@ -135,6 +138,10 @@ void CaptureSession::Loop() {
       Stop(StopReason::kTimeout);
       break;
     }
+    if (now >= output_.FlowIdleDeadlineMonoNs()) {
+      Stop(StopReason::kFlowIdle);
+      break;
+    }
     if (output_.segment() != segmentsSeen_) {  // a byte cut started a new segment
       segmentsSeen_ = output_.segment();
       segmentStartMonoNs_ = now;
@@ -162,7 +169,8 @@ void CaptureSession::Loop() {
   }
 
   const bool timeBased = reason_ == StopReason::kDuration || reason_ == StopReason::kTimeout ||
-                         reason_ == StopReason::kCancelled || reason_ == StopReason::kShutdown;
+                         reason_ == StopReason::kFlowIdle || reason_ == StopReason::kCancelled ||
+                         reason_ == StopReason::kShutdown;
   if (timeBased) {
     // Collect what the kernel timestamped before the stop, nothing after it.
     const uint64_t cutoffNs = RealtimeNs();

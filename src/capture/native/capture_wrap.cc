@@ -192,7 +192,7 @@ std::string OsName() {
   return std::string(name.sysname) + " " + name.release;
 }
 
-// What every capture writes, cold or warm: format, section, byte and packet limits, summaries.
+// What every capture writes, cold or warm: format, section, byte and packet limits, summaries, flow end.
 OutputOptions ParseOutputOptions(Napi::Object options) {
   Napi::Env env = options.Env();
   OutputOptions out;
@@ -214,6 +214,12 @@ OutputOptions ParseOutputOptions(Napi::Object options) {
   out.limits.segmentBytes = js::GetInteger(limits, "segmentBytes", "limits", 0, js::kMaxSafeInteger, 0);
   out.packetDebug = js::GetBool(options, "packetDebug", "", false);
   out.maxSummaryLines = js::GetInteger(options, "maxSummaryLines", "", 0, kMaxSummaryLines, 1000);
+  const Napi::Value flow = options.Get("flow");
+  if (!flow.IsUndefined()) {
+    Napi::Object object = js::RequireObject(flow, "flow");
+    out.flow.tcpClose = js::GetBool(object, "tcpClose", "flow");
+    out.flow.idleNs = js::GetInteger(object, "idleMs", "flow", 0, kMaxDurationMs) * 1'000'000u;
+  }
   return out;
 }
 

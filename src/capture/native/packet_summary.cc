@@ -5,14 +5,13 @@
 #include <cstdio>
 #include <ctime>
 
+#include "link_types.h"
+
 namespace pcapd {
 
 namespace {
 
-constexpr int kLinktypeEthernet = 1;
-constexpr int kLinktypeRaw = 101;
-constexpr int kLinktypeLinuxSll = 113;
-constexpr int kLinktypeLinuxSll2 = 276;
+using namespace link;
 
 uint16_t ReadU16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
@@ -38,12 +37,12 @@ std::string Transport(uint8_t protocol, const uint8_t* p, size_t length, const s
 }
 
 std::string Network(uint16_t ethertype, const uint8_t* p, size_t length) {
-  if (ethertype == 0x0800 && length >= 20) {
+  if (ethertype == kEthertypeIpv4 && length >= 20) {
     const size_t headerBytes = static_cast<size_t>(p[0] & 0x0f) * 4;
     if (headerBytes < 20 || headerBytes > length) return "IPv4 (truncated)";
     return Transport(p[9], p + headerBytes, length - headerBytes, Address(AF_INET, p + 12), Address(AF_INET, p + 16));
   }
-  if (ethertype == 0x86dd && length >= 40) {
+  if (ethertype == kEthertypeIpv6 && length >= 40) {
     return Transport(p[6], p + 40, length - 40, Address(AF_INET6, p + 8), Address(AF_INET6, p + 24));
   }
   if (ethertype == 0x0806) return "ARP";
@@ -58,7 +57,7 @@ std::string Decode(int linktype, const uint8_t* p, size_t length) {
       if (length < 14) return "Ethernet (truncated)";
       size_t offset = 12;
       uint16_t ethertype = ReadU16(p + offset);
-      while ((ethertype == 0x8100 || ethertype == 0x88a8) && length >= offset + 6) {
+      while ((ethertype == kEthertypeVlan || ethertype == kEthertypeQinq) && length >= offset + 6) {
         offset += 4;  // skip 802.1Q / 802.1ad tags
         ethertype = ReadU16(p + offset);
       }
@@ -72,7 +71,7 @@ std::string Decode(int linktype, const uint8_t* p, size_t length) {
       return Network(ReadU16(p), p + 20, length - 20);
     case kLinktypeRaw:
       if (length < 1) return "raw (empty)";
-      return Network((p[0] >> 4) == 6 ? 0x86dd : 0x0800, p, length);
+      return Network((p[0] >> 4) == 6 ? kEthertypeIpv6 : kEthertypeIpv4, p, length);
     default: {
       char line[32];
       std::snprintf(line, sizeof(line), "linktype %d", linktype);

@@ -91,6 +91,9 @@ bool WarmCapture::Arm(const InterfaceInfo& reader, const LookbackRing& ring, uin
       return false;
     });
   }
+  // After the lookback, so that a flow already quiet when the request came
+  // is not given a fresh idle period.
+  output_.StartFlowClock(nowNs, nowMonoNs);
   sink_->OnArmed(std::move(armed));
   if (stopping_ != StopReason::kNone) End(stopping_, "");  // the lookback alone reached a limit
   return true;
@@ -123,6 +126,7 @@ void WarmCapture::Tick(uint64_t nowMonoNs) {
   if (options_.idleNs != 0 && anyArrival_ && nowMonoNs - lastArrivalMonoNs_ >= options_.idleNs) {
     BeginStop(StopReason::kTimeout, nowMonoNs);
   }
+  if (nowMonoNs >= output_.FlowIdleDeadlineMonoNs()) BeginStop(StopReason::kFlowIdle, nowMonoNs);
   if (stopping_ != StopReason::kNone) {
     if (nowMonoNs >= stopAtMonoNs_) End(stopping_, "");
     return;
@@ -144,7 +148,7 @@ uint64_t WarmCapture::NextDeadlineMonoNs() const {
   uint64_t deadline = Saturating(startMonoNs_, options_.durationNs);
   if (options_.idleNs != 0 && anyArrival_) deadline = std::min(deadline, Saturating(lastArrivalMonoNs_, options_.idleNs));
   if (options_.segmentNs != 0) deadline = std::min(deadline, Saturating(segmentStartMonoNs_, options_.segmentNs));
-  return deadline;
+  return std::min(deadline, output_.FlowIdleDeadlineMonoNs());
 }
 
 void WarmCapture::End(StopReason reason, const std::string& errorMessage) {
