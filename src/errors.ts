@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   PCAPD_ERR_REQUEST_DUPLICATE: 'a request with this id was already accepted',
   PCAPD_ERR_REQUEST_UNSIGNED: 'this node accepts only signed requests ([signing] required = true)',
   PCAPD_ERR_SIGNATURE_INVALID: 'a signed request whose signature does not match any [signing] secret, is malformed, lacks id or timestamp, or whose timestamp is outside the replay window',
+  PCAPD_ERR_EVE_INVALID: 'a Suricata EVE alert event is malformed or names no capturable flow (the field is named)',
 
   // Scheduler and API
   PCAPD_ERR_ADMISSION_FULL: 'no capture slot or memory budget is free and the queue is full',
