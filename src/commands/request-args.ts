@@ -13,6 +13,8 @@ export interface RequestArgs {
   configPath?: string;
   via?: Via;
   file?: string;
+  /** --eve: a file (or "-") holding one Suricata EVE alert line, sent as the request's `eve`. */
+  eveFile?: string;
   /** --via http: the API's base URL, instead of [http] host and port. */
   url?: string;
   /** Request fields set by flags (over those of --file). */
@@ -67,6 +69,7 @@ const COMMAND_FLAGS: Record<string, 'string' | 'integer' | 'boolean'> = {
   config: 'string',
   via: 'string',
   file: 'string',
+  eve: 'string',
   url: 'string',
   wait: 'boolean',
   'wait-timeout': 'integer',
@@ -131,6 +134,9 @@ function apply(args: RequestArgs, name: string, kind: Kind, text: string): void 
       return;
     case 'file':
       args.file = text;
+      return;
+    case 'eve':
+      args.eveFile = text;
       return;
     case 'url':
       if (!/^https?:\/\/[^/]+/.test(text)) throw usageError(`-url must be an http(s) URL (got ${JSON.stringify(text)})`);
@@ -224,6 +230,10 @@ request (or --file request.json, "-" for stdin; flags override its fields):
   --folder DIR  --segment-seconds S  --segment-bytes N
   --packetdebug  --logrequest  --encryption
   --reply redis:<channel>|kafka:<topic>|sqs:<queue-url>
+  --eve FILE                          one line of Suricata eve.json (an alert; "-" for
+                                      stdin) instead of --bpf: capture that flow until
+                                      it ends; the alert's host and in_iface pick the
+                                      node and interface unless flags name them
 
 sending:
   --via redis|kafka|sqs|http          default: the only broker listener FILE enables,

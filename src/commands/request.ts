@@ -17,6 +17,7 @@ import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
 import { readJsonObject } from '../json.js';
+import { quoteFlowIds } from '../requests/eve-message.js';
 import { checkFolder } from '../requests/folder.js';
 import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js';
 import type { CaptureRequest } from '../requests/schema.js';
@@ -167,6 +168,7 @@ function defaultVia(config: Config): Via {
 async function buildRequest(args: RequestArgs, stdin: NodeJS.ReadableStream): Promise<CaptureRequest> {
   const fromFile = args.file === undefined ? {} : await readRequestFile(args.file, stdin);
   const request = { ...fromFile, ...args.fields } as Record<string, unknown>;
+  if (args.eveFile !== undefined) request['eve'] = await readEveLine(args.eveFile, stdin);
   if (isObject(fromFile['segment']) && isObject(args.fields['segment'])) {
     request['segment'] = { ...fromFile['segment'], ...args.fields['segment'] };
   }
@@ -192,6 +194,23 @@ async function readRequestFile(path: string, stdin: NodeJS.ReadableStream): Prom
   }
   if (!isObject(value)) throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `${path} must hold a JSON object`);
   return value;
+}
+
+/** One EVE line; flow_id keeps its digits (JSON numbers above 2^53 would be rounded). */
+async function readEveLine(path: string, stdin: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = path === '-' ? await readAll(stdin) : await readFile(path, 'utf8');
+  } catch (err: unknown) {
+    throw usageError(`cannot read ${path}: ${errorMessage(err)}`);
+  }
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length !== 1) {
+    throw usageError(`--eve ${path} must hold exactly one EVE line, it has ${lines.length} (pick one: grep '"event_type":"alert"' eve.json | head -1)`);
+  }
+  const event = readJsonObject(quoteFlowIds(lines[0] ?? ''));
+  if (event === undefined) throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `${path} must hold one EVE line: a JSON object`);
+  return event;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {

@@ -71,7 +71,15 @@ const Cloudshark = z.strictObject({
 
 /** A Redis key, channel or Kafka topic name as written in the config: printable, no spaces. */
 const brokerName = (max: number) => text(max).regex(/^[^\s\p{Cc}]*$/u, 'must not contain spaces or control characters');
-export const REDIS_MODES = ['pubsub', 'streams'] as const;
+export const REDIS_MODES = ['pubsub', 'streams', 'list'] as const;
+/** What a listener's messages are: pcapd capture requests, or raw Suricata EVE lines (alerts become flow captures). */
+export const MESSAGE_KINDS = ['request', 'eve'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+const messages = () =>
+  z
+    .enum(MESSAGE_KINDS)
+    .default('request')
+    .describe('"request": each message is a pcapd capture request; "eve": each message is one Suricata EVE JSON line as Suricata\'s own outputs publish it (alert events become flow captures, see [flows]; other event types are ignored)');
 
 const Redis = z.strictObject({
   listen: z.boolean().default(false).describe('take capture requests from Redis'),
@@ -87,11 +95,13 @@ const Redis = z.strictObject({
   mode: z
     .enum(REDIS_MODES)
     .default('pubsub')
-    .describe('"pubsub": SUBSCRIBE to channel (requests sent while pcapd is down are lost); "streams": XREADGROUP on stream, acknowledged after delivery'),
+    .describe('"pubsub": SUBSCRIBE to channel (requests sent while pcapd is down are lost); "streams": XREADGROUP on stream, acknowledged after delivery; "list": BRPOP from list (Suricata\'s default redis output pushes there; each entry goes to one node)'),
   stream: brokerName(255).min(1).default('capture').describe('stream key carrying capture requests (mode = "streams"); each entry\'s "request" field holds the JSON'),
+  list: brokerName(255).min(1).default('suricata').describe('list key popped in mode = "list" (with messages = "eve", Suricata\'s eve-log redis key)'),
   group: brokerName(255).default('').describe('stream consumer group; empty: "pcapd-<node>", so every node sees every request'),
   consumer: brokerName(255).default('').describe('consumer name within the group; empty: the node name'),
   results: brokerName(255).default('').describe('channel that result events of requests from Redis are PUBLISHed to; empty: none'),
+  messages: messages(),
 });
 
 const kafkaTopic = () => text(249).regex(/^[A-Za-z0-9._-]*$/, 'a Kafka topic name: letters, digits, ".", "_" and "-"');
@@ -110,6 +120,7 @@ const Kafka = z.strictObject({
   saslmechanism: z.enum(KAFKA_SASL_MECHANISMS).optional().describe('SASL mechanism: "plain", "scram-sha-256" or "scram-sha-512" (default: no SASL)'),
   saslusername: text(255).optional().describe('SASL user name'),
   saslpassword: text(512).optional().describe('SASL password'),
+  messages: messages(),
 });
 
 const Syslog = z.strictObject({
@@ -200,6 +211,7 @@ const Sqs = z.strictObject({
     .default(0)
     .describe('visibility timeout of received messages; 0: the queue\'s own. Extended while a capture runs longer'),
   results: text(2048).default('').describe('queue URL that result events of requests from SQS are sent to; empty: none'),
+  messages: messages(),
 });
 
 const Http = z.strictObject({
@@ -236,6 +248,25 @@ const Spool = z.strictObject({
   cullinterval: positive().default(60).describe('seconds between cull passes'),
 });
 
+/**
+ * Flow captures from IDS alerts (a request with `eve`, or a listener with
+ * messages = "eve"). Idle timeouts follow the spirit of Suricata's
+ * flow-timeouts (established: tcp 600 s, udp and icmp 300 s), shortened: a
+ * capture waits on the flow, and a flow that is quiet this long is over for a
+ * packet capture's purposes.
+ */
+const Flows = z.strictObject({
+  interface: text(255).default('').describe('interface (or alias) of flow captures whose alert names no in_iface this node has and whose request names none; empty: such alerts are refused'),
+  matchhost: z.boolean().default(true).describe('an EVE event whose host (Suricata sensor-name) is set is captured only by the node of that name; false: every node the request targets'),
+  tcpidle: positive().max(86_400).default(120).describe('a TCP flow capture ends (reason flow-idle) after this many seconds without a packet of the flow; it ends at once (flow-end) on FIN/FIN/ACK or RST'),
+  udpidle: positive().max(86_400).default(60).describe('seconds without a packet that end a UDP flow capture (flow-idle)'),
+  icmpidle: positive().max(86_400).default(30).describe('seconds without a packet that end an ICMP or ICMPv6 flow capture (flow-idle)'),
+  otheridle: positive().max(86_400).default(60).describe('seconds without a packet that end a flow capture of any other protocol, SCTP included (flow-idle)'),
+  lookback: seconds().max(86_400).default(60).describe('on a warm interface, how far back a flow capture starts when the alert does not say when the flow began (with flow.start it goes back to the flow\'s start); clamped to general.maxlookback and the ring'),
+  mergewindow: seconds().max(86_400).default(300).describe('an alert for a flow whose capture is running, or ended less than this many seconds ago, is merged into it instead of starting another'),
+  mergemax: positive().max(10_000).default(100).describe('alerts listed per flow capture (signature, time); more are counted, not listed'),
+});
+
 /** Shortest signing secret: 32 characters carry at least 128 bits when drawn from hex. */
 export const MIN_SIGNING_SECRET_CHARS = 32;
 
@@ -265,6 +296,7 @@ export const ConfigSchema = z.strictObject({
   scheduler: Scheduler.default(() => Scheduler.parse({})),
   spool: Spool.default(() => Spool.parse({})),
   signing: Signing.default(() => Signing.parse({})).describe('optional HMAC request signing, for every listener'),
+  flows: Flows.default(() => Flows.parse({})).describe('flow captures from Suricata EVE alerts'),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

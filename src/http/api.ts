@@ -125,6 +125,8 @@ export function buildApi(deps: ApiDeps) {
         return reply.code(200).send({ ignored: true, why: result.why });
       case 'duplicate':
         return sendError(reply, 'PCAPD_ERR_REQUEST_DUPLICATE', `request id ${result.id} was already accepted`);
+      case 'merged':
+        return reply.code(200).send({ id: result.id, merged: true, location: `/captures/${result.id}` });
       case 'accepted': {
         if (query.wait === undefined) {
           return reply.code(202).send({ id: result.id, queued: result.queued, location: `/captures/${result.id}` });

@@ -22,8 +22,10 @@ export type IntakeResult =
       /** Which result events go to `reply` (default: the final outcome only). */
       replyOn?: readonly ReplyEvent[];
     })
-  | { kind: 'ignored'; why: 'other-node' }
+  | { kind: 'ignored'; why: 'other-node' | 'not-an-alert' }
   | { kind: 'duplicate'; id: string }
+  /** An alert for a flow already being captured: added to that capture (`id`). */
+  | { kind: 'merged'; id: string }
   | { kind: 'rejected'; code: string; message: string };
 
 export type RequestHandler = (request: RawRequest) => Promise<IntakeResult>;

@@ -9,6 +9,9 @@
  *   is delivered or the request refused. A request added while pcapd was down
  *   is read when it starts (the intake drops it if stale); entries this
  *   consumer had read but not acknowledged when it died are read again first.
+ * - "list": BRPOP from `list`, the way Suricata's redis eve-log output (its
+ *   default mode, LPUSH) is consumed: oldest first, each entry taken by one
+ *   reader and gone once popped (a list has no acknowledgement).
  *
  * Any message, however large or malformed, goes to the intake and is refused
  * there; the subscription stays up (pcapdaemon's silently died on a large one).
@@ -28,6 +31,8 @@ import { handleSafely, InFlight, settlementOf, stopWaitMs } from './settlement.j
 const FIRST_CONNECT_WAIT_MS = 10_000;
 /** XREADGROUP blocks this long per call; new entries return at once, this only bounds an idle call. */
 const STREAM_BLOCK_MS = 5_000;
+/** BRPOP blocks this long per call (seconds); an entry returns at once, this only bounds an idle call. */
+const LIST_BLOCK_SECONDS = 5;
 /** Entries read per XREADGROUP: each may be up to general.maxrequestbytes. */
 const STREAM_BATCH = 16;
 /** The field of a stream entry that holds the JSON request (what `pcapd request --via redis` writes). */
@@ -66,6 +71,7 @@ export class RedisListener implements Listener {
   async start(onRequest: RequestHandler): Promise<void> {
     const section = this.deps.config().redis;
     if (section.mode === 'pubsub') await this.startPubSub(section, onRequest);
+    else if (section.mode === 'list') await this.startList(section, onRequest);
     else await this.startStreams(section, onRequest);
   }
 
@@ -154,6 +160,34 @@ export class RedisListener implements Listener {
       if (!this.stopping.signal.aborted) this.log.error({ err: errorMessage(err) }, 'redis SUBSCRIBE failed');
     });
     await Promise.race([subscribed, sleep(FIRST_CONNECT_WAIT_MS, this.stopping.signal)]);
+  }
+
+  // ---- list ----
+
+  private async startList(section: Config['redis'], onRequest: RequestHandler): Promise<void> {
+    const reader = this.newClient(section, 'list-reader');
+    this.watch(reader, 'popping the redis list', { host: section.host, port: section.port, list: section.list });
+    await this.firstConnect(reader, 'list reader');
+    this.loop = this.popList(reader, section.list, onRequest);
+  }
+
+  private async popList(reader: Redis, key: string, onRequest: RequestHandler): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const popped = await reader.brpopBuffer(key, LIST_BLOCK_SECONDS);
+        attempt = 0;
+        if (popped === null) continue;
+        // Popped is taken: the decision is all there is, as with pub/sub.
+        this.inFlight.add(handleSafely(onRequest, { body: popped[1], source: this.name }, this.log, this.deps.metrics));
+      } catch (err: unknown) {
+        if (this.stopping.signal.aborted) return;
+        attempt += 1;
+        this.deps.metrics.listenerErrors.inc({ listener: this.name, reason: 'PCAPD_ERR_BROKER_RECEIVE' });
+        this.log.warn({ code: 'PCAPD_ERR_BROKER_RECEIVE', err: errorMessage(err), attempt }, 'redis BRPOP failed; retrying');
+        await sleep(backoffDelayMs(attempt), this.stopping.signal);
+      }
+    }
   }
 
   // ---- streams ----

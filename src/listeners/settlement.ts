@@ -29,9 +29,11 @@ export function settlementOf(result: IntakeResult): Settlement {
     case 'accepted':
       return { kind: 'after-outcome', outcome: result.outcome };
     case 'duplicate':
+    case 'merged':
       return { kind: 'ack' };
     case 'ignored':
-      return { kind: 'release', why: 'other-node' };
+      // An EVE event that is not an alert is ignored by every node: settled here.
+      return result.why === 'not-an-alert' ? { kind: 'ack' } : { kind: 'release', why: 'other-node' };
     case 'rejected':
       return result.code === 'PCAPD_ERR_SHUTTING_DOWN' ? { kind: 'release', why: 'shutting-down' } : { kind: 'ack' };
     default: {

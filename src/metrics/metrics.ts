@@ -39,6 +39,18 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly flowAlertsMerged = new Counter({
+    name: 'pcapd_flow_alerts_merged_total',
+    help: 'EVE alerts added to the running (or just ended) capture of their flow instead of starting another',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly eveIgnored = new Counter({
+    name: 'pcapd_eve_events_ignored_total',
+    help: 'EVE lines on a listener with messages = "eve" that are not alerts (flow, dns, stats, ...), ignored quietly',
+    labelNames: ['source', 'event_type'] as const,
+    registers: [this.registry],
+  });
   readonly limitsClamped = new Counter({
     name: 'pcapd_limits_clamped_total',
     help: 'Request limits lowered to the configured maximum, by field',
@@ -63,7 +75,7 @@ export class Metrics {
   });
   readonly capturesFinished = new Counter({
     name: 'pcapd_captures_finished_total',
-    help: 'Captures that ended, by stop reason (packets, bytes, duration, timeout, cancelled, shutdown, error)',
+    help: 'Captures that ended, by stop reason (packets, bytes, duration, timeout, cancelled, shutdown, error, flow-end, flow-idle)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

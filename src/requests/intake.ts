@@ -15,6 +15,7 @@ import type { IntakeResult, RawRequest } from '../listeners/listener.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { eveMessageOf, messageKindOf } from './eve-message.js';
 import { parseRequest } from './parse.js';
 
 /** Untrusted bodies are logged only this far, under a fixed key. */
@@ -50,8 +51,18 @@ export class Intake {
     const { metrics, log } = this.deps;
     metrics.requestsReceived.inc({ source: raw.source });
     try {
-      const parsed = parseRequest(raw.body, {
-        config: this.deps.config(),
+      const config = this.deps.config();
+      let body = raw.body;
+      if (messageKindOf(config, raw.source) === 'eve') {
+        const message = eveMessageOf(raw.body, config.general.maxrequestbytes);
+        if (message.kind === 'other') {
+          metrics.eveIgnored.inc({ source: raw.source, event_type: message.eventType });
+          return { kind: 'ignored', why: 'not-an-alert' };
+        }
+        body = message.body;
+      }
+      const parsed = parseRequest(body, {
+        config,
         node: this.deps.node(),
         source: raw.source,
         clock: this.deps.clock,
@@ -73,6 +84,11 @@ export class Intake {
       if (submitted.kind === 'duplicate') {
         metrics.requestsDuplicate.inc({ source: raw.source });
         log.info({ reqId: job.id, source: raw.source }, 'duplicate request id: already captured or capturing');
+        return submitted;
+      }
+      if (submitted.kind === 'merged') {
+        metrics.flowAlertsMerged.inc({ source: raw.source });
+        log.info({ reqId: submitted.id, source: raw.source, flow: job.flow?.description, signatureId: job.flow?.alert.signature?.id }, 'alert merged into the capture of its flow');
         return submitted;
       }
       metrics.requestsAccepted.inc({ source: raw.source });

@@ -4,6 +4,7 @@
  * downstream (scheduler, capture, sinks, result events) works from it.
  */
 import type { CaptureFormat } from '../capture/capture.js';
+import type { FlowAlert } from '../flows/eve.js';
 import type { CaptureRequest } from './schema.js';
 
 export interface JobInterface {
@@ -22,6 +23,25 @@ export interface JobLimits {
   segmentBytes: number;
   /** Seconds before arming the file starts from a warm interface's ring; 0: none. */
   lookbackSeconds: number;
+}
+
+/** A flow capture: the request carried a Suricata alert (`eve`) instead of a BPF. */
+export interface JobFlow {
+  /** The alert that started the capture. */
+  alert: FlowAlert;
+  /**
+   * What makes two alerts the same flow (merged into one capture): Suricata's
+   * flow_id, else the Community ID with the VLAN ids and interface.
+   */
+  key: string;
+  /** pcapd's own Community ID (v1) of the flow, so the file joins Zeek and Suricata logs (none for ICMP without a type). */
+  communityId?: string;
+  /** "tcp 10.0.0.1:51234 <-> 10.0.0.2:443", for logs and the section comment. */
+  description: string;
+  /** TCP: end once both FINs are acknowledged, or on RST (reason flow-end). */
+  tcpClose: boolean;
+  /** Seconds without a packet of the flow that end it (reason flow-idle). */
+  idleSeconds: number;
 }
 
 /** A limit the request asked above the configured maximum, and what was applied. */
@@ -54,4 +74,5 @@ export interface CaptureJob {
   packetDebug: boolean;
   logRequest: boolean;
   reply?: string;
+  flow?: JobFlow;
 }

@@ -11,10 +11,15 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { warmEntryOf } from '../config/warm.js';
 import { PcapdError } from '../errors.js';
+import { jsonPointer, valueAt } from '../json.js';
 import { parseDestination, unreachableReason } from '../results/destination.js';
 import { s3OverrideProblems } from '../sinks/s3-destination.js';
+import { shorten } from '../text.js';
+import { quoteFlowIds } from './eve-message.js';
 import { checkFolder } from './folder.js';
-import type { CaptureJob, Clamp, JobInterface, JobLimits } from './job.js';
+import { flowInterfaceChoice, flowLookbackSeconds, flowNodeTarget, flowRequestOf } from './flow-request.js';
+import { interfaceChoiceOf, resolveInterfaces } from './interfaces.js';
+import type { CaptureJob, Clamp, JobFlow, JobInterface, JobLimits } from './job.js';
 import { matchesNode, nodeTargetOf } from './node-match.js';
 import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from './schema.js';
 import { checkSignedFreshness, openRequest } from './signature.js';
@@ -43,12 +48,17 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   const opened = openRequest(parseJsonObject(decodeBody(body, config.general.maxrequestbytes)), config.signing, parseJsonObject);
   const request = validateRequest(opened.raw);
   if (opened.signed) checkSignedFreshness(request, config.signing.window, nowMs);
-  const target = nodeTargetOf(request);
-  const choice = interfaceChoiceOf(request);
+  const flowRequest = flowRequestOf(request, config);
+  const alert = flowRequest?.flow.alert;
+  const target = alert === undefined ? nodeTargetOf(request) : flowNodeTarget(request, alert, config);
+  const interfaceExists = ctx.interfaceExists.bind(ctx);
+  // A request that names no interface is refused whichever node it targets.
+  if (alert === undefined) interfaceChoiceOf(request);
   if (!matchesNode(target, ctx.node)) return { kind: 'ignored', why: 'other-node' };
   checkFreshness(request.timestamp, config.general.staleafter, nowMs);
-  const interfaces = resolveInterfaces(choice, config, ctx.interfaceExists.bind(ctx));
-  const filter = request.bpf ?? '';
+  const choice = alert === undefined ? interfaceChoiceOf(request) : flowInterfaceChoice(request, alert, config, interfaceExists);
+  const interfaces = resolveInterfaces(choice, config, interfaceExists);
+  const filter = flowRequest?.filter ?? request.bpf ?? '';
   validateFilter(filter);
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
   const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);
@@ -57,7 +67,9 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   else if (request.replyon !== undefined) {
     throw new PcapdError('PCAPD_ERR_REPLY_INVALID', '/replyon: says which events go to reply, and the request has no reply');
   }
-  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder }) };
+  const job = buildJob({ request, ctx, nowMs, interfaces, filter, folder });
+  if (flowRequest !== undefined) withFlow(job, flowRequest.flow, ctx.config, nowMs);
+  return { kind: 'accepted', job };
 }
 
 // --- a, b: size and JSON ------------------------------------------------------
@@ -85,7 +97,7 @@ function decodeBody(body: string | Buffer, maxBytes: number): string {
 function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(quoteFlowIds(text));
   } catch (err: unknown) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `the request is not valid JSON: ${reason}`, { cause: err });
@@ -147,21 +159,7 @@ function issueError(issue: Issue, raw: unknown): PcapdError {
   return new PcapdError('PCAPD_ERR_REQUEST_INVALID', `${jsonPointer(path)}: expected ${expected}, got ${got}`);
 }
 
-/** RFC 6901: "/segment/bytez", with ~ and / escaped; untrusted keys are shortened. */
-function jsonPointer(path: ReadonlyArray<PropertyKey>): string {
-  return path
-    .map((segment) => `/${shorten(String(segment)).replaceAll('~', '~0').replaceAll('/', '~1')}`)
-    .join('');
-}
 
-function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
-  let value = root;
-  for (const segment of path) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, segment)) return undefined;
-    value = (value as Record<string | number, unknown>)[segment];
-  }
-  return value;
-}
 
 // The request's published JSON Schema is the one description of what each
 // field accepts, so messages quote it rather than zod's wording.
@@ -257,66 +255,6 @@ function isRecord(value: unknown): value is JsonSchema {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Untrusted text in a message stays readable and bounded. */
-function shorten(text: string, max = 64): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-// --- d, g: interfaces ---------------------------------------------------------
-
-type InterfaceChoice = { kind: 'interface'; names: string[] } | { kind: 'alias'; aliases: string[] };
-
-function interfaceChoiceOf(request: CaptureRequest): InterfaceChoice {
-  const { interface: names, alias: aliases } = request;
-  if (names !== undefined && aliases !== undefined) {
-    throw new PcapdError('PCAPD_ERR_REQUEST_INTERFACE', 'the request names both interface and alias; name exactly one');
-  }
-  if (names !== undefined) return { kind: 'interface', names };
-  if (aliases !== undefined) return { kind: 'alias', aliases };
-  throw new PcapdError(
-    'PCAPD_ERR_REQUEST_INTERFACE',
-    'the request names neither interface nor alias; name exactly one (alias names come from [[interface]] blocks)',
-  );
-}
-
-/** Each interface once, in request order; an interface reached by two aliases keeps the first. */
-function resolveInterfaces(
-  choice: InterfaceChoice,
-  config: Config,
-  interfaceExists: (name: string) => boolean,
-): JobInterface[] {
-  const wanted =
-    choice.kind === 'interface' ? choice.names.map((name) => ({ name })) : resolveAliases(choice.aliases, config);
-  const seen = new Set<string>();
-  const interfaces: JobInterface[] = [];
-  for (const entry of wanted) {
-    if (seen.has(entry.name)) continue;
-    seen.add(entry.name);
-    if (!interfaceExists(entry.name)) throw unknownInterface(entry);
-    interfaces.push(entry);
-  }
-  return interfaces;
-}
-
-function resolveAliases(aliases: readonly string[], config: Config): JobInterface[] {
-  return aliases.flatMap((alias) => {
-    // As in pcapdaemon, an alias names every [[interface]] block that lists it, in config order.
-    const blocks = config.interface.filter((candidate) => candidate.alias.includes(alias));
-    if (blocks.length === 0) {
-      throw new PcapdError(
-        'PCAPD_ERR_ALIAS_UNKNOWN',
-        `alias ${JSON.stringify(shorten(alias))} is not configured in any [[interface]] block`,
-      );
-    }
-    return blocks.map((block) => ({ name: block.name, alias }));
-  });
-}
-
-function unknownInterface(entry: JobInterface): PcapdError {
-  const name = JSON.stringify(shorten(entry.name));
-  const via = entry.alias === undefined ? '' : ` (alias ${JSON.stringify(entry.alias)})`;
-  return new PcapdError('PCAPD_ERR_INTERFACE_UNKNOWN', `interface ${name}${via} does not exist on this host`);
-}
 
 // --- f: stale -----------------------------------------------------------------
 
@@ -476,4 +414,20 @@ function buildJob({ request, ctx, nowMs, interfaces, filter, folder }: JobParts)
   if (folder !== undefined) job.folder = folder;
   if (request.reply !== undefined) job.reply = request.reply;
   return job;
+}
+
+/**
+ * A flow capture ends with its flow (native: TCP close, the protocol's idle
+ * timeout), so the generic idle timeout is off unless the request sets one;
+ * on a warm interface it starts back at the flow's start when the ring still
+ * holds it, unless the request asks its own lookback.
+ */
+function withFlow(job: CaptureJob, flow: JobFlow, config: Config, nowMs: number): void {
+  job.flow = flow;
+  if (job.request.timeout === undefined || job.request.timeout === 0) job.limits.timeoutSeconds = 0;
+  const [only] = job.interfaces;
+  const warm = job.interfaces.length === 1 && only !== undefined ? warmEntryOf(config, only.name) : undefined;
+  if (warm !== undefined && job.limits.lookbackSeconds === 0 && (job.request.lookback ?? 0) === 0) {
+    job.limits.lookbackSeconds = flowLookbackSeconds(flow.alert, config, nowMs, warm.lookbackseconds);
+  }
 }

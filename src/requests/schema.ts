@@ -65,6 +65,10 @@ export const CaptureRequestSchema = z
     lookback: limit()
       .optional()
       .describe('start the file this many seconds before the request, from a warm interface\'s ring; clamped to general.maxlookback and the ring\'s lookbackseconds'),
+    eve: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('a Suricata EVE alert event, in place of bpf: pcapd captures that flow, both directions, until it ends (see README: flow captures)'),
     reply: z.string().min(1).max(2048).optional().describe('where the result event goes (see README: result events)'),
     replyon: z
       .array(z.enum(REPLY_EVENTS))

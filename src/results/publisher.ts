@@ -71,7 +71,9 @@ export class ResultPublisher {
         return;
       case 'ignored':
       case 'duplicate':
-        // Another node's request, or one whose first copy's outcome is published.
+      case 'merged':
+        // Another node's request, one whose first copy's outcome is published,
+        // or an alert whose flow's capture publishes it among its alerts.
         return;
       default: {
         const unreachable: never = result;

@@ -4,6 +4,7 @@ import type { WarmInterfaces } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
 import type { CaptureJob } from '../requests/job.js';
+import { flowCommentLines, flowOutcomeOf } from './flow-captures.js';
 
 export type WarmReaders = Pick<WarmInterfaces, 'readerFor'>;
 
@@ -23,6 +24,8 @@ export function sectionComment(job: CaptureJob): string {
   const aliases = job.interfaces.filter((i) => i.alias !== undefined).map((i) => `${i.alias}=${i.name}`);
   if (aliases.length > 0) lines.push(`aliases: ${aliases.join(',')}`);
   lines.push(`bpf: ${job.filter === '' ? '(none)' : job.filter}`);
+  const flow = flowOutcomeOf(job);
+  if (flow !== undefined) lines.push(...flowCommentLines(flow));
   return lines.join('\n');
 }
 
@@ -47,6 +50,7 @@ export function captureSpec(job: CaptureJob, config: Config): CaptureSpec {
       segmentBytes: job.limits.segmentBytes,
       segmentMs: job.limits.segmentSeconds * 1000,
     },
+    ...(job.flow === undefined ? {} : { flow: { tcpClose: job.flow.tcpClose, idleMs: job.flow.idleSeconds * 1000 } }),
   };
 }
 

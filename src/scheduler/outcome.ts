@@ -49,6 +49,34 @@ export interface PendingDelivery {
   message: string;
 }
 
+/** One alert of a flow capture: the one that started it, or one merged into it. */
+export interface FlowAlertRecord {
+  signatureId?: number;
+  signature?: string;
+  /** The alert's own time, as Suricata wrote it. */
+  timestamp?: string;
+  /** When pcapd received it (ISO 8601). */
+  receivedAt: string;
+}
+
+/** What a flow capture (a request with `eve`) is about, and the alerts it gathered. */
+export interface FlowOutcome {
+  /** Suricata's flow_id, exact (decimal digits). */
+  flowId?: string;
+  /** pcapd's Community ID (v1) of the flow captured (absent for ICMP without a type). */
+  communityId?: string;
+  /** The alert's community_id, when it carried one that differs from pcapd's (it should not). */
+  alertCommunityId?: string;
+  /** "tcp 10.0.0.1:51234 <-> 10.0.0.2:443". */
+  flow: string;
+  /** The first flows.mergemax alerts, in arrival order, the one that started the capture first. */
+  alerts: FlowAlertRecord[];
+  /** Alerts merged into this capture after the first (listed or not). */
+  merged: number;
+  /** Alerts not listed because flows.mergemax was reached. */
+  omitted: number;
+}
+
 export interface CaptureOutcome {
   id: string;
   node: string;
@@ -63,6 +91,8 @@ export interface CaptureOutcome {
   error?: { code: string; message: string };
   requestedAt: string;
   startedAt?: string;
+  /** Flow captures: the flow and its alerts. */
+  flow?: FlowOutcome;
   /** Captures with lookback: what was asked, how far back the file starts, packets from the ring. */
   lookback?: { askedSeconds: number; servedSeconds: number; packets: number };
   endedAt?: string;

@@ -9,6 +9,7 @@
  * A capture's slot is freed when capturing ends, its memory when delivery ends.
  */
 import { startCapture as nativeStartCapture, type CaptureFile, type CaptureHandle, type CaptureResult, type CaptureSpec } from '../capture/capture.js';
+import { appendSectionComment } from '../capture/pcapng-section.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { lookbackRingBytes } from '../config/warm.js';
@@ -20,6 +21,7 @@ import { captureFileName } from '../sinks/naming.js';
 import { totalBytes, type DeliverableFile, type FinishedCapture, type Sink } from '../sinks/sink.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
 import { deliverWithoutSpool, type DeliveryReport } from './delivery.js';
+import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
 import type { CaptureOutcome, InterfaceCounters } from './outcome.js';
 
 export interface SchedulerDeps {
@@ -49,7 +51,9 @@ export type SubmitResult =
       /** The state once the capture is armed and recording, or its outcome if it ended before that. */
       armed: Promise<CaptureOutcome>;
     }
-  | { kind: 'duplicate'; id: string };
+  | { kind: 'duplicate'; id: string }
+  /** An alert for a flow whose capture runs (or just ended): added to that capture (`id`), no second capture. */
+  | { kind: 'merged'; id: string };
 
 interface Entry {
   job: CaptureJob;
@@ -98,6 +102,7 @@ export class Scheduler {
   private readonly retained = new Map<string, Retained>();
   private readonly seenIds = new Map<string, number>();
   private readonly perInterface = new Map<string, number>();
+  private readonly flows = new FlowCaptures();
   private running = 0;
   private reservedBytes = 0;
   private retainedBytes = 0;
@@ -113,6 +118,8 @@ export class Scheduler {
     if (job.request.id !== undefined && this.isDuplicate(job.request.id)) {
       return { kind: 'duplicate', id: job.id };
     }
+    const merged = this.mergeIntoFlowCapture(job);
+    if (merged !== undefined) return merged;
     const settings = this.deps.config().scheduler;
     const budgetBytes = this.captureBudgetBytes();
     const reservationBytes = memoryReservationBytes(job);
@@ -124,13 +131,15 @@ export class Scheduler {
       );
     }
     const entry = this.newEntry(job, reservationBytes);
-    if (this.canStart(entry)) {
+    if (this.canStart(entry) || this.queue.length < settings.queue) {
       this.remember(job);
+      this.flows.started(job, this.deps.clock.nowMs(), this.deps.config().flows.mergewindow * 1000);
+    }
+    if (this.canStart(entry)) {
       this.launch(entry);
       return { kind: 'accepted', id: job.id, queued: false, outcome: entry.settled, armed: entry.armed };
     }
     if (this.queue.length < settings.queue) {
-      this.remember(job);
       this.queue.push(entry);
       this.active.set(job.id, entry);
       this.deps.metrics.capturesQueued.set(this.queue.length);
@@ -231,6 +240,17 @@ export class Scheduler {
   }
 
   // ---- admission ----
+
+  private mergeIntoFlowCapture(job: CaptureJob): SubmitResult | undefined {
+    if (job.flow === undefined) return undefined;
+    const flows = this.deps.config().flows;
+    const captureId = this.flows.captureOf(job.flow, this.deps.clock.nowMs(), flows.mergewindow * 1000);
+    if (captureId === undefined) return undefined;
+    const outcome = this.active.get(captureId)?.outcome ?? this.finished.get(captureId);
+    if (outcome?.flow === undefined) return undefined;
+    mergeAlert(outcome.flow, job, flows.mergemax);
+    return { kind: 'merged', id: captureId };
+  }
 
   private isDuplicate(id: string): boolean {
     const until = this.seenIds.get(id);
@@ -366,7 +386,7 @@ export class Scheduler {
     const config = this.deps.config();
     const empty = result.packets === 0 && !config.general.deliverempty;
     if (empty) entry.log.info({ reason: result.reason }, 'capture caught no packet; not delivered (general.deliverempty)');
-    const finalFiles = empty ? [] : this.deliverables(entry, result.files);
+    const finalFiles = empty ? [] : this.deliverables(entry, this.withMergedAlerts(entry, result.files));
     const segment = result.files[0]?.segment ?? 0;
     if (finalFiles.length > 0) entry.deliveries.push(this.deliver(entry, finalFiles, segment, true, result.reason));
     entry.outcome.state = 'delivering';
@@ -374,6 +394,25 @@ export class Scheduler {
       this.releaseMemory(entry);
       this.retain(entry.job.id, finalFiles);
       this.finish(entry, entry.outcome.error ? 'failed' : 'done');
+    });
+  }
+
+  /**
+   * Alerts merged into a flow capture while it ran go into its section
+   * comment too, as far as the byte limit leaves room (the outcome lists
+   * them all).
+   */
+  private withMergedAlerts(entry: Entry, files: CaptureFile[]): CaptureFile[] {
+    const { flow } = entry.outcome;
+    if (flow === undefined || flow.merged === 0) return files;
+    const lines = mergedAlertLines(flow);
+    return files.map((file) => {
+      if (file.format !== 'pcapng') return file;
+      const room = entry.job.limits.bytes - entry.outcome.bytes;
+      const updated = appendSectionComment(file.chunks, lines, room);
+      if (updated === undefined) return file;
+      entry.outcome.bytes += updated.addedBytes;
+      return { ...file, chunks: updated.chunks, bytes: file.bytes + updated.addedBytes };
     });
   }
 
@@ -504,6 +543,7 @@ export class Scheduler {
   private finish(entry: Entry, state: 'done' | 'failed'): void {
     entry.outcome.state = state;
     this.active.delete(entry.job.id);
+    this.flows.ended(entry.job, this.deps.clock.nowMs());
     const outcome = structuredClone(entry.outcome);
     this.keepFinished(entry.job.id, outcome);
     entry.markArmed(outcome);
@@ -574,6 +614,10 @@ export class Scheduler {
   }
 }
 
+function withFlow(flow: CaptureOutcome['flow']): Pick<CaptureOutcome, 'flow'> {
+  return flow === undefined ? {} : { flow };
+}
+
 function initialOutcome(job: CaptureJob): CaptureOutcome {
   return {
     id: job.id,
@@ -582,6 +626,7 @@ function initialOutcome(job: CaptureJob): CaptureOutcome {
     ...(job.alertid === undefined ? {} : { alertid: job.alertid }),
     ...(job.customer === undefined ? {} : { customer: job.customer }),
     tags: job.tags,
+    ...withFlow(flowOutcomeOf(job)),
     state: 'queued',
     requestedAt: job.receivedAt.toISOString(),
     packets: 0,

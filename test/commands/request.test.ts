@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { newRedis, redisAddress, uniqueName } from '../helpers/brokers.js';
 import { PCAPD_BIN } from '../helpers/daemon.js';
+import { eveAlertLine } from '../helpers/eve.js';
 
 let dir: string;
 
@@ -56,6 +57,30 @@ describe('pcapd request', () => {
     expect(request['id']).toMatch(/^req-[0-9a-f-]{36}$/);
     expect(Date.parse(String(request['timestamp']))).not.toBeNaN();
     expect(result.stderr).toContain('interface names are checked by the capturing node, not here');
+  });
+
+  it('--eve sends one line of eve.json as the request\'s eve, flow_id exact; refuses a malformed or multi-line file', async () => {
+    const config = await configFile({});
+    const line = eveAlertLine({ srcIp: '10.0.0.1', srcPort: 40000, destIp: '10.0.0.2', destPort: 443, proto: 'TCP', inIface: 'eth0', host: 'sensor-1', flowId: '18446744073709551615' });
+    const file = join(dir, 'alert.json');
+    await writeFile(file, `${line}\n`);
+    const result = await pcapdRequest(['-config', config, '--eve', file, '--dry-run']);
+    expect(result.code).toBe(0);
+    const request = JSON.parse(result.stdout) as { eve: Record<string, unknown>; bpf?: string };
+    expect(request.eve).toMatchObject({ flow_id: '18446744073709551615', src_ip: '10.0.0.1', dest_port: 443, event_type: 'alert' });
+    expect(request.bpf).toBeUndefined();
+
+    const broken = join(dir, 'broken-alert.json');
+    await writeFile(broken, line.replace('"dest_port":443', '"dest_port":70000'));
+    const refused = await pcapdRequest(['-config', config, '--eve', broken, '--dry-run']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('PCAPD_ERR_EVE_INVALID');
+
+    const two = join(dir, 'two-alerts.json');
+    await writeFile(two, `${line}\n${line}\n`);
+    const usage = await pcapdRequest(['-config', config, '--eve', two, '--dry-run']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('must hold exactly one EVE line, it has 2');
   });
 
   it('refuses a request here, with the daemon\'s own code, and sends nothing', async () => {

@@ -125,14 +125,15 @@ export class RedisFixture implements BrokerFixture {
   readonly listener = 'redis';
   readonly channel = uniqueName('pcapd-test');
   readonly stream = uniqueName('pcapd-test-stream');
-  readonly mode: 'pubsub' | 'streams';
+  readonly list = uniqueName('pcapd-test-list');
+  readonly mode: 'pubsub' | 'streams' | 'list';
   readonly redis = newRedis();
 
-  private constructor(mode: 'pubsub' | 'streams') {
+  private constructor(mode: 'pubsub' | 'streams' | 'list') {
     this.mode = mode;
   }
 
-  static async create(mode: 'pubsub' | 'streams'): Promise<RedisFixture> {
+  static async create(mode: 'pubsub' | 'streams' | 'list'): Promise<RedisFixture> {
     const fixture = new RedisFixture(mode);
     await fixture.redis.ping();
     return fixture;
@@ -148,6 +149,7 @@ export class RedisFixture implements BrokerFixture {
         channel: toml(this.channel),
         mode: toml(this.mode),
         stream: toml(this.stream),
+        list: toml(this.list),
       },
     };
   }
@@ -157,12 +159,17 @@ export class RedisFixture implements BrokerFixture {
       await this.redis.xadd(this.stream, '*', 'request', body);
       return;
     }
+    if (this.mode === 'list') {
+      // As Suricata's redis output does in its default mode; pcapd pops from the other end.
+      await this.redis.lpush(this.list, body);
+      return;
+    }
     // Pub/sub keeps nothing: retry until pcapd is subscribed (after a start or a reconnect).
     await waitFor(`a subscriber on ${this.channel}`, async () => ((await this.redis.publish(this.channel, body)) > 0 ? true : undefined));
   }
 
   async close(): Promise<void> {
-    await this.redis.del(this.stream).catch(() => undefined);
+    await this.redis.del(this.stream, this.list).catch(() => undefined);
     this.redis.disconnect();
   }
 }
