@@ -79,6 +79,7 @@ export function flowOutcomeOf(job: CaptureJob): FlowOutcome | undefined {
   if (flow === undefined) return undefined;
   const outcome: FlowOutcome = {
     flow: flow.description,
+    filter: job.filter,
     alerts: [alertRecord(flow.alert, job.receivedAt)],
     merged: 0,
     omitted: 0,

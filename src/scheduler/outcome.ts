@@ -69,6 +69,8 @@ export interface FlowOutcome {
   alertCommunityId?: string;
   /** "tcp 10.0.0.1:51234 <-> 10.0.0.2:443". */
   flow: string;
+  /** The BPF pcapd derived for it (also the interface block's if_filter). */
+  filter: string;
   /** The first flows.mergemax alerts, in arrival order, the one that started the capture first. */
   alerts: FlowAlertRecord[];
   /** Alerts merged into this capture after the first (listed or not). */

@@ -55,7 +55,7 @@ describe('broker listener configuration', () => {
 
   it('refuses an unknown mode and names that could not be a channel or topic', () => {
     expect(problems('[redis]\nmode = "lists"\nresults = "two words"\n[kafka]\ntopic = "a/b"\n')).toEqual([
-      'redis.mode: must be one of "pubsub", "streams" (got "lists")',
+      'redis.mode: must be one of "pubsub", "streams", "list" (got "lists")',
       'redis.results: must not contain spaces or control characters',
       'kafka.topic: a Kafka topic name: letters, digits, ".", "_" and "-"',
     ]);

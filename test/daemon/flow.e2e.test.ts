@@ -152,6 +152,7 @@ describe('flow captures from EVE alerts', () => {
       flow: {
         flowId,
         flow: `tcp ${peer.host}:${port} <-> ${peer.remote}:${TCP_PORT}`,
+        filter: expect.stringContaining(`tcp and ((ip src host ${peer.host} and src port ${port}`),
         merged: 1,
         omitted: 0,
         alerts: [{ signatureId: 2_100_498 }, { signatureId: 2_000_001, signature: 'ET TEST second alert' }],
