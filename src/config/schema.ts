@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 
+import { syslogPriorityName } from '../log/syslog-priority.js';
+
 const MIB = 1024 * 1024;
 /** A warm interface's kernel ring: large, because it is built once and absorbs bursts for every capture attached. */
 export const WARM_BUFFER_BYTES_DEFAULT = 32 * MIB;
@@ -124,8 +126,16 @@ const Kafka = z.strictObject({
 });
 
 const Syslog = z.strictObject({
-  priority: z.number().int().min(0).max(191).default(25).describe('facility * 8 + severity, as in syslog.h (25: daemon.alert)'),
+  priority: z
+    .number()
+    .int()
+    .min(0)
+    .max(191)
+    .refine((value) => syslogPriorityName(value) !== undefined, 'facilities 12-15 have no name syslog tools accept; use 0-11 or 16-23 (local0-local7)')
+    .default(25)
+    .describe('facility * 8 + severity, as in syslog.h (25: daemon.alert)'),
   tag: text(64).min(1).default('pcapd').describe('syslog tag (program name) of every line'),
+  socket: text(4096).min(1).default('/dev/log').describe('pcapd: the local syslog socket (a Unix datagram socket) lines are sent to'),
 });
 
 const Interface = z.strictObject({

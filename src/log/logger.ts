@@ -8,11 +8,13 @@ import { spawn } from 'node:child_process';
 
 import pino, { type DestinationStream, type Logger } from 'pino';
 
+import { syslogPriorityName } from './syslog-priority.js';
+
 export type Log = Logger;
 
 export interface LoggerOptions {
   level?: string;
-  syslog?: { priority: number; tag: string } | undefined;
+  syslog?: { priority: number; tag: string; socket?: string } | undefined;
   /** Tests pass a stream to read lines back. */
   destination?: DestinationStream;
 }
@@ -22,19 +24,32 @@ export interface RootLogger {
   close(): Promise<void>;
 }
 
-function syslogStream(priority: number, tag: string): { stream: NodeJS.WritableStream; close(): Promise<void> } | undefined {
+function syslogStream(priority: number, tag: string, socket = '/dev/log'): { stream: NodeJS.WritableStream; close(): Promise<void> } | undefined {
   // `logger` turns each stdin line into one syslog message (RFC 3164 over
   // /dev/log); Node has no Unix datagram sockets of its own.
-  const child = spawn('logger', ['-p', String(priority), '-t', tag], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn('logger', ['-u', socket, '-p', syslogPriorityName(priority) ?? 'daemon.alert', '-t', tag], { stdio: ['pipe', 'ignore', 'pipe'] });
   const stdin = child.stdin;
   if (stdin === null) return undefined;
-  // A logger that exits must never take pcapd down with an EPIPE.
+  // A logger that exits must never take pcapd down with an EPIPE, and never
+  // silently: its reason goes to stderr (journald keeps it), once.
+  let why = '';
+  child.stderr?.on('data', (data: Buffer) => {
+    why = `${why}${data.toString('utf8')}`.slice(0, 512);
+  });
+  let closing = false;
+  const reportOnce = (reason: string): void => {
+    if (closing) return;
+    closing = true;
+    process.stderr.write(`pcapd: syslog: ${reason}; log lines no longer reach syslog (stdout still has them)\n`);
+  };
   stdin.on('error', () => undefined);
-  child.on('error', () => undefined);
+  child.on('error', (err: Error) => reportOnce(`cannot run logger: ${err.message}`));
+  child.on('exit', (code) => reportOnce(`logger exited (${code ?? 'signal'})${why === '' ? '' : `: ${why.trim()}`}`));
   return {
     stream: stdin,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         child.once('exit', () => resolve());
         stdin.end();
         setTimeout(resolve, 1000).unref();
@@ -48,7 +63,7 @@ export function createLogger(options: LoggerOptions = {}): RootLogger {
   // Synchronous: lines stay in order and none is lost when the process exits
   // right after shutdown; pcapd logs per request, not per packet.
   const primary = options.destination ?? pino.destination({ dest: 1, sync: true });
-  const syslog = options.syslog ? syslogStream(options.syslog.priority, options.syslog.tag) : undefined;
+  const syslog = options.syslog ? syslogStream(options.syslog.priority, options.syslog.tag, options.syslog.socket) : undefined;
   const log = syslog
     ? pino(base, pino.multistream([{ stream: primary }, { stream: syslog.stream }]))
     : pino(base, primary);

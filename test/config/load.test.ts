@@ -199,7 +199,7 @@ describe('parseConfigText', () => {
     expect(config.redis).toMatchObject({ listen: true, host: 'node.running.redis.net', port: 6379, channel: 'capture', auth: 'password' });
     expect(config.redis).toMatchObject({ mode: 'pubsub', db: 0, tls: false, results: '' });
     expect(config.kafka.server).toEqual(['127.0.0.1:9092', 'host.example.com:9092']);
-    expect(config.syslog).toEqual({ priority: 25, tag: 'pcapdaemon' });
+    expect(config.syslog).toEqual({ priority: 25, tag: 'pcapdaemon', socket: '/dev/log' });
     expect(config.interface).toMatchObject([
       { name: 'eth0', alias: ['main', 'public'], warm: false },
       { name: 'lo', alias: ['local'], warm: false },
