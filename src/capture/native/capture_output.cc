@@ -1,6 +1,8 @@
 #include "capture_output.h"
 
 #include <limits>
+#include <new>
+#include <string>
 
 #include "clock.h"
 #include "packet_summary.h"
@@ -57,6 +59,22 @@ void CaptureOutput::Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs
 
 StopReason CaptureOutput::Deliver(const PacketRecord& packet) {
   if (closed_) return StopReason::kNone;
+  // This runs inside libpcap's callback (a C frame) on a capture or reader
+  // thread: nothing may be thrown past it. A failure ends this capture alone,
+  // keeping what it wrote; the records before are whole (Recorder::Write
+  // allocates before it writes) and the closing blocks have their room.
+  try {
+    return Write(packet);
+  } catch (const std::bad_alloc&) {
+    failure_ = "out of memory after " + std::to_string(packets()) + " packets: the capture ends with what it holds";
+  } catch (const std::exception& error) {
+    failure_ = std::string("capture failed after ") + std::to_string(packets()) + " packets: " + error.what();
+  }
+  closed_ = true;
+  return StopReason::kError;
+}
+
+StopReason CaptureOutput::Write(const PacketRecord& packet) {
   Recorder::Verdict verdict = recorder_->Check(packet);
   if (verdict == Recorder::Verdict::kRotate) {
     if (!recorder_->CanOpenNextSegment(packet)) {

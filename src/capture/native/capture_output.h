@@ -48,10 +48,13 @@ class CaptureOutput {
   // Writes one packet, cutting a segment when it is due. Returns the limit
   // this packet reached (kPackets, kBytes, or kFlowEnd when it completes the
   // flow's TCP close, which wins a tie: the file then holds the whole flow),
-  // which closes writing; kNone while the capture goes on. Does nothing once
+  // which closes writing; kError when writing failed (failure() says why;
+  // never an exception); kNone while the capture goes on. Does nothing once
   // writing is closed.
   StopReason Deliver(const PacketRecord& packet);
   bool closed() const { return closed_; }
+  // Why Deliver returned kError (an allocation or other failure while writing).
+  const std::string& failure() const { return failure_; }
 
   // Flow captures: starts the idle clock at arming, after any lookback packets
   // were written. Nothing without a flow option.
@@ -75,6 +78,7 @@ class CaptureOutput {
   uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
  private:
+  StopReason Write(const PacketRecord& packet);  // Deliver's work; may throw
   void RotateSegment();
 
   OutputOptions options_;
@@ -86,6 +90,7 @@ class CaptureOutput {
   std::optional<FlowTracker> flow_;  // flow captures only: the others parse nothing
   uint64_t startNs_ = 0;
   bool closed_ = false;
+  std::string failure_;
   std::vector<std::string> summaries_;
   uint64_t summariesOmitted_ = 0;
   std::atomic<uint64_t> packets_{0};

@@ -81,8 +81,22 @@ void CaptureSession::Run() {
   segmentStartMonoNs_ = startMonoNs_;
   output_.StartFlowClock(startNs_, startMonoNs_);
   sink_->OnArmed({startNs_, interfaces_});
-  Loop();
-  Finish();
+  // Nothing leaves this thread as an exception (std::terminate would end the
+  // daemon and every capture): a failure past the packet path, such as an
+  // allocation while closing, fails this capture alone.
+  try {
+    Loop();
+  } catch (const std::exception& error) {
+    errorMessage_ = std::string("capture failed: ") + error.what();
+    Stop(StopReason::kError);
+  }
+  try {
+    Finish();
+  } catch (const std::exception& error) {
+    sources_.clear();
+    sink_->OnFailed({codes::kCaptureFailed, std::string("capture failed while closing: ") + error.what()});
+    sink_->Close();
+  }
 }
 
 void CaptureSession::OpenSources() {
@@ -216,7 +230,13 @@ void CaptureSession::OnPcapPacket(u_char* user, const pcap_pkthdr* header, const
   const PacketRecord packet{slot->index,
                             static_cast<uint64_t>(header->ts.tv_sec) * 1'000'000'000u + fraction,
                             header->caplen, header->len, bytes};
-  self.Accept(packet);
+  // Inside libpcap's C frames: staging can fail to allocate too, and must not throw past them.
+  try {
+    self.Accept(packet);
+  } catch (const std::exception& error) {
+    self.errorMessage_ = std::string("capture failed: ") + error.what();
+    self.CloseWriting(StopReason::kError);
+  }
 }
 
 void CaptureSession::Accept(const PacketRecord& packet) {
@@ -258,6 +278,7 @@ void CaptureSession::FlushStaged(uint64_t upToNs) {
 
 void CaptureSession::Deliver(const PacketRecord& packet) {
   const StopReason reached = output_.Deliver(packet);
+  if (reached == StopReason::kError) errorMessage_ = output_.failure();
   if (reached != StopReason::kNone) CloseWriting(reached);
 }
 

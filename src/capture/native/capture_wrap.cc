@@ -303,11 +303,13 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
   // reference kept here too would close a cycle (this object -> onEvent ->
   // its closure -> the JavaScript object wrapping this one) that the garbage
   // collector cannot see through, and every capture would leak.
-  auto* keepAlive = new std::shared_ptr<CaptureControl>();
+  // Owned by the finalizer once the function exists; freed here if creating it throws.
+  auto keepAlive = std::make_unique<std::shared_ptr<CaptureControl>>();
+  std::shared_ptr<CaptureControl>* kept = keepAlive.get();
   EventFunction function = EventFunction::New(
       env, info[1].As<Napi::Function>(), "pcapd capture", 0, 1, nullptr,
-      [keepAlive](Napi::Env, std::nullptr_t*, std::nullptr_t*) {
-        std::unique_ptr<std::shared_ptr<CaptureControl>> owned(keepAlive);
+      [owned = std::shared_ptr<std::shared_ptr<CaptureControl>>(std::move(keepAlive))](Napi::Env, std::nullptr_t*,
+                                                                                          std::nullptr_t*) {
         // The capture thread released this function as its last act: it is
         // returning now. Joining here frees its stack at once rather than
         // when the collector gets round to this object. (At environment
@@ -335,7 +337,7 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
     function.Release();  // a bad argument: thrown on as the JavaScript error it is
     throw;
   }
-  *keepAlive = session_;
+  *kept = session_;
   function_ = function;
   InstanceData& data = InstanceDataOf(env);
   std::lock_guard<std::mutex> lock(data.mutex);

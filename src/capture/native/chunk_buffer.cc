@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -22,22 +23,42 @@ ChunkMemory AllocateChunkMemory(size_t capacity, ChunkFill fill) {
 }
 
 Chunk& ChunkBuffer::Tail(size_t wanted) {
-  if (chunks_.empty() || chunks_.back().used == chunks_.back().capacity) {
-    size_t next = chunks_.empty() ? kFirstChunkBytes
-                                  : std::min(chunks_.back().capacity * 2, kMaxChunkBytes);
-    // A first record larger than the first chunk gets a chunk of its own size
-    // rounded up, so small captures of jumbo frames do not split every record.
-    next = std::max(next, std::min(wanted, kMaxChunkBytes));
-    Chunk chunk;
-    chunk.data = NewChunkMemory(next);
-    chunk.capacity = next;
-    allocated_ += next;
-    chunks_.push_back(std::move(chunk));
-  }
+  if (chunks_.empty() || chunks_.back().used == chunks_.back().capacity) AddChunk(wanted);
   return chunks_.back();
 }
 
+Chunk& ChunkBuffer::AddChunk(size_t wanted) {
+  size_t next = chunks_.empty() ? kFirstChunkBytes : std::min(chunks_.back().capacity * 2, kMaxChunkBytes);
+  // A first record larger than the first chunk gets a chunk of its own size
+  // rounded up, so small captures of jumbo frames do not split every record.
+  next = std::max(next, std::min(wanted, kMaxChunkBytes));
+  Chunk chunk;
+  chunk.data = NewChunkMemory(next);
+  chunk.capacity = next;
+  allocated_ += next;
+  chunks_.push_back(std::move(chunk));
+  return chunks_.back();
+}
+
+namespace {
+
+// Test hook: PCAPD_TEST_CHUNK_LIMIT_BYTES makes a buffer's allocation fail
+// (std::bad_alloc) once its chunks would exceed that many bytes, so tests can
+// drive the out-of-memory path of a running capture. Read once; unset in
+// production, where it costs one comparison per chunk.
+size_t TestChunkLimitBytes() {
+  static const size_t limit = [] {
+    const char* text = std::getenv("PCAPD_TEST_CHUNK_LIMIT_BYTES");
+    return text == nullptr ? size_t{0} : static_cast<size_t>(std::strtoull(text, nullptr, 10));
+  }();
+  return limit;
+}
+
+}  // namespace
+
 ChunkMemory ChunkBuffer::NewChunkMemory(size_t capacity) {
+  const size_t limit = TestChunkLimitBytes();
+  if (limit != 0 && allocated_ + capacity > limit) throw std::bad_alloc();
   if (prefetcher_ == nullptr || capacity != prefetcher_->chunkBytes()) {
     return AllocateChunkMemory(capacity, ChunkFill::kOnTouch);
   }

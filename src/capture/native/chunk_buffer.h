@@ -68,6 +68,15 @@ class ChunkBuffer {
   // Appends `length` zero bytes (record padding).
   void AppendZeros(size_t length);
 
+  // Makes the next `length` bytes fit in the tail chunk, allocating a new one
+  // if they do not. Called before a record is written, so an allocation
+  // failure (std::bad_alloc) leaves no half-written record behind; the rest
+  // of a tail it skips is not part of the file (a chunk hands over `used`).
+  void EnsureRoom(size_t length) {
+    if (!chunks_.empty() && chunks_.back().capacity - chunks_.back().used >= length) return;
+    AddChunk(length);
+  }
+
   template <typename T>
   void AppendValue(const T& value) {
     Append(&value, sizeof(T));
@@ -82,6 +91,7 @@ class ChunkBuffer {
  private:
   void AppendSpanning(const void* bytes, size_t length);
   Chunk& Tail(size_t wanted);
+  Chunk& AddChunk(size_t wanted);
 
   ChunkMemory NewChunkMemory(size_t capacity);
 

@@ -1,12 +1,10 @@
 #include "filter_check.h"
 
-#include <pcap/pcap.h>
-
-#include <memory>
 #include <string>
 
+#include "capture_error.h"
+#include "filter_program.h"
 #include "js_args.h"
-#include "live_source.h"
 
 namespace pcapd {
 
@@ -22,22 +20,16 @@ Napi::Value ValidateFilter(const Napi::CallbackInfo& info) {
   const auto dlt = static_cast<int>(js::GetInteger(args, "dlt", "", 0, 65535, 1));  // DLT_EN10MB
   const auto snaplen = static_cast<int>(js::GetInteger(args, "snaplen", "", 1, 262144, 262144));
 
-  PcapPtr dead(pcap_open_dead(dlt, snaplen));
   Napi::Object result = Napi::Object::New(env);
-  if (!dead) {
+  try {
+    // Owned by FilterProgram and freed on every path, a thrown JavaScript exception included.
+    const FilterProgram program(dlt, snaplen, filter);
+    result.Set("ok", true);
+    result.Set("instructions", program.instructions());
+  } catch (const CaptureError& error) {
     result.Set("ok", false);
-    result.Set("error", "cannot open a dead handle for this link type");
-    return result;
+    result.Set("error", error.what());
   }
-  bpf_program program{};
-  if (pcap_compile(dead.get(), &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    result.Set("ok", false);
-    result.Set("error", pcap_geterr(dead.get()));
-    return result;
-  }
-  result.Set("ok", true);
-  result.Set("instructions", program.bf_len);
-  pcap_freecode(&program);
   return result;
 }
 

@@ -21,6 +21,9 @@ class FilterProgram {
     return !program_ || pcap_offline_filter(program_.get(), &header, data) != 0;
   }
 
+  // Length of the compiled program; an empty filter is libpcap's one "accept" instruction.
+  unsigned instructions() const { return program_ ? program_->bf_len : 1; }
+
  private:
   struct Free {
     void operator()(bpf_program* program) const {

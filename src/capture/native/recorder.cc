@@ -48,6 +48,7 @@ void Recorder::Open() {
 
 void Recorder::WriteHeaders() {
   for (auto& file : files_) {
+    file.buffer.EnsureRoom(file.writer->HeaderBytes() + file.writer->TrailerBytes());
     file.writer->WriteHeader(file.buffer);
     openBytes_ += file.writer->HeaderBytes();
   }
@@ -80,6 +81,9 @@ Recorder::Verdict Recorder::Check(const PacketRecord& packet) const {
 
 void Recorder::Write(const PacketRecord& packet) {
   OpenFile& file = files_[fileOfInterface_[packet.iface]];
+  // Allocate first (it may throw std::bad_alloc), write after: a record is
+  // whole or absent, and the closing blocks always fit without allocating.
+  file.buffer.EnsureRoom(file.writer->RecordBytes(packet.caplen) + file.writer->TrailerBytes());
   const size_t before = file.buffer.size();
   file.writer->WriteRecord(file.buffer, packet);
   openBytes_ += file.buffer.size() - before;

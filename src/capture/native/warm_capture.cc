@@ -95,7 +95,8 @@ bool WarmCapture::Arm(const InterfaceInfo& reader, const LookbackRing& ring, uin
   // is not given a fresh idle period.
   output_.StartFlowClock(nowNs, nowMonoNs);
   sink_->OnArmed(std::move(armed));
-  if (stopping_ != StopReason::kNone) End(stopping_, "");  // the lookback alone reached a limit
+  // The lookback alone reached a limit (or failed to write).
+  if (stopping_ != StopReason::kNone) End(stopping_, stopping_ == StopReason::kError ? output_.failure() : "");
   return true;
 }
 
@@ -108,7 +109,8 @@ void WarmCapture::OnPacket(const pcap_pkthdr& header, const u_char* data, uint64
   const PacketRecord record{0, timestampNs, std::min(header.caplen, options_.snaplen), header.len, data};
   const StopReason reached = output_.Deliver(record);
   // A limit closes the file at once: handed over within the same dispatch.
-  if (reached != StopReason::kNone) End(reached, "");
+  // A write failure ends this capture alone; the reader and the others go on.
+  if (reached != StopReason::kNone) End(reached, reached == StopReason::kError ? output_.failure() : "");
 }
 
 void WarmCapture::BeginStop(StopReason reason, uint64_t nowMonoNs) {
@@ -154,8 +156,13 @@ uint64_t WarmCapture::NextDeadlineMonoNs() const {
 void WarmCapture::End(StopReason reason, const std::string& errorMessage) {
   if (ended_) return;
   ended_ = true;
-  // The reader's thread is shared: its CPU time since arming is an upper bound of this capture's share.
-  sink_->OnDone(output_.Finish(RealtimeNs(), reason, errorMessage, startNs_, ThreadCpuNs() - cpuAtArmNs_));
+  // On the shared reader thread: a failure here must end this capture, not the reader.
+  try {
+    // The reader's thread is shared: its CPU time since arming is an upper bound of this capture's share.
+    sink_->OnDone(output_.Finish(RealtimeNs(), reason, errorMessage, startNs_, ThreadCpuNs() - cpuAtArmNs_));
+  } catch (const std::exception& error) {
+    sink_->OnFailed({codes::kCaptureFailed, std::string("capture failed while closing: ") + error.what()});
+  }
   sink_->Close();
 }
 

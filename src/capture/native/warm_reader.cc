@@ -154,8 +154,13 @@ void WarmReader::ArmPending(uint64_t nowMonoNs) {
   }
   for (auto& capture : arriving) {
     // Between two dispatches: every packet read so far is in the ring, every
-    // later one goes to the capture live.
-    if (capture->Arm(*info_, ring_, RealtimeNs(), nowMonoNs) && !capture->ended()) attached_.push_back(std::move(capture));
+    // later one goes to the capture live. A failure arming one capture (an
+    // allocation) fails that capture, never the reader and the others.
+    try {
+      if (capture->Arm(*info_, ring_, RealtimeNs(), nowMonoNs) && !capture->ended()) attached_.push_back(capture);
+    } catch (const std::exception& error) {
+      capture->Fail(codes::kCaptureFailed, std::string("capture failed while arming: ") + error.what());
+    }
   }
   attachedCount_.store(attached_.size(), std::memory_order_relaxed);
 }
