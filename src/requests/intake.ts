@@ -76,6 +76,7 @@ export class Intake {
       }
       const { job } = parsed;
       if (job.logRequest) log.info({ reqId: job.id, source: raw.source, request: job.request }, 'request received');
+      if (job.notes !== undefined) log.info({ reqId: job.id, notes: job.notes }, 'request fields ignored');
       for (const clamp of job.clamps) {
         metrics.limitsClamped.inc({ field: clamp.field });
         log.info({ reqId: job.id, ...clamp }, 'request limit clamped to the configured maximum');

@@ -75,4 +75,6 @@ export interface CaptureJob {
   logRequest: boolean;
   reply?: string;
   flow?: JobFlow;
+  /** What pcapd did not do as asked, and why (e.g. S3 fields while S3 is off); in the result and the log. */
+  notes?: string[];
 }

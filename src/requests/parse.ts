@@ -114,13 +114,16 @@ type Issue = z.core.$ZodIssue;
 
 /**
  * pcapdaemon's clients are Go programs whose zero values ("" and []) mean
- * "not set" (its struct tags are omitempty); treat them so here, before the
- * schema, so `{"node": "", "nodere": "^s"}` is a nodere request.
+ * "not set" (its struct tags are omitempty), and null decodes to them; treat
+ * them so here, before the schema, so `{"node": "", "nodere": "^s"}` is a
+ * nodere request and `{"bucket": null}` names no bucket.
  */
 const UNSET_WHEN_EMPTY = ['node', 'nodere', 'interface', 'alias', 'folder', 'bucket', 'acl', 'region', 'endpoint'] as const;
 
 function withoutEmptyFields(raw: Record<string, unknown>): Record<string, unknown> {
   const out = { ...raw };
+  // Go decodes JSON null into the zero value: pcapdaemon read a null field as absent.
+  for (const [key, value] of Object.entries(out)) if (value === null) delete out[key];
   for (const key of UNSET_WHEN_EMPTY) {
     const value = out[key];
     if (value === '' || (Array.isArray(value) && value.length === 0)) delete out[key];
@@ -286,8 +289,8 @@ function checkFreshness(timestamp: number | string | undefined, staleAfterSecond
 // --- j: S3 overrides ----------------------------------------------------------
 
 /**
- * Per-request S3 destinations (bucket, region, endpoint, acl) are honoured
- * only within the [s3] allowlists (allowbuckets, allowregions,
+ * Per-request S3 destinations (bucket, region, endpoint, acl) that differ from
+ * the configured ones are honoured only within the [s3] allowlists (allowbuckets, allowregions,
  * allowendpoints, allowacls; empty lists allow nothing); pcapdaemon used any
  * endpoint a message named, with the configured credentials. `encryption`
  * only hardens the destination and is always accepted. An empty string is no
@@ -295,6 +298,8 @@ function checkFreshness(timestamp: number | string | undefined, staleAfterSecond
  * is named in the one error.
  */
 export function checkS3Overrides(request: CaptureRequest, config: Config): void {
+  // With S3 off these fields steer nothing: ignored (and said so in the job's notes), not refused.
+  if (!config.s3.upload) return;
   const problems = s3OverrideProblems(request, config.s3);
   if (problems.length === 0) return;
   throw new PcapdError('PCAPD_ERR_OVERRIDE_NOT_ALLOWED', `per-request S3 override refused: ${problems.join('; ')}`);
@@ -413,7 +418,17 @@ function buildJob({ request, ctx, nowMs, interfaces, filter, folder }: JobParts)
   if (request.customer !== undefined) job.customer = request.customer;
   if (folder !== undefined) job.folder = folder;
   if (request.reply !== undefined) job.reply = request.reply;
+  const ignored = ignoredS3Fields(request, ctx.config);
+  if (ignored.length > 0) job.notes = [`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`];
   return job;
+}
+
+const S3_FIELDS = ['bucket', 'acl', 'region', 'endpoint', 'encryption'] as const;
+
+/** The S3 fields a request sets while S3 is off: pcapdaemon's messages carry them whatever the sink. */
+function ignoredS3Fields(request: CaptureRequest, config: Config): string[] {
+  if (config.s3.upload) return [];
+  return S3_FIELDS.filter((field) => request[field] !== undefined && request[field] !== '' && request[field] !== false);
 }
 
 /**

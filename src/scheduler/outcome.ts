@@ -93,6 +93,8 @@ export interface CaptureOutcome {
   error?: { code: string; message: string };
   requestedAt: string;
   startedAt?: string;
+  /** What pcapd did not do as the request asked, and why (e.g. S3 fields ignored while S3 is off). */
+  notes?: string[];
   /** Flow captures: the flow and its alerts. */
   flow?: FlowOutcome;
   /** Captures with lookback: what was asked, how far back the file starts, packets from the ring. */

@@ -627,6 +627,7 @@ function initialOutcome(job: CaptureJob): CaptureOutcome {
     ...(job.customer === undefined ? {} : { customer: job.customer }),
     tags: job.tags,
     ...withFlow(flowOutcomeOf(job)),
+    ...(job.notes === undefined ? {} : { notes: job.notes }),
     state: 'queued',
     requestedAt: job.receivedAt.toISOString(),
     packets: 0,

@@ -77,20 +77,26 @@ function quote(text: string): string {
  */
 export function s3OverrideProblems(request: CaptureRequest, s3: S3Config): string[] {
   const problems: string[] = [];
-  if (present(request.bucket) && !s3.allowbuckets.some((pattern) => globMatches(pattern, request.bucket ?? ''))) {
-    problems.push(`bucket ${quote(request.bucket)} is not allowed (s3.allowbuckets ${listed(s3.allowbuckets)})`);
+  // A value equal to the configured one overrides nothing (pcapdaemon's own
+  // example message repeats its config's region and endpoint).
+  const bucket = present(request.bucket) && request.bucket !== s3.bucket ? request.bucket : undefined;
+  const region = present(request.region) && request.region !== s3.region ? request.region : undefined;
+  const acl = present(request.acl) && request.acl !== s3.acl ? request.acl : undefined;
+  if (bucket !== undefined && !s3.allowbuckets.some((pattern) => globMatches(pattern, bucket))) {
+    problems.push(`bucket ${quote(bucket)} is not allowed (s3.allowbuckets ${listed(s3.allowbuckets)})`);
   }
-  if (present(request.region) && !s3.allowregions.includes(request.region)) {
-    problems.push(`region ${quote(request.region)} is not allowed (s3.allowregions ${listed(s3.allowregions)})`);
+  if (region !== undefined && !s3.allowregions.includes(region)) {
+    problems.push(`region ${quote(region)} is not allowed (s3.allowregions ${listed(s3.allowregions)})`);
   }
-  if (present(request.acl) && !(s3.allowacls as readonly string[]).includes(request.acl)) {
-    problems.push(`acl ${quote(request.acl)} is not allowed (s3.allowacls ${listed(s3.allowacls)})`);
+  if (acl !== undefined && !(s3.allowacls as readonly string[]).includes(acl)) {
+    problems.push(`acl ${quote(acl)} is not allowed (s3.allowacls ${listed(s3.allowacls)})`);
   }
   if (present(request.endpoint)) {
     const wanted = normalizeEndpoint(request.endpoint);
+    const configured = s3.endpoint === undefined || s3.endpoint === '' ? undefined : normalizeEndpoint(s3.endpoint);
     if (wanted === undefined) {
       problems.push(`endpoint ${quote(request.endpoint)} is not an http(s) URL or host name`);
-    } else if (!s3.allowendpoints.some((entry) => normalizeEndpoint(entry) === wanted)) {
+    } else if (wanted !== configured && !s3.allowendpoints.some((entry) => normalizeEndpoint(entry) === wanted)) {
       problems.push(`endpoint ${quote(wanted)} is not allowed (s3.allowendpoints ${listed(s3.allowendpoints)})`);
     }
   }

@@ -11,7 +11,11 @@ let daemon: RunningDaemon;
 
 beforeAll(async () => {
   daemon = await startDaemon({
-    edits: { general: { node: '"sensor-rej"' } },
+    // S3 on (a closed port: nothing here is meant to arrive), so per-request S3 overrides are judged.
+    edits: {
+      general: { node: '"sensor-rej"' },
+      s3: { upload: 'true', bucket: '"pcaps"', endpoint: '"http://127.0.0.1:9"', pathstyle: 'true', region: '"us-east-1"', accessid: '"test"', accesskey: '"test"' },
+    },
     append: '[[interface]]\nname = "lo"\nalias = ["loop"]\n',
   });
 });

@@ -137,7 +137,6 @@ describe('parseRequest: schema', () => {
     [1.5, '/packets: expected an integer >= 0, got 1.5'],
     ['50', '/packets: expected an integer >= 0, got string'],
     [true, '/packets: expected an integer >= 0, got boolean'],
-    [null, '/packets: expected an integer >= 0, got null'],
   ])('rejects packets %j with its path and the expected type', (packets, message) => {
     expectRejected({ ...BASE, packets }, 'PCAPD_ERR_REQUEST_INVALID', message);
   });
@@ -383,9 +382,13 @@ describe('parseRequest: folder', () => {
 });
 
 describe('parseRequest: S3 overrides', () => {
+  // Overrides are judged only where S3 is on (with it off they are ignored, below).
+  const uploading: Config = ConfigSchema.parse({ ...config, s3: { upload: true, bucket: 'pcaps', region: 'us-east-1' } });
   const allowing: Config = ConfigSchema.parse({
     ...config,
     s3: {
+      upload: true,
+      bucket: 'pcaps',
       allowbuckets: ['pcap-archive', 'team-*'],
       allowendpoints: ['https://s3.eu-west-1.amazonaws.com', 'minio.internal:9000', 'http://127.0.0.1:7070/'],
       allowregions: ['eu-west-1'],
@@ -403,7 +406,22 @@ describe('parseRequest: S3 overrides', () => {
     ['endpoint', 'x', 'endpoint "https://x" is not allowed (s3.allowendpoints is empty)'],
     ['acl', 'public-read', 'acl "public-read" is not allowed (s3.allowacls is empty)'],
   ])('rejects a per-request %s when the allowlist is empty, naming it', (field, value, reason) => {
-    expectRejected({ ...BASE, [field]: value }, 'PCAPD_ERR_OVERRIDE_NOT_ALLOWED', `per-request S3 override refused: ${reason}`);
+    expectRejected({ ...BASE, [field]: value }, 'PCAPD_ERR_OVERRIDE_NOT_ALLOWED', `per-request S3 override refused: ${reason}`, context({ config: uploading }));
+  });
+
+  it('takes a value equal to the configured one as no override', () => {
+    const configured: Config = ConfigSchema.parse({
+      ...config,
+      s3: { upload: true, bucket: 'pcaps', region: 'us-east-1', endpoint: 's3.amazonaws.com', acl: 'private' },
+    });
+    expect(overrides({ bucket: 'pcaps', region: 'us-east-1', endpoint: 'https://s3.amazonaws.com/', acl: 'private' }, configured)).not.toThrow();
+    expect(overrides({ region: 'eu-west-1' }, configured)).toThrow(/region "eu-west-1" is not allowed/);
+  });
+
+  it('ignores S3 fields while S3 is off, and says so in the job', () => {
+    const job = accept({ ...BASE, bucket: 'anything', region: 'x', endpoint: 'evil.example:1', acl: 'public-read', encryption: true });
+    expect(job.notes).toEqual(['S3 is not enabled here (s3.upload = false): bucket, acl, region, endpoint, encryption ignored']);
+    expect(accept({ ...BASE }).notes).toBeUndefined();
   });
 
   it('accepts overrides the allowlists name', () => {
@@ -438,13 +456,13 @@ describe('parseRequest: S3 overrides', () => {
   });
 
   it('names every refused override in one error', () => {
-    expect(overrides({ bucket: 'b', endpoint: 'https://evil.example' }, config)).toThrow(
+    expect(overrides({ bucket: 'b', endpoint: 'https://evil.example' }, uploading)).toThrow(
       'per-request S3 override refused: bucket "b" is not allowed (s3.allowbuckets is empty); endpoint "https://evil.example" is not allowed (s3.allowendpoints is empty)',
     );
   });
 
   it('does not count an empty string as an override', () => {
-    expect(overrides({ bucket: '', acl: '' }, config)).not.toThrow();
+    expect(overrides({ bucket: '', acl: '' }, uploading)).not.toThrow();
   });
 });
 
@@ -615,8 +633,63 @@ describe('parseRequest: lookback', () => {
   });
 
   it('refuses a negative, fractional or non-numeric lookback', () => {
-    for (const lookback of [-1, 1.5, '5', null]) {
+    for (const lookback of [-1, 1.5, '5']) {
       expectRejected({ node: 'any', interface: ['lo'], lookback }, 'PCAPD_ERR_REQUEST_INVALID', /\/lookback/, warmContext());
     }
+  });
+});
+
+describe('parseRequest: pcapdaemon\'s own messages', () => {
+  // From pcapdaemon's README ("Message format") and its repository's test messages, verbatim but for
+  // the pairs its rules say to choose from (node or nodere, interface or alias: one of each kept) and
+  // the interface names, which must exist on this host.
+  const readmeExample = {
+    node: 'node name',
+    interface: ['lo'],
+    tags: 'blah,tagme,stuff',
+    bpf: 'dst ip 10.0.0.1',
+    customer: 'importantcustomer',
+    snap: 1500,
+    packets: 50,
+    alertid: 655443,
+    timeout: 15,
+    duration: 60,
+    bytes: 1000,
+    packetdebug: false,
+    folder: 'myfolder',
+    bucket: 'mybucket',
+    acl: 'public-read',
+    region: 'us-east-1',
+    endpoint: 's3.amazonaws.com',
+    encryption: false,
+  };
+
+  it('accepts the README example on a node without S3, noting the S3 fields it ignores', () => {
+    // Its filter does not compile in libpcap ("dst ip" is no primitive), so pcapdaemon could not
+    // have captured it either: refused for that alone, never for its S3 fields.
+    expectRejected(readmeExample, 'PCAPD_ERR_BPF_INVALID', /syntax error/, context({ node: 'node name' }));
+    const job = accept({ ...readmeExample, bpf: 'dst host 10.0.0.1' }, context({ node: 'node name' }));
+    expect(job).toMatchObject({ filter: 'dst host 10.0.0.1', folder: 'myfolder', alertid: 655443, tags: ['blah', 'tagme', 'stuff'] });
+    expect(job.notes).toEqual(['S3 is not enabled here (s3.upload = false): bucket, acl, region, endpoint ignored']);
+  });
+
+  it('accepts the README example where S3 is configured with its values, and the repository\'s test messages', () => {
+    const s3: Config = ConfigSchema.parse({
+      ...config,
+      s3: { upload: true, bucket: 'mybucket', acl: 'public-read', region: 'us-east-1', endpoint: 's3.amazonaws.com' },
+    });
+    expect(parse({ ...readmeExample, bpf: 'dst host 10.0.0.1' }, context({ config: s3, node: 'node name' })).kind).toBe('accepted');
+    const testMessages = [
+      { node: 'any', interface: ['lo'], tags: 'blah,tagme,stuff', bpf: 'port 22', customer: 'importantcustomer', snap: 1500, packets: 25, alertid: 655443, timeout: 15, folder: 'myfolder', bucket: 'mybucket', acl: 'public-read', region: 'us-east-1', endpoint: 's3.amazonaws.com', encryption: true },
+      { bpf: 'host 8.8.8.8', timeout: 300, duration: 1000, bytes: 900, customer: 'blah', node: 'any', packets: 1000, interface: ['lo'], snap: 1500, tags: 'networkipcount,iptype:prefix' },
+    ];
+    for (const message of testMessages) expect(parse(message, context({ config: s3 })).kind).toBe('accepted');
+  });
+
+  it('reads null as absent, as pcapdaemon (Go) did', () => {
+    const job = accept({ ...BASE, nodere: null, alias: null, bucket: null, packets: null, folder: null });
+    expect(job.limits.packets).toBe(1000);
+    expect(job.folder).toBeUndefined();
+    expect(job.notes).toBeUndefined();
   });
 });
