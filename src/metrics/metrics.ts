@@ -6,6 +6,8 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -258,6 +260,9 @@ export class Metrics {
 
   constructor(options: { version: string; libpcap: string; defaults?: boolean }) {
     this.buildInfo.set({ version: options.version, node: process.version, libpcap: options.libpcap }, 1);
-    if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry });
+    // prom-client samples event-loop lag with a 10 ms timer by default: a
+    // hundred wakeups a second in an idle daemon. Once a second still shows
+    // the stalls that matter (nodejs_eventloop_lag_*), at one wakeup.
+    if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 }

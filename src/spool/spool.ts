@@ -13,6 +13,8 @@
  * Every change to what a sink has is reported through `onChange`, which
  * the delivery service turns into an updated capture outcome.
  */
+import { watch, type FSWatcher } from 'node:fs';
+
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorCodeOf, errorMessage, PcapdError, SinkError } from '../errors.js';
@@ -63,8 +65,13 @@ export interface SinkFailure {
   error: unknown;
 }
 
-/** A lost lock or a full disk must not stop the process; how often the control folder is read. */
-const CONTROL_POLL_MS = 1000;
+/**
+ * Requests from `pcapd spool` are noticed through an inotify watch on the
+ * control folder at once; this slower poll only catches what a watch could
+ * miss (a folder recreated under it), well inside the CLI's 30 s wait. An
+ * idle daemon wakes for it once every few seconds, not every second.
+ */
+const CONTROL_POLL_MS = 5000;
 /** On close, how long to wait for a try in progress before letting the process go. */
 const CLOSE_WAIT_MS = 5000;
 /** At start, how long to wait for a `pcapd spool` command holding the spool to finish. */
@@ -102,6 +109,10 @@ export class Spool {
   private retryTimer: NodeJS.Timeout | undefined;
   private cullTimer: NodeJS.Timeout | undefined;
   private controlTimer: NodeJS.Timeout | undefined;
+  private controlWatch: FSWatcher | undefined;
+  /** One pass over the control folder at a time (a watch event and the poll may meet); another follows if asked meanwhile. */
+  private controlPass: Promise<void> | undefined;
+  private controlAgain = false;
   private opened = false;
   private closed = false;
 
@@ -144,6 +155,7 @@ export class Spool {
     clearTimeout(this.retryTimer);
     clearInterval(this.cullTimer);
     clearInterval(this.controlTimer);
+    this.controlWatch?.close();
     if (this.workers.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(this.workers.values()), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
@@ -554,8 +566,29 @@ export class Spool {
       this.updateGauges();
     }, cullMs);
     this.cullTimer.unref();
-    this.controlTimer = setInterval(() => void this.serveControlRequests(), CONTROL_POLL_MS);
+    this.controlTimer = setInterval(() => this.serveControlSoon(), CONTROL_POLL_MS);
     this.controlTimer.unref();
+    try {
+      this.controlWatch = watch(this.store.controlDir, { persistent: false }, (_event, name) => {
+        if (typeof name === 'string' && name.endsWith('.request.json')) this.serveControlSoon();
+      });
+      this.controlWatch.on('error', () => this.controlWatch?.close());
+    } catch (err: unknown) {
+      this.log.warn({ err: errorMessage(err) }, 'cannot watch the spool control folder; `pcapd spool` requests are read every few seconds');
+    }
+  }
+
+  private serveControlSoon(): void {
+    if (this.controlPass !== undefined) {
+      this.controlAgain = true;
+      return;
+    }
+    this.controlPass = this.serveControlRequests().finally(() => {
+      this.controlPass = undefined;
+      if (!this.controlAgain) return;
+      this.controlAgain = false;
+      this.serveControlSoon();
+    });
   }
 
   private async serveControlRequests(): Promise<void> {
