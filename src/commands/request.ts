@@ -179,13 +179,17 @@ async function buildRequest(args: RequestArgs, stdin: NodeJS.ReadableStream): Pr
   return request as CaptureRequest;
 }
 
-async function readRequestFile(path: string, stdin: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
-  let text: string;
+/** A file's text, or standard input's for "-"; a usage error when it cannot be read. */
+async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
   try {
-    text = path === '-' ? await readAll(stdin) : await readFile(path, 'utf8');
+    return path === '-' ? await readAll(stdin) : await readFile(path, 'utf8');
   } catch (err: unknown) {
     throw usageError(`cannot read ${path}: ${errorMessage(err)}`);
   }
+}
+
+async function readRequestFile(path: string, stdin: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
+  const text = await readInput(path, stdin);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -198,12 +202,7 @@ async function readRequestFile(path: string, stdin: NodeJS.ReadableStream): Prom
 
 /** One EVE line; flow_id keeps its digits (JSON numbers above 2^53 would be rounded). */
 async function readEveLine(path: string, stdin: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = path === '-' ? await readAll(stdin) : await readFile(path, 'utf8');
-  } catch (err: unknown) {
-    throw usageError(`cannot read ${path}: ${errorMessage(err)}`);
-  }
+  const text = await readInput(path, stdin);
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   if (lines.length !== 1) {
     throw usageError(`--eve ${path} must hold exactly one EVE line, it has ${lines.length} (pick one: grep '"event_type":"alert"' eve.json | head -1)`);
