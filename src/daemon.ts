@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 
 import { backoffDelayMs } from './brokers/backoff.js';
 import { libpcapVersion, validateFilter } from './capture/devices.js';
+import { capturePermission, permissionAdvice, type CapturePermission } from './capture/permission.js';
 import { WarmInterfaces, type WarmInterfaceSettings } from './capture/warm-interfaces.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ConfigOverrides } from './config/flags.js';
@@ -95,6 +96,8 @@ export class Daemon {
   private readonly results: ResultPublisher;
   private readonly warm: WarmInterfaces;
   private readonly options: DaemonOptions;
+  /** Read once at start: capabilities do not change under a running process. */
+  private readonly permission: CapturePermission = capturePermission();
   private readonly startedAtMs = Date.now();
   private stopping: Promise<number> | undefined;
 
@@ -176,6 +179,9 @@ export class Daemon {
     for (const listener of this.listeners) await listener.start(this.handleRequest);
     if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
     if (this.sinks.length === 0) this.log.warn('no sink enabled: captures are only kept for GET /captures/:id/pcap');
+    if (!this.permission.permitted) {
+      this.log.error({ code: 'PCAPD_ERR_PERMISSION_DENIED', missing: this.permission.missing }, permissionAdvice(this.permission.missing));
+    }
     this.log.info(
       {
         version: VERSION,
@@ -296,6 +302,7 @@ export class Daemon {
           version: VERSION,
           startedAtMs: this.startedAtMs,
           warmInterfaces: () => this.warm.status(),
+          capturePermission: () => this.permission,
         }),
       );
     }

@@ -11,6 +11,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 
 import { captureResources } from '../capture/capture.js';
 import { listDevices } from '../capture/devices.js';
+import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
@@ -31,6 +32,8 @@ export interface ApiDeps {
   startedAtMs: number;
   /** The warm interfaces' state, rings and counters. */
   warmInterfaces(): WarmInterfaceStatus[];
+  /** Whether this process may capture (its capabilities), read at start. */
+  capturePermission(): CapturePermission;
 }
 
 const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
@@ -188,6 +191,7 @@ export function buildApi(deps: ApiDeps) {
     version: deps.version,
     uptimeSeconds: Math.round((Date.now() - deps.startedAtMs) / 1000),
     scheduler: scheduler.stats(),
+    capture: deps.capturePermission(),
     warm: deps.warmInterfaces(),
     // Should follow the captures running: more is a leak worth a bug report.
     native: captureResources(),
@@ -200,7 +204,8 @@ export function buildApi(deps: ApiDeps) {
 
   app.get('/schema/request', async () => requestJsonSchema());
 
-  app.get('/healthz', async () => ({ ok: true }));
+  // Alive whatever the capture permission: a pcapd that cannot capture still serves, and says so here.
+  app.get('/healthz', async () => ({ ok: true, capture: deps.capturePermission().permitted ? 'permitted' : 'denied' }));
 
   return app;
 }

@@ -68,6 +68,8 @@ export interface StartOptions {
   append?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** A command pcapd runs under (e.g. setpriv dropping capabilities), its arguments, then pcapd's. */
+  prefix?: string[];
   /** Run in this folder (a restart: the same captures and spool); stop() then leaves it for the caller. */
   dir?: string;
 }
@@ -85,7 +87,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     spool: { dir: JSON.stringify(join(dir, 'spool')), ...options.edits?.['spool'] },
   };
   await writeFile(configPath, `${await exampleConfigWith(edits)}\n${options.append ?? ''}\n`);
-  const child = spawn(PCAPD_BIN, ['-config', configPath, ...(options.args ?? [])], {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), PCAPD_BIN];
+  const child = spawn(command ?? PCAPD_BIN, [...prefixArgs, '-config', configPath, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

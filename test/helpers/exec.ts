@@ -12,6 +12,7 @@ const execFileAsync = promisify(execFile);
  */
 export const TEST_COMMANDS: Readonly<Record<string, string>> = {
   ip: 'iproute2',
+  setpriv: 'util-linux',
   tc: 'iproute2',
   llc: 'llvm',
   sysctl: 'procps',
