@@ -69,6 +69,8 @@ interface Entry {
   handle?: CaptureHandle;
   /** Segment deliveries still running when the capture ends. */
   deliveries: Array<Promise<void>>;
+  /** Its admission slot was given back (at a cancel, before the capture has closed). */
+  slotReleased?: boolean;
 }
 
 interface Retained {
@@ -166,6 +168,10 @@ export class Scheduler {
       return true;
     }
     entry.handle?.cancel('cancelled');
+    // The slot is free at once: the native side closes in the background (a
+    // ring's teardown takes tens of ms) and its memory stays counted until
+    // the capture is delivered. A POST right after a DELETE is admitted.
+    if (entry.handle !== undefined) this.releaseSlot(entry);
     return true;
   }
 
@@ -561,6 +567,8 @@ export class Scheduler {
   }
 
   private releaseSlot(entry: Entry): void {
+    if (entry.slotReleased === true) return;
+    entry.slotReleased = true;
     this.running--;
     for (const iface of entry.job.interfaces) {
       const count = (this.perInterface.get(iface.name) ?? 1) - 1;

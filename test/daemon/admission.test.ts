@@ -47,6 +47,25 @@ describe('admission', () => {
     expect((await daemon.api('/stats')).body.scheduler).toMatchObject({ running: 1, queued: 0 });
   });
 
+  it('gives a cancelled capture\'s slot back at once: a POST right after a DELETE is admitted', async () => {
+    daemon = await startDaemon({ edits: { scheduler: { maxconcurrent: '8', perinterface: '4', queue: '0' } } });
+    const running = daemon;
+    for (const id of ['c1', 'c2', 'c3', 'c4']) {
+      expect((await running.api('/captures?wait=armed', postJson({ ...QUIET, id }))).status).toBe(200);
+    }
+    expect((await running.api('/captures', postJson({ ...QUIET, id: 'c5' }))).status).toBe(503);
+    // Each POST right after its DELETE answers, without waiting for the cancelled capture to close.
+    for (const i of [1, 2, 3, 4]) {
+      expect((await running.api(`/captures/c${i}`, { method: 'DELETE' })).status).toBe(202);
+      expect((await running.api('/captures', postJson({ ...QUIET, id: `n${i}` }))).status).toBe(202);
+    }
+    for (const id of ['c1', 'c2', 'c3', 'c4']) {
+      expect(await running.waitForState(id, ['done', 'failed'])).toMatchObject({ state: 'done', reason: 'cancelled' });
+    }
+    const metrics = await running.api('/metrics');
+    expect(metrics.body).toMatch(/pcapd_captures_running 4/);
+  });
+
   it('refuses at once a capture whose byte limit alone exceeds the memory budget', async () => {
     daemon = await startDaemon({ edits: { scheduler: { memorybudget: String(64 * 1024 * 1024) } } });
     const refused = await daemon.api('/captures', postJson({ ...QUIET, bytes: 90_000_000 }));
