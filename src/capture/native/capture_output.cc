@@ -138,7 +138,8 @@ DoneEvent CaptureOutput::Finish(uint64_t endNs, StopReason reason, std::string e
   readCounters_(counters_);
   DoneEvent done;
   done.reason = reason;
-  done.errorMessage = std::move(errorMessage);
+  // A write failure is the capture's own error unless the caller knows a more specific one.
+  done.errorMessage = errorMessage.empty() ? failure_ : std::move(errorMessage);
   done.startNs = startNs;
   done.endNs = endNs;
   done.threadCpuNs = threadCpuNs;

@@ -48,13 +48,11 @@ class CaptureOutput {
   // Writes one packet, cutting a segment when it is due. Returns the limit
   // this packet reached (kPackets, kBytes, or kFlowEnd when it completes the
   // flow's TCP close, which wins a tie: the file then holds the whole flow),
-  // which closes writing; kError when writing failed (failure() says why;
+  // which closes writing; kError when writing failed (Finish reports why;
   // never an exception); kNone while the capture goes on. Does nothing once
   // writing is closed.
   StopReason Deliver(const PacketRecord& packet);
   bool closed() const { return closed_; }
-  // Why Deliver returned kError (an allocation or other failure while writing).
-  const std::string& failure() const { return failure_; }
 
   // Flow captures: starts the idle clock at arming, after any lookback packets
   // were written. Nothing without a flow option.
@@ -67,7 +65,8 @@ class CaptureOutput {
   void RotateIfNotEmpty();
 
   // Closes the last segment and says how the capture ended: what the files
-  // know, plus the stop reason, the error if any, when it was armed
+  // know, plus the stop reason, the error if any (a write failure's own
+  // when `errorMessage` is empty), when it was armed
   // (`startNs`) and the CPU its thread spent since (`threadCpuNs`).
   DoneEvent Finish(uint64_t endNs, StopReason reason, std::string errorMessage, uint64_t startNs, uint64_t threadCpuNs);
 

@@ -278,7 +278,6 @@ void CaptureSession::FlushStaged(uint64_t upToNs) {
 
 void CaptureSession::Deliver(const PacketRecord& packet) {
   const StopReason reached = output_.Deliver(packet);
-  if (reached == StopReason::kError) errorMessage_ = output_.failure();
   if (reached != StopReason::kNone) CloseWriting(reached);
 }
 

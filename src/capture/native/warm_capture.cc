@@ -96,7 +96,7 @@ bool WarmCapture::Arm(const InterfaceInfo& reader, const LookbackRing& ring, uin
   output_.StartFlowClock(nowNs, nowMonoNs);
   sink_->OnArmed(std::move(armed));
   // The lookback alone reached a limit (or failed to write).
-  if (stopping_ != StopReason::kNone) End(stopping_, stopping_ == StopReason::kError ? output_.failure() : "");
+  if (stopping_ != StopReason::kNone) End(stopping_, "");
   return true;
 }
 
@@ -110,7 +110,7 @@ void WarmCapture::OnPacket(const pcap_pkthdr& header, const u_char* data, uint64
   const StopReason reached = output_.Deliver(record);
   // A limit closes the file at once: handed over within the same dispatch.
   // A write failure ends this capture alone; the reader and the others go on.
-  if (reached != StopReason::kNone) End(reached, reached == StopReason::kError ? output_.failure() : "");
+  if (reached != StopReason::kNone) End(reached, "");
 }
 
 void WarmCapture::BeginStop(StopReason reason, uint64_t nowMonoNs) {
