@@ -3,18 +3,11 @@
 #include <string>
 
 #include "capture_error.h"
+#include "filter_program.h"
 
 namespace pcapd {
 
 namespace {
-
-struct FilterProgram {
-  bpf_program program{};
-  bool compiled = false;
-  ~FilterProgram() {
-    if (compiled) pcap_freecode(&program);
-  }
-};
 
 CaptureError ActivationError(const std::string& device, int status, pcap_t* p) {
   const std::string detail = pcap_geterr(p);
@@ -57,12 +50,9 @@ std::unique_ptr<LiveSource> LiveSource::Open(const SourceOptions& options) {
   const int status = pcap_activate(p);
   if (status < 0) throw ActivationError(options.device, status, p);
 
-  FilterProgram filter;
-  if (pcap_compile(p, &filter.program, options.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    throw CaptureError(codes::kBpfInvalid, pcap_geterr(p));
-  }
-  filter.compiled = true;
-  if (pcap_setfilter(p, &filter.program) != 0) {
+  const FilterProgram filter(p, options.filter);
+  // pcap_setfilter takes a mutable pointer but only reads the program.
+  if (pcap_setfilter(p, const_cast<bpf_program*>(filter.program())) != 0) {
     throw CaptureError(codes::kBpfInvalid, pcap_geterr(p));
   }
   if (pcap_setnonblock(p, 1, errbuf) != 0) {
