@@ -37,6 +37,8 @@ export function messageKindOf(config: Config, source: string): MessageKind {
  * string has escaped quotes and never matches.
  */
 export function quoteFlowIds(text: string): string {
+  // Every request body passes here; only EVE events carry the key.
+  if (!text.includes('"flow_id"')) return text;
   return text.replace(/"flow_id"(\s*):(\s*)(-?\d+)/g, '"flow_id"$1:$2"$3"');
 }
 

@@ -67,9 +67,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   else if (request.replyon !== undefined) {
     throw new PcapdError('PCAPD_ERR_REPLY_INVALID', '/replyon: says which events go to reply, and the request has no reply');
   }
-  const job = buildJob({ request, ctx, nowMs, interfaces, filter, folder });
-  if (flowRequest !== undefined) withFlow(job, flowRequest.flow, ctx.config, nowMs);
-  return { kind: 'accepted', job };
+  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder, flow: flowRequest?.flow }) };
 }
 
 // --- a, b: size and JSON ------------------------------------------------------
@@ -370,17 +368,23 @@ interface JobParts {
   interfaces: JobInterface[];
   filter: string;
   folder: string | undefined;
+  flow: JobFlow | undefined;
 }
 
 /**
  * Lookback is served from a warm interface's ring: a request for it must name
  * exactly one interface, and that one warm. It is clamped to
- * general.maxlookback and to what the ring keeps (lookbackseconds).
+ * general.maxlookback and to what the ring keeps (lookbackseconds). A flow
+ * capture that asks none starts back at its flow's start where a ring is.
  */
-function lookbackOf(request: CaptureRequest, interfaces: JobInterface[], config: Config, clamps: Clamp[]): number {
-  if (request.lookback === undefined || request.lookback === 0) return 0;
+function lookbackOf(parts: JobParts, clamps: Clamp[]): number {
+  const { request, interfaces, flow, nowMs } = parts;
+  const { config } = parts.ctx;
+  const asked = request.lookback ?? 0;
+  if (asked === 0 && flow === undefined) return 0;
   const [only] = interfaces;
   const warm = interfaces.length === 1 && only !== undefined ? warmEntryOf(config, only.name) : undefined;
+  if (asked === 0) return warm === undefined || flow === undefined ? 0 : flowLookbackSeconds(flow.alert, config, nowMs, warm.lookbackseconds);
   if (warm === undefined) {
     const named = interfaces.map((iface) => iface.name).join(', ');
     throw new PcapdError(
@@ -390,13 +394,17 @@ function lookbackOf(request: CaptureRequest, interfaces: JobInterface[], config:
         : `/lookback: needs exactly one warm interface, the request names ${interfaces.length} (${named})`,
     );
   }
-  return applyLimit(request.lookback, { field: 'lookback', fallback: 0, max: Math.min(config.general.maxlookback, warm.lookbackseconds) }, clamps);
+  return applyLimit(asked, { field: 'lookback', fallback: 0, max: Math.min(config.general.maxlookback, warm.lookbackseconds) }, clamps);
 }
 
-function buildJob({ request, ctx, nowMs, interfaces, filter, folder }: JobParts): CaptureJob {
+function buildJob(parts: JobParts): CaptureJob {
+  const { request, ctx, nowMs, interfaces, filter, folder, flow } = parts;
   const { general } = ctx.config;
   const { limits, snaplenBytes, clamps } = limitsOf(request, general);
-  limits.lookbackSeconds = lookbackOf(request, interfaces, ctx.config, clamps);
+  limits.lookbackSeconds = lookbackOf(parts, clamps);
+  // A flow capture ends with its flow (native: TCP close, the protocol's idle
+  // timeout), so the generic idle timeout is off unless the request sets one.
+  if (flow !== undefined && (request.timeout ?? 0) === 0) limits.timeoutSeconds = 0;
   const job: CaptureJob = {
     id: request.id ?? ctx.newId(),
     source: ctx.source,
@@ -418,6 +426,7 @@ function buildJob({ request, ctx, nowMs, interfaces, filter, folder }: JobParts)
   if (request.customer !== undefined) job.customer = request.customer;
   if (folder !== undefined) job.folder = folder;
   if (request.reply !== undefined) job.reply = request.reply;
+  if (flow !== undefined) job.flow = flow;
   const ignored = ignoredS3Fields(request, ctx.config);
   if (ignored.length > 0) job.notes = [`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`];
   return job;
@@ -429,20 +438,4 @@ const S3_FIELDS = ['bucket', 'acl', 'region', 'endpoint', 'encryption'] as const
 function ignoredS3Fields(request: CaptureRequest, config: Config): string[] {
   if (config.s3.upload) return [];
   return S3_FIELDS.filter((field) => request[field] !== undefined && request[field] !== '' && request[field] !== false);
-}
-
-/**
- * A flow capture ends with its flow (native: TCP close, the protocol's idle
- * timeout), so the generic idle timeout is off unless the request sets one;
- * on a warm interface it starts back at the flow's start when the ring still
- * holds it, unless the request asks its own lookback.
- */
-function withFlow(job: CaptureJob, flow: JobFlow, config: Config, nowMs: number): void {
-  job.flow = flow;
-  if (job.request.timeout === undefined || job.request.timeout === 0) job.limits.timeoutSeconds = 0;
-  const [only] = job.interfaces;
-  const warm = job.interfaces.length === 1 && only !== undefined ? warmEntryOf(config, only.name) : undefined;
-  if (warm !== undefined && job.limits.lookbackSeconds === 0 && (job.request.lookback ?? 0) === 0) {
-    job.limits.lookbackSeconds = flowLookbackSeconds(flow.alert, config, nowMs, warm.lookbackseconds);
-  }
 }

@@ -3,6 +3,8 @@
  * order, flow_id a bare 64-bit integer), for the flows a test makes. Fields
  * can be replaced or dropped (`undefined`).
  */
+import { quoteFlowIds } from '../../src/requests/eve-message.js';
+
 export interface EveFlow {
   srcIp: string;
   srcPort?: number | undefined;
@@ -62,5 +64,5 @@ export function eveAlertLine(flow: EveFlow, at = new Date()): string {
 
 /** The same event as an object (flow_id as its digits, which pcapd accepts). */
 export function eveAlert(flow: EveFlow, at = new Date()): Record<string, unknown> {
-  return JSON.parse(eveAlertLine(flow, at).replace(/"flow_id":(\d+)/, '"flow_id":"$1"')) as Record<string, unknown>;
+  return JSON.parse(quoteFlowIds(eveAlertLine(flow, at))) as Record<string, unknown>;
 }
