@@ -210,51 +210,42 @@ function expectEndedPromptly(result: CaptureResult, packets: Packet[]): void {
   expect(result.endedNs - lastPacketNs).toBeLessThan(1_000_000_000n);
 }
 
+/**
+ * A TCP exchange closed in order beside other traffic, captured with the
+ * flow's filter: the capture ends with flow-end at the final ACK, promptly.
+ */
+async function captureOrderlyClose(peer: Peer, overrides: Partial<CaptureSpec> = {}): Promise<{ result: CaptureResult; packets: Packet[]; otherAnswers: number }> {
+  const noise = await startNoise(peer);
+  try {
+    const port = clientPort();
+    const handle = startCapture(flowSpec(peer.link.hostIf, flowFilter('tcp', peer, port, TCP_PORT), { tcpClose: true, idleMs: 30_000 }, overrides));
+    await handle.armed;
+    const answersBefore = noise.answers();
+    await tcpExchange(peer, port, 'close');
+    const result = await ended(handle);
+
+    expect(result.reason).toBe('flow-end');
+    const packets = await readFlow(result);
+    expectOrderlyClose(packets, port);
+    expectEndedPromptly(result, packets);
+    return { result, packets, otherAnswers: noise.answers() - answersBefore };
+  } finally {
+    noise.stop();
+  }
+}
+
 // ---- the tests ----
 
 describe('a capture that ends when its TCP flow closes', () => {
   it('ends a cold capture with flow-end at the final ACK of an orderly close while other traffic goes on', async () => {
-    const peer = await createPeer();
-    const noise = await startNoise(peer);
-    try {
-      const port = clientPort();
-      const handle = startCapture(flowSpec(peer.link.hostIf, flowFilter('tcp', peer, port, TCP_PORT), { tcpClose: true, idleMs: 30_000 }));
-      await handle.armed;
-      const answersBefore = noise.answers();
-      await tcpExchange(peer, port, 'close');
-      const result = await ended(handle);
-
-      expect(result.reason).toBe('flow-end');
-      const packets = await readFlow(result);
-      expect(result.packets).toBe(packets.length);
-      expectOrderlyClose(packets, port);
-      expectEndedPromptly(result, packets);
-      expect(noise.answers()).toBeGreaterThan(answersBefore);
-    } finally {
-      noise.stop();
-    }
+    const { result, packets, otherAnswers } = await captureOrderlyClose(await createPeer());
+    expect(result.packets).toBe(packets.length);
+    expect(otherAnswers).toBeGreaterThan(0);
   });
 
   it('ends a capture on a warm interface with flow-end at the final ACK, the other traffic filtered out by the reader', async () => {
     const peer = await createPeer();
-    const reader = await openWarm(peer.link.hostIf);
-    const noise = await startNoise(peer);
-    try {
-      const port = clientPort();
-      const handle = startCapture(
-        flowSpec(peer.link.hostIf, flowFilter('tcp', peer, port, TCP_PORT), { tcpClose: true, idleMs: 30_000 }, { warm: reader }),
-      );
-      await handle.armed;
-      await tcpExchange(peer, port, 'close');
-      const result = await ended(handle);
-
-      expect(result.reason).toBe('flow-end');
-      const packets = await readFlow(result);
-      expectOrderlyClose(packets, port);
-      expectEndedPromptly(result, packets);
-    } finally {
-      noise.stop();
-    }
+    await captureOrderlyClose(peer, { warm: await openWarm(peer.link.hostIf) });
   });
 
   it('ends a warm capture at once with flow-end when its lookback already holds the whole flow', async () => {
@@ -291,22 +282,7 @@ describe('a capture that ends when its TCP flow closes', () => {
   });
 
   it('ends an IPv6 flow with flow-end at the final ACK', async () => {
-    const peer = await createPeer(6);
-    const noise = await startNoise(peer);
-    try {
-      const port = clientPort();
-      const handle = startCapture(flowSpec(peer.link.hostIf, flowFilter('tcp', peer, port, TCP_PORT), { tcpClose: true, idleMs: 30_000 }));
-      await handle.armed;
-      await tcpExchange(peer, port, 'close');
-      const result = await ended(handle);
-
-      expect(result.reason).toBe('flow-end');
-      const packets = await readFlow(result);
-      expectOrderlyClose(packets, port);
-      expectEndedPromptly(result, packets);
-    } finally {
-      noise.stop();
-    }
+    await captureOrderlyClose(await createPeer(6));
   });
 
   it('ends a flow tagged VLAN 100 with flow-end, the tags in the file', async () => {
