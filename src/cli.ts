@@ -24,7 +24,7 @@ import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
-import { requestJsonSchema } from './requests/schema.js';
+import { requestJsonSchema } from './model/request.js';
 import { VERSION } from './version.js';
 
 const SYSTEM_CONFIG = '/etc/pcapd/config.toml';

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { CaptureRequestSchema } from '../../src/requests/schema.js';
+import { CaptureRequestSchema } from '../../src/model/request.js';
 
 type JsonSchema = {
   type?: string | string[];

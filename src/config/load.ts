@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { parse, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 
-import { regionOfQueueUrl } from '../brokers/sqs-url.js';
+import { regionOfQueueUrl } from './sqs-url.js';
 import { errorMessage, PcapdError } from '../errors.js';
-import { validateFileNamePattern } from '../sinks/naming.js';
-import { normalizeEndpoint } from '../sinks/s3-destination.js';
+import { validateFileNamePattern } from './file-name-pattern.js';
+import { normalizeEndpoint } from './endpoint.js';
 import { applyOverrides, overrideOrigins, type ConfigOverrides } from './flags.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { lookbackRingBytes } from './warm.js';

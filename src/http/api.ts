@@ -15,10 +15,11 @@ import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
-import type { IntakeResult, RequestHandler } from '../listeners/listener.js';
+import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { requestJsonSchema } from '../requests/schema.js';
+import { CONTENT_TYPES } from '../model/finished-capture.js';
+import { requestJsonSchema } from '../model/request.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { httpStatusFor } from './status.js';
 
@@ -36,7 +37,6 @@ export interface ApiDeps {
   capturePermission(): CapturePermission;
 }
 
-const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
 /** `?wait` (also `=done`, `=1`, `=true`): the final result; `?wait=armed`: the state once recording. */
 const WAIT_VALUES: ReadonlySet<string> = new Set(['', 'done', '1', 'true', 'armed']);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
@@ -102,7 +102,8 @@ export function buildApi(deps: ApiDeps) {
     if (code) return sendError(reply, code, errorMessage(err));
     const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody('PCAPD_ERR_REQUEST_INVALID', errorMessage(err)));
-    request.log.error({ err }, 'unexpected error in the HTTP API');
+    metrics.internalErrors.inc({ where: 'http' });
+    request.log.error({ err, code: 'PCAPD_ERR_INTERNAL' }, 'unexpected error in the HTTP API');
     return sendError(reply, 'PCAPD_ERR_INTERNAL', 'internal error');
   });
 
@@ -174,7 +175,7 @@ export function buildApi(deps: ApiDeps) {
         return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
       }
       return reply
-        .header('content-type', PCAP_MEDIA_TYPES[file.format])
+        .header('content-type', CONTENT_TYPES[file.format])
         .header('content-length', file.bytes)
         .header('content-disposition', `attachment; filename="${file.name}"`)
         .send(Readable.from(file.chunks));

@@ -16,8 +16,8 @@ import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureOutcome } from '../scheduler/outcome.js';
-import type { IntakeResult, RawRequest, RequestHandler } from './listener.js';
+import type { CaptureOutcome } from '../model/outcome.js';
+import type { IntakeResult, RawRequest, RequestHandler } from '../requests/intake-contract.js';
 
 export type Settlement =
   | { kind: 'ack' }
@@ -53,6 +53,7 @@ export async function handleSafely(onRequest: RequestHandler, raw: RawRequest, l
     return await onRequest(raw);
   } catch (err: unknown) {
     metrics.requestsRejected.inc({ source: raw.source, reason: 'PCAPD_ERR_INTERNAL' });
+    metrics.internalErrors.inc({ where: 'listener' });
     log.error({ err, code: 'PCAPD_ERR_INTERNAL' }, 'request handling failed unexpectedly; message dropped');
     return { kind: 'rejected', code: 'PCAPD_ERR_INTERNAL', message: errorMessage(err) };
   }

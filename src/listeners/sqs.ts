@@ -28,7 +28,8 @@ import { sqsClient } from '../brokers/sqs.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
-import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
+import type { BrokerListenerDeps, Listener } from './listener.js';
+import type { RequestHandler } from '../requests/intake-contract.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs, type Settlement } from './settlement.js';
 
 /** SQS's own default, used until the queue's is known. */

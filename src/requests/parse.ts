@@ -12,16 +12,16 @@ import type { Config } from '../config/schema.js';
 import { warmEntryOf } from '../config/warm.js';
 import { PcapdError } from '../errors.js';
 import { jsonPointer, valueAt } from '../json.js';
-import { parseDestination, unreachableReason } from '../results/destination.js';
-import { s3OverrideProblems } from '../sinks/s3-destination.js';
+import { parseDestination, unreachableReason } from './reply-destination.js';
+import { s3OverrideProblems } from '../config/s3-overrides.js';
 import { shorten } from '../text.js';
 import { quoteFlowIds } from './eve-message.js';
 import { checkFolder } from './folder.js';
 import { flowInterfaceChoice, flowLookbackSeconds, flowNodeTarget, flowRequestOf } from './flow-request.js';
 import { interfaceChoiceOf, resolveInterfaces } from './interfaces.js';
-import type { CaptureJob, Clamp, JobFlow, JobInterface, JobLimits } from './job.js';
+import type { CaptureJob, Clamp, JobFlow, JobInterface, JobLimits } from '../model/job.js';
 import { matchesNode, nodeTargetOf } from './node-match.js';
-import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from './schema.js';
+import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from '../model/request.js';
 import { checkSignedFreshness, openRequest } from './signature.js';
 
 export interface ParseContext {

@@ -20,8 +20,9 @@ import type { Config } from '../config/schema.js';
 import { errnoCode, errorCodeOf, errorMessage, PcapdError, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../scheduler/outcome.js';
-import { totalBytes, type Delivery, type FinishedCapture, type Sink } from '../sinks/sink.js';
+import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../model/outcome.js';
+import type { Sink } from '../sinks/sink.js';
+import { totalBytes, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import { planCull, type CullItem } from './cull.js';
 import { isRetriable, retryDecision, type RetryPolicy } from './retry.js';
 import {

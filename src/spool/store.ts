@@ -26,9 +26,9 @@ import { z } from 'zod';
 
 import type { CaptureFormat } from '../capture/capture.js';
 import { errnoCode, errorMessage, PcapdError } from '../errors.js';
-import type { CaptureJob } from '../requests/job.js';
-import type { CaptureOutcome } from '../scheduler/outcome.js';
-import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../sinks/sink.js';
+import type { CaptureJob } from '../model/job.js';
+import type { CaptureOutcome } from '../model/outcome.js';
+import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import {
   CONTROL_FILE_MODE,
   DIR_MODE,

@@ -4,7 +4,7 @@
  * `results` destination. One parser for the daemon, the request check and
  * `pcapd request`.
  */
-import { sqsOrigin } from '../brokers/sqs-url.js';
+import { sqsOrigin } from '../config/sqs-url.js';
 import type { Config } from '../config/schema.js';
 
 export const RESULT_TRANSPORTS = ['redis', 'kafka', 'sqs'] as const;
