@@ -17,7 +17,8 @@ import type { Config } from '../config/schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { errorMessage } from '../errors.js';
 import { planCull, type CullItem } from '../spool/cull.js';
-import { SpoolStore, undeliveredSinks, type ControlRequest, type ControlResult, type SpoolEntry, type ValidEntry } from '../spool/store.js';
+import { SpoolStore, undeliveredSinks, type SpoolEntry, type ValidEntry } from '../spool/store.js';
+import type { ControlRequest, ControlResult } from '../spool/control.js';
 
 export interface CommandIo {
   out(text: string): void;
@@ -149,7 +150,7 @@ function cullText(item: CullItem, dryRun: boolean): string {
 }
 
 async function holderText(store: SpoolStore): Promise<string> {
-  const holder = await store.lockHolder();
+  const holder = await store.lock.holder();
   if (holder === undefined) return 'no pcapd is running on it';
   return holder.role === 'daemon' ? `held by the running pcapd (pid ${holder.pid})` : `held by a pcapd spool command (pid ${holder.pid})`;
 }
@@ -169,15 +170,15 @@ async function list(store: SpoolStore, args: SpoolArgs, io: CommandIo): Promise<
 
 /** Hands the request to the running pcapd and prints its answer. */
 async function askDaemon(store: SpoolStore, request: ControlRequest, pid: number, io: CommandIo): Promise<number> {
-  const id = await store.writeControlRequest(request);
+  const id = await store.control.writeRequest(request);
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
   let result: ControlResult | undefined;
   while (result === undefined && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    result = await store.takeControlResult(id);
+    result = await store.control.takeResult(id);
   }
   if (result === undefined) {
-    await store.withdrawControlRequest(id);
+    await store.control.withdrawRequest(id);
     io.err(`pcapd: the running pcapd (pid ${pid}) did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; request withdrawn\n`);
     return 1;
   }
@@ -189,16 +190,16 @@ async function askDaemon(store: SpoolStore, request: ControlRequest, pid: number
 
 /** Runs `act` holding the spool's lock (no pcapd may start on it meanwhile). */
 async function whileLocked<T>(store: SpoolStore, act: () => Promise<T>): Promise<T> {
-  await store.acquireLock('cli');
+  await store.lock.acquire('cli');
   try {
     return await act();
   } finally {
-    await store.releaseLock();
+    await store.lock.release();
   }
 }
 
 async function retry(store: SpoolStore, args: SpoolArgs, io: CommandIo): Promise<number> {
-  const holder = await store.lockHolder();
+  const holder = await store.lock.holder();
   if (holder?.role === 'daemon') return askDaemon(store, { action: 'retry', targets: args.targets, requestedAt: new Date().toISOString() }, holder.pid, io);
   const rearmed = await whileLocked(store, async () => {
     const now = new Date().toISOString();
@@ -224,7 +225,7 @@ async function retry(store: SpoolStore, args: SpoolArgs, io: CommandIo): Promise
 
 async function cull(store: SpoolStore, config: Config, args: SpoolArgs, io: CommandIo): Promise<number> {
   const limits = { maxAgeMs: config.spool.maxage * 1000, maxBytes: config.spool.maxbytes };
-  const holder = await store.lockHolder();
+  const holder = await store.lock.holder();
   if (args.dryRun) {
     const plan = planCull(await store.list(), Date.now(), limits);
     io.out(`${plan.length} capture(s) would be removed\n`);

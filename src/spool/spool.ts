@@ -25,17 +25,8 @@ import type { Sink } from '../sinks/sink.js';
 import { totalBytes, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import { planCull, type CullItem } from './cull.js';
 import { isRetriable, retryDecision, type RetryPolicy } from './retry.js';
-import {
-  SpoolStore,
-  undeliveredSinks,
-  type ControlRequest,
-  type ControlResult,
-  type SinkRetryState,
-  type SpoolEntry,
-  type SpoolRecord,
-  type SpoolState,
-  type ValidEntry,
-} from './store.js';
+import { SpoolStore, undeliveredSinks, type SinkRetryState, type SpoolEntry, type SpoolRecord, type SpoolState, type ValidEntry } from './store.js';
+import type { ControlRequest, ControlResult } from './control.js';
 
 export interface SpoolDeps {
   settings(): Config['spool'];
@@ -131,7 +122,7 @@ export class Spool {
   async open(lockWaitMs = LOCK_WAIT_MS): Promise<void> {
     const leftovers = await this.store.init();
     for (const path of leftovers) this.log.warn({ path }, 'removed an incomplete spool write or removal left by a crash');
-    await this.store.acquireLock('daemon', lockWaitMs);
+    await this.store.lock.acquire('daemon', lockWaitMs);
     this.opened = true;
     const now = this.now();
     for (const entry of await this.store.list()) {
@@ -162,7 +153,7 @@ export class Spool {
       await Promise.race([Promise.all(this.workers.values()), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
       clearTimeout(timer);
     }
-    if (this.opened) await this.store.releaseLock();
+    if (this.opened) await this.store.lock.release();
   }
 
   /**
@@ -570,7 +561,7 @@ export class Spool {
     this.controlTimer = setInterval(() => this.serveControlSoon(), CONTROL_POLL_MS);
     this.controlTimer.unref();
     try {
-      this.controlWatch = watch(this.store.controlDir, { persistent: false }, (_event, name) => {
+      this.controlWatch = watch(this.store.control.dir, { persistent: false }, (_event, name) => {
         if (typeof name === 'string' && name.endsWith('.request.json')) this.serveControlSoon();
       });
       this.controlWatch.on('error', () => this.controlWatch?.close());
@@ -595,7 +586,7 @@ export class Spool {
   private async serveControlRequests(): Promise<void> {
     let requests: Array<{ id: string; request: ControlRequest }>;
     try {
-      requests = await this.store.takeControlRequests();
+      requests = await this.store.control.takeRequests();
     } catch (err: unknown) {
       this.log.warn({ err: errorMessage(err) }, 'could not read spool control requests');
       return;
@@ -603,7 +594,7 @@ export class Spool {
     for (const { id, request } of requests) {
       const result = await this.serve(request);
       this.log.info({ action: request.action, targets: request.targets, result: result.message }, 'pcapd spool request served');
-      await this.store.writeControlResult(id, result).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
+      await this.store.control.writeResult(id, result).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
     }
   }
 
