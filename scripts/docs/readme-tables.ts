@@ -2,7 +2,8 @@
  * The README's reference tables, generated from the code so they cannot drift:
  * every config key (from the zod config schema: type, default, description),
  * every request field (from the request schema), every error code (from
- * src/errors.ts) and every metric (from src/metrics/metrics.ts).
+ * src/errors.ts), every metric (from the metrics registry) and the command
+ * line's usage (pcapd --help, src/commands/help.ts).
  *
  *   npx tsx scripts/docs/readme-tables.ts          rewrite README.md between the markers
  *   npx tsx scripts/docs/readme-tables.ts --check  exit 1 when README.md is out of date
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
+import { topLevelUsage } from '../../src/commands/help.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
@@ -130,6 +132,7 @@ export function generatedSections(): Record<string, string> {
     request: requestTable(),
     errors: errorTable(),
     metrics: metricsTable(),
+    cli: ['```text', topLevelUsage(), '```'].join('\n'),
   };
 }
 
