@@ -21,7 +21,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import { CONTENT_TYPES } from '../model/finished-capture.js';
 import { requestJsonSchema } from '../model/request.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { openApiDocument } from './openapi.js';
 import { httpStatusFor } from './status.js';
+import { WAIT_VALUES } from './wait.js';
 
 export interface ApiDeps {
   config(): Config;
@@ -37,8 +39,7 @@ export interface ApiDeps {
   capturePermission(): CapturePermission;
 }
 
-/** `?wait` (also `=done`, `=1`, `=true`): the final result; `?wait=armed`: the state once recording. */
-const WAIT_VALUES: ReadonlySet<string> = new Set(['', 'done', '1', 'true', 'armed']);
+const WAIT_VALUE_SET: ReadonlySet<string> = new Set(WAIT_VALUES);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -109,7 +110,7 @@ export function buildApi(deps: ApiDeps) {
 
   app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
     const { wait } = request.query;
-    if (wait !== undefined && !WAIT_VALUES.has(wait)) {
+    if (wait !== undefined && !WAIT_VALUE_SET.has(wait)) {
       return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value (or "done") or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
     }
     const body = typeof request.body === 'string' ? request.body : '';
@@ -204,6 +205,9 @@ export function buildApi(deps: ApiDeps) {
   });
 
   app.get('/schema/request', async () => requestJsonSchema());
+
+  const openApiJson = JSON.stringify(openApiDocument(deps.version));
+  app.get('/openapi.json', async (_request, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(openApiJson));
 
   // Alive whatever the capture permission: a pcapd that cannot capture still serves, and says so here.
   app.get('/healthz', async () => ({ ok: true, capture: deps.capturePermission().permitted ? 'permitted' : 'denied' }));
