@@ -5,7 +5,8 @@ import type { Clock } from '../../src/clock.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import { PcapdError, type ErrorCode } from '../../src/errors.js';
 import type { CaptureJob } from '../../src/model/job.js';
-import { checkS3Overrides, parseRequest, type ParseContext } from '../../src/requests/parse.js';
+import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
+import { checkS3Overrides } from '../../src/requests/s3-fields.js';
 import { CaptureRequestSchema } from '../../src/model/request.js';
 
 const NODE = 'sensor-01.nyc';
