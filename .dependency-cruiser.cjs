@@ -24,8 +24,8 @@ const LAYERS = [
   ['src/metrics/'],
   ['src/log/'],
   ['src/errors.ts'],
-  ['src/clock.ts', 'src/json.ts'],
-  ['src/text.ts', 'src/version.ts'],
+  ['src/backoff.ts', 'src/clock.ts', 'src/json.ts'],
+  ['src/text.ts', 'src/timers.ts', 'src/version.ts'],
 ];
 
 const pathOf = (layer) => `^(${layer.map((entry) => entry.replace(/[.]/g, '\\.')).join('|')})`;

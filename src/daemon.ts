@@ -9,7 +9,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 
-import { backoffDelayMs } from './brokers/backoff.js';
+import { backoffDelayMs } from './backoff.js';
 import { libpcapVersion, validateFilter } from './capture/devices.js';
 import { capturePermission, permissionAdvice, type CapturePermission } from './capture/permission.js';
 import { WarmInterfaces, type WarmInterfaceSettings } from './capture/warm-interfaces.js';

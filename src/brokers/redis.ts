@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 
 import type { Config } from '../config/schema.js';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs } from '../backoff.js';
 
 /**
  * The field of a stream entry that holds the JSON request: what the listener

@@ -15,6 +15,7 @@ import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
+import { raceTimeout, TIMED_OUT } from '../timers.js';
 import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -140,8 +141,8 @@ export function buildApi(deps: ApiDeps) {
         // traffic right after; plain ?wait answers with the final result.
         const awaited = query.wait === 'armed' ? result.armed : result.outcome;
         const waitMs = Math.min(Number(query.timeout ?? 3600) * 1000 || MAX_WAIT_MS, MAX_WAIT_MS);
-        const outcome = await Promise.race([awaited, delay(waitMs)]);
-        if (outcome === undefined) return reply.code(202).send(scheduler.get(result.id));
+        const outcome = await raceTimeout(awaited, waitMs);
+        if (outcome === TIMED_OUT) return reply.code(202).send(scheduler.get(result.id));
         return reply.code(200).send(outcome);
       }
       default: {
@@ -213,8 +214,4 @@ export function buildApi(deps: ApiDeps) {
   app.get('/healthz', async () => ({ ok: true, capture: deps.capturePermission().permitted ? 'permitted' : 'denied' }));
 
   return app;
-}
-
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }

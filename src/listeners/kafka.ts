@@ -16,7 +16,8 @@
  */
 import type { Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachMessagePayload, Kafka } from 'kafkajs';
 
-import { backoffDelayMs, sleep } from '../brokers/backoff.js';
+import { backoffDelayMs } from '../backoff.js';
+import { sleep } from '../timers.js';
 import { kafkaClient } from '../brokers/kafka.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';

@@ -19,7 +19,8 @@
 import { Redis } from 'ioredis';
 
 import { redisOptions, STREAM_REQUEST_FIELD } from '../brokers/redis.js';
-import { backoffDelayMs, sleep } from '../brokers/backoff.js';
+import { backoffDelayMs } from '../backoff.js';
+import { sleep } from '../timers.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';

@@ -14,6 +14,7 @@ import type { Gauge } from 'prom-client';
 
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureOutcome } from '../model/outcome.js';
@@ -113,16 +114,10 @@ export class InFlight {
 
   /** True when everything settled within `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     const settled = (async () => {
       while (this.work.size > 0) await Promise.allSettled([...this.work]);
       return 'idle' as const;
     })();
-    const result = await Promise.race([settled, timeout]);
-    clearTimeout(timer);
-    return result === 'idle';
+    return (await raceTimeout(settled, timeoutMs)) === 'idle';
   }
 }

@@ -23,7 +23,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { backoffDelayMs, sleep } from '../brokers/backoff.js';
+import { backoffDelayMs } from '../backoff.js';
+import { sleep } from '../timers.js';
 import { sqsClient } from '../brokers/sqs.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';

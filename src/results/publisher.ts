@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { IntakeResult, RawRequest } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -109,12 +110,7 @@ export class ResultPublisher {
 
   /** Waits (bounded) for events being sent, then closes every connection. */
   async close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_WAIT_MS);
-    });
-    await Promise.race([Promise.allSettled([...this.pending]), timeout]);
-    clearTimeout(timer);
+    await raceTimeout(Promise.allSettled([...this.pending]), CLOSE_WAIT_MS);
     const slots = [...this.senders.values()];
     this.senders.clear();
     await Promise.allSettled(slots.map((slot) => slot.sender.close()));

@@ -14,6 +14,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { lookbackRingBytes } from '../config/warm.js';
 import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../model/job.js';
@@ -237,12 +238,7 @@ export class Scheduler {
     this.deps.metrics.capturesQueued.set(0);
     const pending = [...this.active.values()];
     for (const entry of pending) entry.handle?.cancel('shutdown');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    await Promise.race([Promise.all(pending.map((entry) => entry.settled)), timeout]);
-    clearTimeout(timer);
+    await raceTimeout(Promise.all(pending.map((entry) => entry.settled)), timeoutMs);
     return { unfinished: this.active.size };
   }
 

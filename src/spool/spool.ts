@@ -18,6 +18,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorCodeOf, errorMessage, PcapdError, SinkError } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../model/outcome.js';
@@ -149,9 +150,7 @@ export class Spool {
     clearInterval(this.controlTimer);
     this.controlWatch?.close();
     if (this.workers.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(this.workers.values()), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
+      await raceTimeout(Promise.all(this.workers.values()), CLOSE_WAIT_MS);
     }
     if (this.opened) await this.store.lock.release();
   }
