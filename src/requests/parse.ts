@@ -57,7 +57,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   if (!matchesNode(target, ctx.node)) return { kind: 'ignored', why: 'other-node' };
   checkFreshness(request.timestamp, config.general.staleafter, nowMs);
   const choice = alert === undefined ? interfaceChoiceOf(request) : flowInterfaceChoice(request, alert, config, interfaceExists);
-  const interfaces = resolveInterfaces(choice, config, interfaceExists);
+  const { interfaces, skipped } = resolveInterfaces(choice, config, interfaceExists);
   const filter = flowRequest?.filter ?? request.bpf ?? '';
   validateFilter(filter);
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
@@ -67,7 +67,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   else if (request.replyon !== undefined) {
     throw new PcapdError('PCAPD_ERR_REPLY_INVALID', '/replyon: says which events go to reply, and the request has no reply');
   }
-  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder, flow: flowRequest?.flow }) };
+  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, skipped, filter, folder, flow: flowRequest?.flow }) };
 }
 
 // --- a, b: size and JSON ------------------------------------------------------
@@ -366,6 +366,8 @@ interface JobParts {
   ctx: ParseContext;
   nowMs: number;
   interfaces: JobInterface[];
+  /** Named interfaces this host lacks (src/requests/interfaces.ts). */
+  skipped: string[];
   filter: string;
   folder: string | undefined;
   flow: JobFlow | undefined;
@@ -427,9 +429,18 @@ function buildJob(parts: JobParts): CaptureJob {
   if (folder !== undefined) job.folder = folder;
   if (request.reply !== undefined) job.reply = request.reply;
   if (flow !== undefined) job.flow = flow;
-  const ignored = ignoredS3Fields(request, ctx.config);
-  if (ignored.length > 0) job.notes = [`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`];
+  const notes = notesOf(parts);
+  if (notes.length > 0) job.notes = notes;
   return job;
+}
+
+/** What the request asked that this node does not do, said in the result and the log instead of refused. */
+function notesOf({ request, ctx, skipped }: JobParts): string[] {
+  const notes: string[] = [];
+  if (skipped.length > 0) notes.push(`not on this host, skipped: ${skipped.map((name) => shorten(name)).join(', ')}`);
+  const ignored = ignoredS3Fields(request, ctx.config);
+  if (ignored.length > 0) notes.push(`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`);
+  return notes;
 }
 
 const S3_FIELDS = ['bucket', 'acl', 'region', 'endpoint', 'encryption'] as const;
