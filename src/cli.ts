@@ -2,7 +2,8 @@
  * The pcapd command.
  *
  *   pcapd [-config FILE] [pcapdaemon flags]   run the daemon
- *   pcapd check-config [FILE]                 print the effective config, or every error with its key path
+ *   pcapd check-config [FILE] [--writable-paths|--systemd-dropin]
+ *                                             print the effective config, or every error with its key path
  *   pcapd interfaces                          list capturable interfaces
  *   pcapd schema                              print the request JSON Schema
  *   pcapd spool list|retry|cull [--dry-run]   the spool of captures waiting for a sink (src/commands/spool.ts)
@@ -19,11 +20,11 @@ import { existsSync } from 'node:fs';
 import { libpcapVersion, listDevices } from './capture/devices.js';
 import { requestCommand } from './commands/request.js';
 import { spoolCommand } from './commands/spool.js';
-import { checkConfig } from './config/check-config.js';
+import { checkConfig, type CheckConfigOutput } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
 import { Daemon } from './daemon.js';
-import { errorMessage } from './errors.js';
+import { errorMessage, PcapdError } from './errors.js';
 import { requestJsonSchema } from './requests/schema.js';
 import { VERSION } from './version.js';
 
@@ -36,7 +37,10 @@ commands:
                                         /etc/pcapd/config.toml, else the embedded
                                         default: HTTP API on loopback, local disk)
   check-config [FILE]                   print the effective config, or every error
-                                        with its key path
+                                        with its key path; warn about paths the
+                                        systemd unit cannot write
+  check-config [FILE] --writable-paths  the directories pcapd writes, one a line
+  check-config [FILE] --systemd-dropin  a pcapd.service drop-in allowing them
   interfaces                            list capturable interfaces
   schema                                print the request JSON Schema
   request [flags] [--wait[=armed]]      send a capture request through a listener
@@ -49,6 +53,17 @@ daemon flags: pcapdaemon's, -config FILE and -cshost -csscheme -cstoken -csport
 -cstimeout -redischannel -redisnode -redisport -upload -writelocal -destdir
 -maxpackets, written into the config before it is validated. Every config key
 is described in README.md and in config.example.toml.`;
+
+const CHECK_CONFIG_OUTPUTS = new Map<string, CheckConfigOutput>([
+  ['--writable-paths', 'writable-paths'],
+  ['--systemd-dropin', 'systemd-dropin'],
+]);
+
+function checkConfigOutput(args: readonly string[]): CheckConfigOutput {
+  const asked = args.filter((arg) => CHECK_CONFIG_OUTPUTS.has(arg));
+  if (asked.length > 1) throw new PcapdError('PCAPD_ERR_USAGE', `check-config: ${asked.join(' and ')} cannot be combined`);
+  return CHECK_CONFIG_OUTPUTS.get(asked[0] ?? '') ?? 'config';
+}
 
 function defaultConfigPath(): string {
   const fromEnv = process.env['PCAPD_CONFIG'];
@@ -70,11 +85,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config': {
       // `check-config FILE [flags]` or `check-config [flags]` (with -config FILE).
-      const [first, ...more] = rest;
+      const output = checkConfigOutput(rest);
+      const args = rest.filter((arg) => !CHECK_CONFIG_OUTPUTS.has(arg));
+      const [first, ...more] = args;
       const positional = first !== undefined && !first.startsWith('-') ? first : undefined;
-      const flags = parseDaemonFlags(positional === undefined ? rest : more);
+      const flags = parseDaemonFlags(positional === undefined ? args : more);
       const path = positional ?? flags.configPath ?? defaultConfigPath();
-      const result = await checkConfig(path, flags.overrides);
+      const result = await checkConfig(path, flags.overrides, output);
+      if (result.ok) for (const warning of result.warnings) process.stderr.write(`pcapd: warning: ${warning}\n`);
       (result.ok ? process.stdout : process.stderr).write(`${result.text}\n`);
       return result.ok ? 0 : 1;
     }
