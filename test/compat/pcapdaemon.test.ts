@@ -331,6 +331,22 @@ describe("pcapdaemon's messages through a running pcapd", () => {
     return { status: Number(out.slice(cut + 1)), body: JSON.parse(out.slice(0, cut)) };
   }
 
+  /** POSTs the message in `bodyFile` as it is and waits until its capture records; its id. */
+  async function submitArmed(bodyFile: string): Promise<string> {
+    const submitted = await api('/captures', bodyFile);
+    expect(submitted.status).toBe(202);
+    const { id } = submitted.body as { id: string };
+    await waitFor('the capture to arm', async () => ((await api(`/captures/${id}`)).body.state === 'capturing' ? true : undefined));
+    return id;
+  }
+
+  /** A redis-cli PUBLISH line's message, as a file to POST. */
+  async function publishedBodyFile(name: string): Promise<string> {
+    const path = join(daemon.dir, name);
+    await writeFile(path, publishedMessage(await fixture(`tests/${name}`)).body);
+    return path;
+  }
+
   async function finished(id: string): Promise<any> {
     return waitFor(`capture ${id} to finish`, async () => {
       const { body } = await api(`/captures/${id}`);
@@ -352,10 +368,7 @@ describe("pcapdaemon's messages through a running pcapd", () => {
   });
 
   it('captures tests/msg.json as sent, S3 fields noted as ignored, and tshark reads its 25 packets', async () => {
-    const submitted = await api('/captures', join(FIXTURES, 'tests/msg.json'));
-    expect(submitted.status).toBe(202);
-    const { id } = submitted.body as { id: string };
-    await waitFor('the capture to arm', async () => ((await api(`/captures/${id}`)).body.state === 'capturing' ? true : undefined));
+    const id = await submitArmed(join(FIXTURES, 'tests/msg.json'));
     const traffic = join(daemon.dir, 'port22.pcap');
     await writeTrafficPcap(traffic, 40, 120, { dstPort: 22 }); // "bpf": "port 22"
     await link.replay(traffic);
@@ -369,12 +382,7 @@ describe("pcapdaemon's messages through a running pcapd", () => {
   });
 
   it('captures tests/durationtest.json on the one of its two interfaces this host has', async () => {
-    const body = join(daemon.dir, 'durationtest.json');
-    await writeFile(body, publishedMessage(await fixture('tests/durationtest.json')).body);
-    const submitted = await api('/captures', body);
-    expect(submitted.status).toBe(202);
-    const { id } = submitted.body as { id: string };
-    await waitFor('the capture to arm', async () => ((await api(`/captures/${id}`)).body.state === 'capturing' ? true : undefined));
+    const id = await submitArmed(await publishedBodyFile('durationtest.json'));
     const traffic = join(daemon.dir, 'google-dns.pcap');
     await writeTrafficPcap(traffic, 120, 100, { dstAddress: '8.8.8.8' }); // "bpf": "host 8.8.8.8"
     await link.replay(traffic);
@@ -388,12 +396,7 @@ describe("pcapdaemon's messages through a running pcapd", () => {
   });
 
   it('differs deliberately on tests/sizetest.json: the file stays within bytes 900, where pcapdaemon went past it', async () => {
-    const body = join(daemon.dir, 'sizetest.json');
-    await writeFile(body, publishedMessage(await fixture('tests/sizetest.json')).body);
-    const submitted = await api('/captures', body);
-    expect(submitted.status).toBe(202);
-    const { id } = submitted.body as { id: string };
-    await waitFor('the capture to arm', async () => ((await api(`/captures/${id}`)).body.state === 'capturing' ? true : undefined));
+    const id = await submitArmed(await publishedBodyFile('sizetest.json'));
     const traffic = join(daemon.dir, 'google-dns-2.pcap');
     await writeTrafficPcap(traffic, 20, 100, { dstAddress: '8.8.8.8' });
     await link.replay(traffic);
