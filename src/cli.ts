@@ -13,17 +13,28 @@ import { libpcapVersion, listDevices } from './capture/devices.js';
 import { commandUsage, helpOnly, isCommand, isHelpFlag, topLevelUsage, unknownCommand } from './commands/help.js';
 import { requestCommand } from './commands/request.js';
 import { spoolCommand } from './commands/spool.js';
-import { checkConfig } from './config/check-config.js';
+import { checkConfig, type CheckConfigOutput } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
 import { Daemon } from './daemon.js';
-import { errorCodeOf, errorMessage } from './errors.js';
+import { errorCodeOf, errorMessage, PcapdError } from './errors.js';
 import { requestJsonSchema } from './model/request.js';
 import { VERSION } from './version.js';
 
 const SYSTEM_CONFIG = '/etc/pcapd/config.toml';
 /** Go's flag package exits 2 on a usage error; so do pcapd's commands. */
 const EXIT_USAGE = 2;
+
+const CHECK_CONFIG_OUTPUTS = new Map<string, CheckConfigOutput>([
+  ['--writable-paths', 'writable-paths'],
+  ['--systemd-dropin', 'systemd-dropin'],
+]);
+
+function checkConfigOutput(args: readonly string[]): CheckConfigOutput {
+  const asked = args.filter((arg) => CHECK_CONFIG_OUTPUTS.has(arg));
+  if (asked.length > 1) throw new PcapdError('PCAPD_ERR_USAGE', `check-config: ${asked.join(' and ')} cannot be combined`);
+  return CHECK_CONFIG_OUTPUTS.get(asked[0] ?? '') ?? 'config';
+}
 
 function defaultConfigPath(): string {
   const fromEnv = process.env['PCAPD_CONFIG'];
@@ -62,12 +73,15 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config': {
       // `check-config FILE [flags]` or `check-config [flags]` (with -config FILE).
-      const [first, ...more] = rest;
+      const output = checkConfigOutput(rest);
+      const args = rest.filter((arg) => !CHECK_CONFIG_OUTPUTS.has(arg));
+      const [first, ...more] = args;
       const positional = first !== undefined && !first.startsWith('-') ? first : undefined;
-      const flags = parseDaemonFlags(positional === undefined ? rest : more);
+      const flags = parseDaemonFlags(positional === undefined ? args : more);
       if (flags.help) return printed(commandUsage('check-config'));
       const path = positional ?? flags.configPath ?? defaultConfigPath();
-      const result = await checkConfig(path, flags.overrides);
+      const result = await checkConfig(path, flags.overrides, output);
+      if (result.ok) for (const warning of result.warnings) process.stderr.write(`pcapd: warning: ${warning}\n`);
       (result.ok ? process.stdout : process.stderr).write(`${result.text}\n`);
       return result.ok ? 0 : 1;
     }

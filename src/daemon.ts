@@ -7,7 +7,6 @@
  * "shutdown"), deliver them and exit 0; SIGHUP reloads the config file (a bad
  * new config is rejected, logged and counted, and the old one kept).
  */
-import { mkdir } from 'node:fs/promises';
 
 import { backoffDelayMs } from './backoff.js';
 import { libpcapVersion, validateFilter } from './capture/devices.js';
@@ -32,7 +31,7 @@ import { ResultPublisher } from './results/publisher.js';
 import { DeliveryService } from './delivery/delivery.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { CloudsharkSink } from './sinks/cloudshark.js';
-import { LocalSink } from './sinks/local.js';
+import { createLocalRoot, LocalSink } from './sinks/local.js';
 import { S3Sink } from './sinks/s3.js';
 import type { Sink } from './sinks/sink.js';
 import { Spool } from './spool/spool.js';
@@ -281,7 +280,7 @@ export class Daemon {
   private async buildSinks(config: Config): Promise<Sink[]> {
     const sinks: Sink[] = [];
     if (config.general.writelocal) {
-      await mkdir(config.general.localdir, { recursive: true, mode: 0o750 });
+      await createLocalRoot(config.general.localdir);
       sinks.push(new LocalSink({ rootDir: config.general.localdir, log: this.root.log }));
     }
     if (config.s3.upload) sinks.push(new S3Sink({ settings: config.s3, log: this.root.log }));

@@ -24,7 +24,7 @@ interface CommandLine {
 /** Every command, in the order the usage lists them; the keys are what `pcapd COMMAND` takes. */
 export const COMMANDS = {
   run: { synopsis: 'run [flags]', summary: 'run the daemon (the default: pcapd [flags] does the same)' },
-  'check-config': { synopsis: 'check-config [FILE] [flags]', summary: 'print the effective config, or every error with its key path' },
+  'check-config': { synopsis: 'check-config [FILE] [flags]', summary: 'print the effective config, or every error with its key path; warn about paths the unit cannot write' },
   interfaces: { synopsis: 'interfaces', summary: 'list the interfaces libpcap can capture on (JSON)' },
   schema: { synopsis: 'schema', summary: 'print the capture request JSON Schema' },
   request: { synopsis: 'request [flags] [--wait]', summary: 'send a capture request through a listener, and wait for its result' },
@@ -89,16 +89,20 @@ const CHECK_CONFIG_USAGE = `usage: pcapd check-config [FILE] [flags]
 Validates a config exactly as the daemon would start with it, daemon flags
 applied. Prints the effective config (every default filled, secrets shown as
 ***) on stdout and exits 0; or every error with its key path on stderr and
-exits 1.
+exits 1. Warns on stderr about directories pcapd writes that the systemd
+unit (with its drop-ins) cannot write.
 
 options:
-  FILE            the config to check (default: -config FILE, else as for the daemon)
-  [flags]         the daemon's flags (pcapd run --help), e.g. -config FILE, -maxpackets N
-  -h, --help      this text
+  FILE              the config to check (default: -config FILE, else as for the daemon)
+  [flags]           the daemon's flags (pcapd run --help), e.g. -config FILE, -maxpackets N
+  --writable-paths  print only the directories pcapd writes, one a line
+  --systemd-dropin  print a pcapd.service drop-in that lets the unit write them
+  -h, --help        this text
 
 examples:
   pcapd check-config /etc/pcapd/config.toml
-  pcapd check-config -config /etc/pcapd/config.toml -writelocal -destdir /srv/pcap`;
+  pcapd check-config -config /etc/pcapd/config.toml -writelocal -destdir /srv/pcap
+  pcapd check-config /etc/pcapd/config.toml --systemd-dropin`;
 
 const INTERFACES_USAGE = `usage: pcapd interfaces
 

@@ -7,6 +7,7 @@ import type { CaptureJob, JobFlow, JobInterface } from '../model/job.js';
 import type { CaptureRequest } from '../model/request.js';
 import { limitsOf, lookbackOf } from './limits.js';
 import type { Config } from '../config/schema.js';
+import { shorten } from '../text.js';
 import { ignoredS3Fields } from './s3-fields.js';
 
 export const MAX_TAGS = 64;
@@ -26,6 +27,8 @@ export interface JobParts {
   ctx: { config: Config; node: string; source: string; newId(): string };
   nowMs: number;
   interfaces: JobInterface[];
+  /** Named interfaces this host lacks (src/requests/interfaces.ts). */
+  skipped: string[];
   filter: string;
   folder: string | undefined;
   flow: JobFlow | undefined;
@@ -61,7 +64,16 @@ export function buildJob(parts: JobParts): CaptureJob {
   if (folder !== undefined) job.folder = folder;
   if (request.reply !== undefined) job.reply = request.reply;
   if (flow !== undefined) job.flow = flow;
-  const ignored = ignoredS3Fields(request, ctx.config);
-  if (ignored.length > 0) job.notes = [`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`];
+  const notes = notesOf(parts);
+  if (notes.length > 0) job.notes = notes;
   return job;
+}
+
+/** What the request asked that this node does not do, said in the result and the log instead of refused. */
+function notesOf({ request, ctx, skipped }: JobParts): string[] {
+  const notes: string[] = [];
+  if (skipped.length > 0) notes.push(`not on this host, skipped: ${skipped.map((name) => shorten(name)).join(', ')}`);
+  const ignored = ignoredS3Fields(request, ctx.config);
+  if (ignored.length > 0) notes.push(`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`);
+  return notes;
 }

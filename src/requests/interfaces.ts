@@ -31,23 +31,35 @@ export function interfaceChoiceOf(request: CaptureRequest): InterfaceChoice {
   );
 }
 
-/** Each interface once, in request order; an interface reached by two aliases keeps the first. */
+export interface ResolvedInterfaces {
+  interfaces: JobInterface[];
+  /** Interfaces named in `interface` that this host lacks, skipped because another named one exists. */
+  skipped: string[];
+}
+
+/**
+ * Each interface once, in request order; an interface reached by two aliases
+ * keeps the first. Of a list named in `interface`, the ones this host lacks are
+ * skipped as long as one exists: pcapdaemon captured on each named interface
+ * it had and skipped the rest, so one message can serve a fleet whose hosts
+ * name their NICs differently (its own test messages name "eth0" and
+ * "enp0s25"). A request with none of them here is refused, so a typo in a
+ * one-interface request still shows.
+ */
 export function resolveInterfaces(
   choice: InterfaceChoice,
   config: Config,
   interfaceExists: (name: string) => boolean,
-): JobInterface[] {
+): ResolvedInterfaces {
   const wanted =
     choice.kind === 'interface' ? choice.names.map((name) => ({ name })) : resolveAliases(choice.aliases, config);
   const seen = new Set<string>();
-  const interfaces: JobInterface[] = [];
-  for (const entry of wanted) {
-    if (seen.has(entry.name)) continue;
-    seen.add(entry.name);
-    if (!interfaceExists(entry.name)) throw unknownInterface(entry);
-    interfaces.push(entry);
-  }
-  return interfaces;
+  const unique = wanted.filter((entry) => !seen.has(entry.name) && seen.add(entry.name));
+  const absent = unique.filter((entry) => !interfaceExists(entry.name));
+  const [firstAbsent] = absent;
+  if (firstAbsent === undefined) return { interfaces: unique, skipped: [] };
+  if (choice.kind === 'alias' || absent.length === unique.length) throw unknownInterface(firstAbsent, absent.length);
+  return { interfaces: unique.filter((entry) => !absent.includes(entry)), skipped: absent.map((entry) => entry.name) };
 }
 
 function resolveAliases(aliases: readonly string[], config: Config): JobInterface[] {
@@ -64,8 +76,9 @@ function resolveAliases(aliases: readonly string[], config: Config): JobInterfac
   });
 }
 
-function unknownInterface(entry: JobInterface): PcapdError {
+function unknownInterface(entry: JobInterface, absentCount: number): PcapdError {
   const name = JSON.stringify(shorten(entry.name));
   const via = entry.alias === undefined ? '' : ` (alias ${JSON.stringify(entry.alias)})`;
-  return new PcapdError('PCAPD_ERR_INTERFACE_UNKNOWN', `interface ${name}${via} does not exist on this host`);
+  const others = absentCount > 1 ? ` (nor do the other ${absentCount - 1} named)` : '';
+  return new PcapdError('PCAPD_ERR_INTERFACE_UNKNOWN', `interface ${name}${via} does not exist on this host${others}`);
 }

@@ -51,7 +51,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   if (!matchesNode(target, ctx.node)) return { kind: 'ignored', why: 'other-node' };
   checkFreshness(request.timestamp, config.general.staleafter, nowMs);
   const choice = alert === undefined ? interfaceChoiceOf(request) : flowInterfaceChoice(request, alert, config, interfaceExists);
-  const interfaces = resolveInterfaces(choice, config, interfaceExists);
+  const { interfaces, skipped } = resolveInterfaces(choice, config, interfaceExists);
   const filter = flowRequest?.filter ?? request.bpf ?? '';
   validateFilter(filter);
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
@@ -61,7 +61,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   else if (request.replyon !== undefined) {
     throw new PcapdError('PCAPD_ERR_REPLY_INVALID', '/replyon: says which events go to reply, and the request has no reply');
   }
-  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, filter, folder, flow: flowRequest?.flow }) };
+  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, skipped, filter, folder, flow: flowRequest?.flow }) };
 }
 
 // Size and encoding first: nothing larger than maxrequestbytes is parsed.

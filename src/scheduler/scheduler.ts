@@ -111,6 +111,7 @@ export class Scheduler {
   private reservedBytes = 0;
   private retainedBytes = 0;
   private shuttingDown = false;
+  private queueExpiryTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
@@ -148,6 +149,7 @@ export class Scheduler {
       this.active.set(job.id, entry);
       this.deps.metrics.capturesQueued.set(this.queue.length);
       entry.log.info({ position: this.queue.length }, 'capture queued: no free slot');
+      if (this.queue.length === 1) this.scheduleQueueExpiry();
       return { kind: 'accepted', id: job.id, queued: true, outcome: entry.settled, armed: entry.armed };
     }
     throw new PcapdError(
@@ -289,19 +291,33 @@ export class Scheduler {
     const now = this.deps.clock.nowMs();
     const timeoutMs = this.deps.config().scheduler.queuetimeout * 1000;
     for (const entry of [...this.queue]) {
-      if (timeoutMs > 0 && now - entry.queuedAtMs > timeoutMs) {
+      if (timeoutMs > 0 && now - entry.queuedAtMs >= timeoutMs) {
         this.queue.splice(this.queue.indexOf(entry), 1);
-        entry.outcome.error = {
-          code: 'PCAPD_ERR_ADMISSION_FULL',
-          message: `waited ${Math.round((now - entry.queuedAtMs) / 1000)} s for a capture slot (scheduler.queuetimeout)`,
-        };
-        this.finish(entry, 'failed');
+        const waitedSeconds = Math.round((now - entry.queuedAtMs) / 1000);
+        this.fail(entry, new PcapdError('PCAPD_ERR_ADMISSION_FULL', `waited ${waitedSeconds} s for a capture slot (scheduler.queuetimeout)`));
       } else if (!this.shuttingDown && this.canStart(entry)) {
         this.queue.splice(this.queue.indexOf(entry), 1);
         this.launch(entry);
       }
     }
     this.deps.metrics.capturesQueued.set(this.queue.length);
+    this.scheduleQueueExpiry();
+  }
+
+  /**
+   * pump() runs when a slot frees; while every slot is held by long captures
+   * nothing would, so a timer wakes it when the oldest queued request reaches
+   * scheduler.queuetimeout and it is refused on time.
+   */
+  private scheduleQueueExpiry(): void {
+    clearTimeout(this.queueExpiryTimer);
+    this.queueExpiryTimer = undefined;
+    const [oldest] = this.queue;
+    const timeoutMs = this.deps.config().scheduler.queuetimeout * 1000;
+    if (oldest === undefined || timeoutMs <= 0) return;
+    const dueInMs = Math.max(0, oldest.queuedAtMs + timeoutMs - this.deps.clock.nowMs());
+    this.queueExpiryTimer = setTimeout(() => this.pump(), dueInMs);
+    this.queueExpiryTimer.unref();
   }
 
   // ---- running ----

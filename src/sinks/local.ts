@@ -13,8 +13,9 @@
  * not leave "-1" duplicates.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { link, mkdir, open, realpath, unlink } from 'node:fs/promises';
-import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { systemClock, type Clock } from '../clock.js';
 import { errnoCode, errorMessage, PcapdError, SinkError } from '../errors.js';
@@ -49,8 +50,27 @@ async function step<T>(action: string, path: string, fn: () => Promise<T>): Prom
     return await fn();
   } catch (err: unknown) {
     if (err instanceof PcapdError) throw err;
-    throw sinkError(`${action} ${path} failed (${errnoCode(err) ?? 'error'}): ${errorMessage(err)}`, err, true);
+    const code = errnoCode(err);
+    // The usual cause under systemd: the unit's ProtectSystem=strict, with localdir not in ReadWritePaths.
+    const hint = code === 'EROFS' ? '; the directory is read-only for pcapd: under systemd add general.localdir to ReadWritePaths (pcapd check-config names the fix)' : '';
+    throw sinkError(`${action} ${path} failed (${code ?? 'error'}): ${errorMessage(err)}${hint}`, err, true);
   }
+}
+
+/**
+ * Creates general.localdir at start, with an error that names what stopped
+ * it: Node's recursive mkdir reports ENOENT where the parent exists but is
+ * read-only (EROFS, the systemd unit's ProtectSystem=strict) or not writable.
+ */
+export async function createLocalRoot(rootDir: string): Promise<void> {
+  await step('creating general.localdir', rootDir, async () => {
+    try {
+      await mkdir(rootDir, { recursive: true, mode: DIR_MODE });
+    } catch (err: unknown) {
+      if (errnoCode(err) !== 'ENOENT' || !existsSync(dirname(rootDir))) throw err;
+      await mkdir(rootDir, { mode: DIR_MODE });
+    }
+  });
 }
 
 function isInside(root: string, path: string): boolean {

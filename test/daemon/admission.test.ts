@@ -47,6 +47,19 @@ describe('admission', () => {
     expect((await daemon.api('/stats')).body.scheduler).toMatchObject({ running: 1, queued: 0 });
   });
 
+  it('refuses a queued request at scheduler.queuetimeout even while every slot stays busy, and counts it', async () => {
+    daemon = await startDaemon({ edits: { scheduler: { maxconcurrent: '1', queue: '4', queuetimeout: '1' } } });
+    const running = daemon;
+    expect((await running.api('/captures?wait=armed', postJson({ ...QUIET, id: 'holder' }))).status).toBe(200);
+    const queued = await running.api('/captures', postJson({ ...QUIET, id: 'expires' }));
+    expect(queued).toMatchObject({ status: 202, body: { queued: true } });
+    // The holder runs for 60 s: nothing frees a slot, yet the queued request ends at its timeout.
+    const outcome = await running.waitForState('expires', ['failed', 'done'], 10_000);
+    expect(outcome).toMatchObject({ state: 'failed', error: { code: 'PCAPD_ERR_ADMISSION_FULL', message: expect.stringMatching(/scheduler\.queuetimeout/) } });
+    expect((await running.api('/captures/holder')).body.state).toBe('capturing');
+    expect((await running.api('/metrics')).body).toMatch(/pcapd_captures_failed_total\{reason="PCAPD_ERR_ADMISSION_FULL"\} 1/);
+  });
+
   it('gives a cancelled capture\'s slot back at once: a POST right after a DELETE is admitted', async () => {
     daemon = await startDaemon({ edits: { scheduler: { maxconcurrent: '8', perinterface: '4', queue: '0' } } });
     const running = daemon;
@@ -75,7 +88,7 @@ describe('admission', () => {
 
   it('bounds concurrent captures by the memory budget', async () => {
     // Each capture reserves its byte limit plus chunk slack: two fit in 64 MiB, a third does not.
-    daemon = await startDaemon({ edits: { scheduler: { memorybudget: String(64 * 1024 * 1024), maxconcurrent: '10' } } });
+    daemon = await startDaemon({ edits: { scheduler: { memorybudget: String(64 * 1024 * 1024), maxconcurrent: '10', queue: '0' } } });
     for (const id of ['m1', 'm2']) {
       expect((await daemon.api('/captures', postJson({ ...QUIET, id, bytes: 20_000_000 }))).status).toBe(202);
     }

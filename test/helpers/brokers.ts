@@ -48,17 +48,30 @@ export function mergeEdits(...all: Edits[]): Edits {
 
 const toml = (text: string): string => JSON.stringify(text);
 
-/** One sample of a Prometheus metric from GET /metrics (0 when absent). */
-export async function metricValue(daemon: RunningDaemon, name: string, labels: Record<string, string> = {}): Promise<number> {
+/** Every sample of a Prometheus metric from GET /metrics, with its labels. */
+export async function metricSamples(daemon: RunningDaemon, name: string): Promise<Array<{ labels: Record<string, string>; value: number }>> {
   const { body } = await daemon.api('/metrics');
-  const text = String(body);
-  for (const line of text.split('\n')) {
+  const samples: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const line of String(body).split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']));
+    samples.push({ labels, value: Number(match[3]) });
   }
-  return 0;
+  return samples;
+}
+
+const hasLabels = (found: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.entries(labels).every(([key, value]) => found[key] === value);
+
+/** One sample of a Prometheus metric from GET /metrics (0 when absent). */
+export async function metricValue(daemon: RunningDaemon, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return (await metricSamples(daemon, name)).find((sample) => hasLabels(sample.labels, labels))?.value ?? 0;
+}
+
+/** The sum of every sample carrying these labels (e.g. rejections of one source, over every reason). */
+export async function metricSum(daemon: RunningDaemon, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return (await metricSamples(daemon, name)).filter((sample) => hasLabels(sample.labels, labels)).reduce((sum, sample) => sum + sample.value, 0);
 }
 
 /** Waits until the metric reaches at least `atLeast`. */

@@ -17,7 +17,7 @@ function ipv4Checksum(header: Buffer): number {
   return ~sum & 0xffff;
 }
 
-export function udpFrame(sizeBytes: number, sequence: number, dstPort = TEST_UDP_PORT): Buffer {
+export function udpFrame(sizeBytes: number, sequence: number, dstPort = TEST_UDP_PORT, dstAddress = '10.99.0.2'): Buffer {
   if (sizeBytes < MIN_FRAME_BYTES) throw new Error(`frame size ${sizeBytes} < ${MIN_FRAME_BYTES}`);
   const frame = Buffer.alloc(sizeBytes);
   Buffer.from([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01]).copy(frame, 0);
@@ -28,7 +28,7 @@ export function udpFrame(sizeBytes: number, sequence: number, dstPort = TEST_UDP
   frame[22] = 64; // TTL
   frame[23] = 17; // UDP
   Buffer.from([10, 99, 0, 1]).copy(frame, 26);
-  Buffer.from([10, 99, 0, 2]).copy(frame, 30);
+  Buffer.from(dstAddress.split('.').map(Number)).copy(frame, 30);
   frame.writeUInt16BE(ipv4Checksum(frame.subarray(14, 34)), 24);
   frame.writeUInt16BE(40000, 34);
   frame.writeUInt16BE(dstPort, 36);
@@ -66,9 +66,9 @@ export async function writeTrafficPcap(
   path: string,
   count: number,
   sizeBytes: number,
-  options: { firstSequence?: number; dstPort?: number } = {},
+  options: { firstSequence?: number; dstPort?: number; dstAddress?: string } = {},
 ): Promise<void> {
   const first = options.firstSequence ?? 0;
-  const frames = Array.from({ length: count }, (_, i) => udpFrame(sizeBytes, first + i, options.dstPort));
+  const frames = Array.from({ length: count }, (_, i) => udpFrame(sizeBytes, first + i, options.dstPort, options.dstAddress));
   await writeFramesPcap(path, frames);
 }

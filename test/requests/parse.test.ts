@@ -301,7 +301,14 @@ describe('parseRequest: stale requests', () => {
 
 describe('parseRequest: interfaces', () => {
   it('rejects an interface that does not exist, naming it', () => {
-    expectRejected({ node: 'any', interface: ['lo', 'nosuch0'] }, 'PCAPD_ERR_INTERFACE_UNKNOWN', /"nosuch0"/);
+    expectRejected({ node: 'any', interface: ['nosuch0'] }, 'PCAPD_ERR_INTERFACE_UNKNOWN', /^interface "nosuch0" does not exist on this host$/);
+    expectRejected({ node: 'any', interface: ['nosuch0', 'nosuch1'] }, 'PCAPD_ERR_INTERFACE_UNKNOWN', /"nosuch0" .*nor do the other 1 named/);
+  });
+
+  it('skips the named interfaces this host lacks when another exists, and notes them, as pcapdaemon did', () => {
+    const job = accept({ node: 'any', interface: ['nosuch0', 'lo', 'nosuch1'] });
+    expect(job.interfaces).toEqual([{ name: 'lo' }]);
+    expect(job.notes).toEqual(['not on this host, skipped: nosuch0, nosuch1']);
   });
 
   it('rejects an unknown alias, naming it', () => {
