@@ -358,6 +358,14 @@ describe('parseRequest: filter', () => {
     expectRejected({ ...BASE, bpf: 'tcp port 99999' }, 'PCAPD_ERR_BPF_INVALID', /^invalid BPF filter: .*99999/);
   });
 
+  it('rejects a BPF filter with a NUL as PCAPD_ERR_BPF_INVALID, not as a native argument error', () => {
+    // Found by fuzz/run.ts: "tcp\u0000x" came back as a RangeError coded PCAPD_ERR_NATIVE_ARGUMENT.
+    const err = reject({ ...BASE, bpf: 'tcp\u0000x' });
+    expect(err).toBeInstanceOf(PcapdError);
+    expect(err.code).toBe('PCAPD_ERR_BPF_INVALID');
+    expect(err.message).toMatch(/NUL/);
+  });
+
   it('accepts a filter that compiles', () => {
     expect(accept({ ...BASE, bpf: 'tcp port 443 and host 10.0.0.1' }).filter).toBe('tcp port 443 and host 10.0.0.1');
   });
