@@ -16,6 +16,7 @@ import { parseDestination, unreachableReason } from '../results/destination.js';
 import { s3OverrideProblems } from '../sinks/s3-destination.js';
 import { shorten } from '../text.js';
 import { quoteFlowIds } from './eve-message.js';
+import { checkFilterSize } from './filter-size.js';
 import { checkFolder } from './folder.js';
 import { flowInterfaceChoice, flowLookbackSeconds, flowNodeTarget, flowRequestOf } from './flow-request.js';
 import { interfaceChoiceOf, resolveInterfaces } from './interfaces.js';
@@ -59,6 +60,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   const choice = alert === undefined ? interfaceChoiceOf(request) : flowInterfaceChoice(request, alert, config, interfaceExists);
   const interfaces = resolveInterfaces(choice, config, interfaceExists);
   const filter = flowRequest?.filter ?? request.bpf ?? '';
+  checkFilterSize(filter);
   validateFilter(filter);
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
   const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);
