@@ -1,0 +1,42 @@
+/**
+ * The deterministic slice of `npx tsx fuzz/run.ts` for the entry points that
+ * reach the scheduler: the intake as each listener hands it a message, and
+ * the HTTP API through fastify's inject. Accepted requests capture on
+ * loopback for up to a second (two slots, no queue), so most of a burst ends
+ * in admission's refusal, the one 5xx allowed.
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { httpTarget, intakeTarget, LiveWorld, type Outcome, type Target } from '../../fuzz/targets.js';
+
+const SEED = 14;
+
+async function slice<T>(target: Target<T>, cases: number): Promise<Map<string, number>> {
+  const ends = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(target.arbitrary, async (input) => {
+      const outcome: Outcome = await target.run(input);
+      const label = outcome.kind === 'rejected' ? outcome.code : outcome.kind;
+      ends.set(label, (ends.get(label) ?? 0) + 1);
+    }),
+    { seed: SEED, numRuns: cases, endOnFailure: true },
+  );
+  return ends;
+}
+
+describe('fuzzing the intake and the HTTP API (fixed seed)', () => {
+  const world = new LiveWorld();
+  afterAll(() => world.close());
+
+  it('ends every listener message in a decision, each rejection counted under its code', async () => {
+    const ends = await slice(intakeTarget(world), 300);
+    expect(ends.get('PCAPD_ERR_REQUEST_JSON')).toBeGreaterThan(0);
+    expect(await world.countMismatches()).toEqual([]);
+  });
+
+  it('answers every HTTP request with pcapd\'s error shape and no 5xx but admission\'s', async () => {
+    const ends = await slice(httpTarget(world), 300);
+    expect(ends.get('PCAPD_ERR_UNAUTHORIZED')).toBeGreaterThan(0);
+  });
+});
