@@ -39,4 +39,11 @@ describe('fuzzing the intake and the HTTP API (fixed seed)', () => {
     const ends = await slice(httpTarget(world), 300);
     expect(ends.get('PCAPD_ERR_UNAUTHORIZED')).toBeGreaterThan(0);
   });
+
+  it.each(['/captures/%E0%A4%A', '/captures/%ZZ', '/captures/%'])('answers %s (a broken percent escape) with PCAPD_ERR_REQUEST_INVALID', async (url) => {
+    // Found by fuzzing: fastify's router answered with its own body ({"code":"FST_ERR_BAD_URL"}).
+    const res = await world.apps.open.inject({ method: 'POST', url });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: { code: 'PCAPD_ERR_REQUEST_INVALID', message: expect.stringContaining('not a valid url') } });
+  });
 });
