@@ -84,11 +84,12 @@ export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
  * Number tokens JSON.stringify never writes: beyond double range, beyond
  * 2^64, negative zero, exponents; and tokens that are not JSON at all.
  */
-export const RAW_NUMBER_TOKENS = [
+export const ODD_NUMBER_TOKENS = [
   '1e400', '-1e400', '1E+2', '1e-400', '-0', '-0.0', '0.0', '1.0', '100.000', '123456789012345678901234567890',
   '18446744073709551615', '18446744073709551616', '9007199254740993', '-9007199254740993',
-  '0x10', 'NaN', 'Infinity', '-Infinity', '01', '.5', '+1', '1.', '1e', '--1',
 ] as const;
+export const NOT_JSON_NUMBER_TOKENS = ['0x10', 'NaN', 'Infinity', '-Infinity', '01', '.5', '+1', '1.', '1e', '--1'] as const;
+export const RAW_NUMBER_TOKENS = [...ODD_NUMBER_TOKENS, ...NOT_JSON_NUMBER_TOKENS] as const;
 
 // --- JSON text -----------------------------------------------------------------
 
@@ -132,7 +133,7 @@ export const nastyJson: fc.Arbitrary<JsonText> = fc.letrec<{ node: JsonText }>((
   node: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.oneof(nastyString, nastyNumber, fc.boolean(), fc.constant(null)).map(val),
-    fc.constantFrom(...RAW_NUMBER_TOKENS).map(raw),
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...ODD_NUMBER_TOKENS) }, { weight: 1, arbitrary: fc.constantFrom(...NOT_JSON_NUMBER_TOKENS) }).map(raw),
     fc.array(tie('node'), { maxLength: 4 }).map((items): JsonText => ({ t: 'arr', items })),
     fc.array(fc.tuple(fc.oneof(nastyString, fc.constantFrom('__proto__', 'constructor')), tie('node')), { maxLength: 4 }).map(obj),
     deepNesting,
@@ -219,9 +220,9 @@ export const nodePattern: fc.Arbitrary<string> = fc.oneof(
 );
 
 const limitValue: fc.Arbitrary<JsonText> = fc.oneof(
-  { weight: 4, arbitrary: fc.nat({ max: 2_000_000 }).map(val) },
-  { weight: 2, arbitrary: nastyNumber.map(val) },
-  { weight: 1, arbitrary: fc.constantFrom(...RAW_NUMBER_TOKENS).map(raw) },
+  { weight: 8, arbitrary: fc.nat({ max: 2_000_000 }).map(val) },
+  { weight: 3, arbitrary: nastyNumber.map(val) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD_NUMBER_TOKENS).map(raw) },
   { weight: 1, arbitrary: fc.constantFrom('50', '', '1e3', true, [1], { n: 1 }).map(val) },
 );
 
@@ -287,7 +288,7 @@ export const requestIdValue: fc.Arbitrary<string> = fc.oneof(
 // --- EVE ------------------------------------------------------------------------
 
 const ipText: fc.Arbitrary<string> = fc.oneof(
-  ANY_IPV4,
+  { weight: 6, arbitrary: fc.constantFrom('127.0.0.1', '10.1.2.3', '192.0.2.7') },
   ANY_IPV4,
   ANY_IPV6,
   // As Suricata writes IPv6: every group, every zero.
@@ -297,6 +298,7 @@ const ipText: fc.Arbitrary<string> = fc.oneof(
 );
 
 const eveTimeValue = fc.oneof(
+  { weight: 3, arbitrary: fc.constant('2026-11-29T10:11:12.123456+0000') },
   fc.constantFrom('2026-11-29T10:11:12.123456+0000', '2026-11-29T10:11:12Z', '2026-11-29T10:11:12+00:00', '2026-02-30T00:00:00+0000', '2026-11-29T10:11:12+2400', '2026-11-29T25:11:12+0000', '0000-01-01T00:00:00+0000', '9999-12-31T23:59:59.999999999-2359', '2026-11-29 10:11:12'),
   nastyString,
 );
@@ -308,7 +310,7 @@ const protoValue = fc.oneof(
 );
 
 const flowIdValue: fc.Arbitrary<JsonText> = fc.oneof(
-  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(val),
+  { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(val) },
   fc.constantFrom('18446744073709551615', '18446744073709551616', '-1', '1.5', '1e5', '00000000000000000000001').map(raw),
   fc.constantFrom('1234', '18446744073709551615', '18446744073709551616', '-1', '0x10', '').map(val),
   nastyNumber.map(val),
@@ -316,6 +318,8 @@ const flowIdValue: fc.Arbitrary<JsonText> = fc.oneof(
 
 const port = fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 65535 }).map(val) }, { weight: 1, arbitrary: limitValue });
 const smallInt = (max: number): fc.Arbitrary<JsonText> => fc.oneof({ weight: 4, arbitrary: fc.nat({ max }).map(val) }, { weight: 1, arbitrary: limitValue });
+
+const eveText = fc.oneof({ weight: 4, arbitrary: plainWord }, { weight: 1, arbitrary: nastyString });
 
 /** A Suricata EVE event, mostly an alert, with Suricata's fields at and beyond their ranges. */
 export const eveEvent: fc.Arbitrary<JsonText> = jsonObject({
@@ -331,17 +335,34 @@ export const eveEvent: fc.Arbitrary<JsonText> = jsonObject({
   icmp_type: smallInt(300),
   icmp_code: smallInt(300),
   vlan: fc.oneof(fc.array(fc.nat({ max: 5000 }), { maxLength: 4 }).map(val), limitValue),
-  community_id: nastyString.map(val),
+  community_id: eveText.map(val),
   host: fc.oneof(fc.constantFrom(NODE, 'other-sensor'), nastyString).map(val),
-  app_proto: nastyString.map(val),
-  pkt_src: nastyString.map(val),
-  alert: jsonObject({ signature_id: smallInt(5_000_000_000), signature: nastyString.map(val), gid: smallInt(10), rev: smallInt(10), category: nastyString.map(val), severity: smallInt(300), action: fc.constantFrom('allowed', 'blocked').map(val) }),
+  app_proto: eveText.map(val),
+  pkt_src: eveText.map(val),
+  alert: jsonObject({ signature_id: smallInt(5_000_000_000), signature: eveText.map(val), gid: smallInt(10), rev: smallInt(10), category: eveText.map(val), severity: smallInt(300), action: fc.constantFrom('allowed', 'blocked').map(val) }),
   flow: jsonObject({ start: eveTimeValue.map(val), pkts_toserver: smallInt(10) }),
 }, { extraKeys: fc.constantFrom('__proto__', 'constructor', 'ether', 'metadata', 'tx_id', 'http'), absentWeight: 1 });
 
+/** One complete alert (TCP, UDP or ICMP on loopback) with one field from the adversarial generator. */
+export const nearlyValidEve: fc.Arbitrary<JsonText> = fc
+  .tuple(
+    fc.constantFrom<Array<[string, JsonText]>>(
+      [['event_type', val('alert')], ['src_ip', val('127.0.0.1')], ['src_port', val(40000)], ['dest_ip', val('127.0.0.1')], ['dest_port', val(80)], ['proto', val('TCP')], ['in_iface', val(IFACE)], ['flow_id', raw('1844674407370955161')], ['alert', val({ signature_id: 2_100_498, signature: 'GPL ATTACK_RESPONSE id check returned root' })]],
+      [['event_type', val('alert')], ['src_ip', val('::1')], ['src_port', val(5353)], ['dest_ip', val('::1')], ['dest_port', val(53)], ['proto', val('UDP')], ['timestamp', val('2026-11-29T10:11:12.123456+0000')]],
+      [['event_type', val('alert')], ['src_ip', val('127.0.0.1')], ['dest_ip', val('127.0.0.2')], ['proto', val('ICMP')], ['icmp_type', val(8)], ['icmp_code', val(0)], ['vlan', val([10])]],
+    ),
+    eveEvent,
+  )
+  .map(([base, extra]) => {
+    if (extra.t !== 'obj' || extra.entries.length === 0) return obj(base);
+    const [one] = extra.entries;
+    return obj([...base.filter(([key]) => key !== (one as [string, JsonText])[0]), one as [string, JsonText]]);
+  });
+
 /** What a `messages = "eve"` listener receives: an EVE line, often an alert, sometimes not JSON at all. */
 export const eveLine: fc.Arbitrary<JsonText> = fc.oneof(
-  { weight: 8, arbitrary: eveEvent },
+  { weight: 4, arbitrary: eveEvent },
+  { weight: 5, arbitrary: nearlyValidEve },
   { weight: 1, arbitrary: nastyJson },
   { weight: 1, arbitrary: fc.constantFrom('', '\n', '{', '{"event_type":"alert"', 'null', '[]', '"alert"', '{"event_type":"alert"}\n{"event_type":"alert"}').map(raw) },
 );
@@ -354,7 +375,7 @@ export const captureRequest: fc.Arbitrary<JsonText> = jsonObject({
   nodere: nodePattern.map(val),
   interface: nameList(interfaceName),
   alias: nameList(aliasName),
-  tags: fc.oneof(fc.array(fc.oneof(plainWord, nastyString), { maxLength: 80 }).map((tags) => tags.join(',')), nastyString).map(val),
+  tags: fc.oneof(fc.array(fc.oneof({ weight: 4, arbitrary: plainWord }, { weight: 1, arbitrary: fc.array(trickyPiece, { maxLength: 3 }).map((p) => p.join('')) }), { maxLength: 80 }).map((tags) => tags.join(',')), nastyString).map(val),
   bpf: bpfFilter.map(val),
   customer: nastyString.map(val),
   snap: limitValue,
@@ -375,7 +396,7 @@ export const captureRequest: fc.Arbitrary<JsonText> = jsonObject({
   format: fc.oneof(fc.constantFrom('pcap', 'pcapng', 'PCAP', 'erf'), nastyString).map(val),
   segment: jsonObject({ seconds: limitValue, bytes: limitValue }),
   lookback: limitValue,
-  eve: eveEvent,
+  eve: fc.oneof(eveEvent, nearlyValidEve),
   reply: replyValue.map(val),
   replyon: fc.oneof(fc.subarray(['armed', 'done']).map(val), fc.constantFrom(['armed', 'armed', 'done'], ['never'], 'done', [1]).map(val)),
   timestamp: timestampValue,
@@ -417,7 +438,7 @@ export const bodyMutation: fc.Arbitrary<Body['mutation']> = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('bad-utf8' as const), at: fc.nat(), bytes: badUtf8 }) },
   // Padded to maxrequestbytes + delta bytes, with multi-byte characters that straddle the limit.
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('pad' as const), delta: fc.constantFrom(-2, -1, 0, 1, 2, 3, 1024), unit: fc.constantFrom(' ', 'a', '\u00e9', '\u20ac', '\ud83d\ude00') }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pad' as const), delta: fc.constantFrom(-2, -1, 0, 1, 2, 3, 1024), unit: fc.constantFrom(' ', 'a', '\u00e9', '\u20ac', '\ud83d\ude00') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('whitespace' as const), text: fc.constantFrom('\ufeff', '\u00a0', '\n', '\r\n', '\t', '\u2028', ' \u0000') }) },
 );
 
@@ -460,6 +481,12 @@ export const requestBody: fc.Arbitrary<Body> = fc.record({
 
 // --- signed envelopes ------------------------------------------------------------
 
+/** Mostly inside the replay window (300 s in the fuzz configs), sometimes beyond. */
+const signedTimestamp: fc.Arbitrary<JsonText> = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: -290, max: 290 }).map((offsetSeconds) => ({ t: 'value', value: { nowOffsetSeconds: offsetSeconds } }) as JsonText) },
+  { weight: 1, arbitrary: timestampValue },
+);
+
 export interface Envelope {
   inner: JsonText;
   /** Which secret signs it: a configured one, a wrong one, or a malformed signature. */
@@ -472,7 +499,7 @@ export interface Envelope {
 }
 
 const signedRequestDoc: fc.Arbitrary<JsonText> = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(nearlyValidRequest, fc.option(requestIdValue, { nil: undefined }), fc.option(timestampValue, { nil: undefined })).map(([doc, id, ts]) => {
+  { weight: 6, arbitrary: fc.tuple(nearlyValidRequest, fc.option(fc.oneof({ weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/) }, { weight: 1, arbitrary: requestIdValue }), { freq: 8, nil: undefined }), fc.option(signedTimestamp, { freq: 8, nil: undefined })).map(([doc, id, ts]) => {
     if (doc.t !== 'obj') return doc;
     const entries = doc.entries.filter(([k]) => k !== 'id' && k !== 'timestamp');
     if (id !== undefined) entries.push(['id', val(id)]);
@@ -485,10 +512,13 @@ const signedRequestDoc: fc.Arbitrary<JsonText> = fc.oneof(
 
 export const envelope: fc.Arbitrary<Envelope> = fc.record({
   inner: signedRequestDoc,
-  signer: fc.constantFrom<Envelope['signer']>('secret-0', 'secret-0', 'secret-1', 'wrong-secret', 'uppercase', 'truncated', 'sha1', 'missing', 'not-a-string'),
-  tamper: fc.constantFrom<Envelope['tamper']>('none', 'none', 'none', 'append-space', 'unicode-normalised', 'flip-byte'),
-  extraKey: fc.boolean(),
-  layout: fc.constantFrom<Envelope['layout']>('signed-first', 'signature-first', 'duplicate-signed', 'nested-envelope'),
+  signer: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom<Envelope['signer']>('secret-0', 'secret-0', 'secret-1') },
+    { weight: 6, arbitrary: fc.constantFrom<Envelope['signer']>('wrong-secret', 'uppercase', 'truncated', 'sha1', 'missing', 'not-a-string') },
+  ),
+  tamper: fc.oneof({ weight: 6, arbitrary: fc.constant<Envelope['tamper']>('none') }, { weight: 3, arbitrary: fc.constantFrom<Envelope['tamper']>('append-space', 'unicode-normalised', 'flip-byte') }),
+  extraKey: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  layout: fc.constantFrom<Envelope['layout']>('signed-first', 'signed-first', 'signed-first', 'signature-first', 'duplicate-signed', 'nested-envelope'),
 });
 
 /** The envelope's JSON text. */

@@ -5,38 +5,22 @@
  * loopback for up to a second (two slots, no queue), so most of a burst ends
  * in admission's refusal, the one 5xx allowed.
  */
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { httpTarget, intakeTarget, LiveWorld, type Outcome, type Target } from '../../fuzz/targets.js';
-
-const SEED = 14;
-
-async function slice<T>(target: Target<T>, cases: number): Promise<Map<string, number>> {
-  const ends = new Map<string, number>();
-  await fc.assert(
-    fc.asyncProperty(target.arbitrary, async (input) => {
-      const outcome: Outcome = await target.run(input);
-      const label = outcome.kind === 'rejected' ? outcome.code : outcome.kind;
-      ends.set(label, (ends.get(label) ?? 0) + 1);
-    }),
-    { seed: SEED, numRuns: cases, endOnFailure: true },
-  );
-  return ends;
-}
+import { fixedSeedSlice, httpTarget, intakeTarget, LiveWorld } from '../../fuzz/targets.js';
 
 describe('fuzzing the intake and the HTTP API (fixed seed)', () => {
   const world = new LiveWorld();
   afterAll(() => world.close());
 
   it('ends every listener message in a decision, each rejection counted under its code', async () => {
-    const ends = await slice(intakeTarget(world), 300);
+    const ends = await fixedSeedSlice(intakeTarget(world), 300);
     expect(ends.get('PCAPD_ERR_REQUEST_JSON')).toBeGreaterThan(0);
     expect(await world.countMismatches()).toEqual([]);
   });
 
   it('answers every HTTP request with pcapd\'s error shape and no 5xx but admission\'s', async () => {
-    const ends = await slice(httpTarget(world), 300);
+    const ends = await fixedSeedSlice(httpTarget(world), 300);
     expect(ends.get('PCAPD_ERR_UNAUTHORIZED')).toBeGreaterThan(0);
   });
 

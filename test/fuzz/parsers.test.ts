@@ -8,49 +8,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { configTarget, eveTarget, requestTarget, signatureTarget, type Outcome, type Target } from '../../fuzz/targets.js';
-
-const SEED = 14;
-
-/** Runs `cases` cases of `target`; returns how they ended, so a slice that never reaches validation is noticed. */
-async function slice<T>(target: Target<T>, cases: number): Promise<Map<string, number>> {
-  const ends = new Map<string, number>();
-  await fc.assert(
-    fc.asyncProperty(target.arbitrary, async (input) => {
-      const outcome: Outcome = await target.run(input);
-      const label = outcome.kind === 'rejected' ? outcome.code : outcome.kind;
-      ends.set(label, (ends.get(label) ?? 0) + 1);
-    }),
-    { seed: SEED, numRuns: cases, endOnFailure: true },
-  );
-  return ends;
-}
+import { configTarget, eveTarget, fixedSeedSlice, requestTarget, signatureTarget } from '../../fuzz/targets.js';
 
 describe('fuzzing the parsers (fixed seed)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pcapd-fuzz-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('ends every request body in an accepted job within the limits or a coded rejection', async () => {
-    const ends = await slice(requestTarget, 400);
+    const ends = await fixedSeedSlice(requestTarget, 400);
     expect(ends.get('accepted')).toBeGreaterThan(0);
     expect(ends.get('PCAPD_ERR_REQUEST_INVALID')).toBeGreaterThan(0);
   });
 
   it('ends every EVE line and alert object in a flow capture or a coded rejection', async () => {
-    const ends = await slice(eveTarget, 300);
+    const ends = await fixedSeedSlice(eveTarget, 300);
     expect(ends.get('PCAPD_ERR_EVE_INVALID')).toBeGreaterThan(0);
   });
 
   it('accepts a signed envelope only with a valid signature, id and fresh timestamp', async () => {
-    const ends = await slice(signatureTarget, 300);
+    const ends = await fixedSeedSlice(signatureTarget, 300);
     expect(ends.get('PCAPD_ERR_SIGNATURE_INVALID')).toBeGreaterThan(0);
   });
 
   it('ends every config file in a frozen, consistent config or a config error', async () => {
-    const ends = await slice(configTarget(dir), 300);
+    const ends = await fixedSeedSlice(configTarget(dir), 300);
     expect(ends.get('PCAPD_ERR_CONFIG_READ')).toBeGreaterThan(0);
     expect(ends.get('PCAPD_ERR_CONFIG_INVALID')).toBeGreaterThan(0);
   });
