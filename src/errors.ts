@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   PCAPD_ERR_INTERFACE_DOWN: 'the interface is not up',
   PCAPD_ERR_PERMISSION_DENIED: 'pcapd lacks CAP_NET_RAW/CAP_NET_ADMIN for this interface',
   PCAPD_ERR_CAPTURE_ACTIVATE: 'libpcap could not activate the interface',
-  PCAPD_ERR_BPF_INVALID: 'the BPF filter does not compile (libpcap message included)',
+  PCAPD_ERR_BPF_INVALID: 'the BPF filter does not compile (libpcap message included), or joins more than 32 primitives with and/or',
   PCAPD_ERR_LOOKBACK_NOT_WARM: 'lookback asked on an interface that is not warm (or on several interfaces): no packets from before the request are kept there',
   PCAPD_ERR_LIMIT_TOO_SMALL: 'the byte limit cannot hold the file headers and one packet',
   PCAPD_ERR_CAPTURE_FAILED: 'the capture failed while running (for example the interface disappeared)',

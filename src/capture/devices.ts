@@ -16,6 +16,9 @@ export const DLT_EN10MB = 1;
  * libpcap's own message when it does not compile.
  */
 export function validateFilter(filter: string, dlt = DLT_EN10MB, snaplenBytes = 262144): { instructions: number } {
+  // libpcap reads a C string: the native core refuses a NUL as a bad argument,
+  // but in a filter it is the sender's mistake, and says so with this code.
+  if (filter.includes('\0')) throw new PcapdError('PCAPD_ERR_BPF_INVALID', 'invalid BPF filter: it contains a NUL character');
   const check = nativeAddon().validateFilter(filter, dlt, snaplenBytes);
   if (!check.ok) throw new PcapdError('PCAPD_ERR_BPF_INVALID', `invalid BPF filter: ${check.error}`);
   return { instructions: check.instructions };

@@ -71,6 +71,11 @@ export function buildApi(deps: ApiDeps) {
     // and answers with pcapd's own code; fastify's limit still caps memory.
     bodyLimit: config().general.maxrequestbytes + 1024,
     return503OnClosing: true,
+    // A path with a broken %-escape is refused by fastify's router before any
+    // route or error handler runs: answered here in pcapd's error shape.
+    frameworkErrors: (err, _request, reply) => {
+      void sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', err.message);
+    },
   });
 
   app.removeAllContentTypeParsers();

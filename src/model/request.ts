@@ -29,7 +29,7 @@ export const CaptureRequestSchema = z
     interface: z.array(name()).min(1).max(16).optional().describe('interfaces to capture on'),
     alias: z.array(name()).min(1).max(16).optional().describe('interface aliases from [[interface]] blocks'),
     tags: z.string().max(1024).optional().describe('comma-separated tags for the capture'),
-    bpf: z.string().max(8192).optional().describe('BPF filter (libpcap syntax); empty captures everything'),
+    bpf: z.string().max(8192).optional().describe('BPF filter (libpcap syntax), at most 32 primitives joined by and/or; empty captures everything'),
     customer: z.string().max(256).optional().describe('free-form customer name for naming and tagging'),
     snap: limit().optional().describe('snap length in bytes (0: general.snaplength); clamped to general.maxsnaplength'),
     packets: limit().optional().describe('stop after this many packets (0: general.maxpackets); clamped'),

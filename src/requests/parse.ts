@@ -11,6 +11,7 @@ import { PcapdError } from '../errors.js';
 import type { CaptureJob } from '../model/job.js';
 import { buildJob } from './build-job.js';
 import { quoteFlowIds } from './eve-message.js';
+import { checkFilterSize } from './filter-size.js';
 import { checkFolder } from './folder.js';
 import { flowInterfaceChoice, flowNodeTarget, flowRequestOf } from './flow-request.js';
 import { checkFreshness } from './freshness.js';
@@ -53,6 +54,7 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   const choice = alert === undefined ? interfaceChoiceOf(request) : flowInterfaceChoice(request, alert, config, interfaceExists);
   const { interfaces, skipped } = resolveInterfaces(choice, config, interfaceExists);
   const filter = flowRequest?.filter ?? request.bpf ?? '';
+  checkFilterSize(filter);
   validateFilter(filter);
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
   const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);

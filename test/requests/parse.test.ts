@@ -366,6 +366,23 @@ describe('parseRequest: filter', () => {
     expectRejected({ ...BASE, bpf: 'tcp port 99999' }, 'PCAPD_ERR_BPF_INVALID', /^invalid BPF filter: .*99999/);
   });
 
+  it('rejects a BPF filter with a NUL as PCAPD_ERR_BPF_INVALID, not as a native argument error', () => {
+    // Found by fuzz/run.ts: "tcp\u0000x" came back as a RangeError coded PCAPD_ERR_NATIVE_ARGUMENT.
+    const err = reject({ ...BASE, bpf: 'tcp\u0000x' });
+    expect(err).toBeInstanceOf(PcapdError);
+    expect(err.code).toBe('PCAPD_ERR_BPF_INVALID');
+    expect(err.message).toMatch(/NUL/);
+  });
+
+  it('refuses a filter joining more primitives than libpcap optimises quickly', () => {
+    // Found by fuzz/run.ts: 600 "port N" joined by "or" (7 KB) held the event loop for 89 s in pcap_compile.
+    const ports = (n: number): string => Array.from({ length: n }, (_, i) => `port ${i}`).join(' or ');
+    const roomy = context({ config: { ...config, general: { ...config.general, maxrequestbytes: 65_536 } } });
+    expectRejected({ ...BASE, bpf: ports(600) }, 'PCAPD_ERR_BPF_INVALID', /600 primitives joined by and\/or, at most 32/, roomy);
+    expectRejected({ ...BASE, bpf: `${ports(32)} && tcp` }, 'PCAPD_ERR_BPF_INVALID', /33 primitives/);
+    expect(accept({ ...BASE, bpf: ports(32) }).filter).toBe(ports(32));
+  });
+
   it('accepts a filter that compiles', () => {
     expect(accept({ ...BASE, bpf: 'tcp port 443 and host 10.0.0.1' }).filter).toBe('tcp port 443 and host 10.0.0.1');
   });
