@@ -235,7 +235,7 @@ export const folderValue: fc.Arbitrary<string> = fc.oneof(
 
 const timestampValue: fc.Arbitrary<JsonText> = fc.oneof(
   // Near "now" in epoch seconds, within and beyond the freshness windows.
-  fc.integer({ min: -4000, max: 4000 }).map((offsetSeconds) => ({ t: 'value', value: { nowOffsetSeconds: offsetSeconds } }) as JsonText),
+  fc.integer({ min: -4000, max: 4000 }).map((offsetSeconds): JsonText => ({ t: 'value', value: { nowOffsetSeconds: offsetSeconds } })),
   fc.constantFrom('2024-05-01T12:00:00Z', '2024-05-01T12:00:00+25:00', '2024-02-30T00:00:00Z', '9999-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '2024-05-01', 'yesterday', '2024-05-01T12:00:00.123456789Z').map(val),
   nastyNumber.map(val),
   fc.constantFrom(...RAW_NUMBER_TOKENS).map(raw),
@@ -483,7 +483,7 @@ export const requestBody: fc.Arbitrary<Body> = fc.record({
 
 /** Mostly inside the replay window (300 s in the fuzz configs), sometimes beyond. */
 const signedTimestamp: fc.Arbitrary<JsonText> = fc.oneof(
-  { weight: 4, arbitrary: fc.integer({ min: -290, max: 290 }).map((offsetSeconds) => ({ t: 'value', value: { nowOffsetSeconds: offsetSeconds } }) as JsonText) },
+  { weight: 4, arbitrary: fc.integer({ min: -290, max: 290 }).map((offsetSeconds): JsonText => ({ t: 'value', value: { nowOffsetSeconds: offsetSeconds } })) },
   { weight: 1, arbitrary: timestampValue },
 );
 

@@ -467,7 +467,7 @@ export function intakeTarget(world: LiveWorld): Target<{ source: (typeof SOURCES
       if (result.kind !== 'rejected') return { kind: result.kind };
       check(isErrorCode(result.code), `rejected with unknown code ${result.code}`);
       check(result.code !== 'PCAPD_ERR_INTERNAL', `rejected as an internal error: ${result.message}`);
-      return { kind: 'rejected', code: result.code as ErrorCode };
+      return { kind: 'rejected', code: result.code };
     },
   };
 }
@@ -560,7 +560,7 @@ const configDocument: fc.Arbitrary<Record<string, unknown>> = fc
         list.push({ name: IFACE, ...table });
         doc['interface'] = list;
       } else {
-        doc[section] = { ...((doc[section] as Section | undefined) ?? {}), ...table };
+        doc[section] = { ...((doc[section]) ?? {}), ...table };
       }
     }
     return doc;

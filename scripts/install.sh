@@ -23,8 +23,9 @@ source scripts/lib/node.sh
 RUNTIME_PACKAGES=(libpcap-dev build-essential python3 tcpdump iproute2 procps ca-certificates curl iputils-ping)
 # tshark/capinfos read captures back independently; tcpreplay injects traffic; daemonize and
 # systemd (systemd-analyze) check the service wrappers; util-linux for mount/flock; llvm (llc)
-# builds the tc eBPF program that tags real TCP traffic with VLANs on a veth pair.
-TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm)
+# builds the tc eBPF program that tags real TCP traffic with VLANs on a veth pair; clang-format
+# checks the addon's formatting.
+TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm clang-format)
 
 install_packages() {
   local packages=("${RUNTIME_PACKAGES[@]}")

@@ -178,7 +178,7 @@ async function buildRequest(args: RequestArgs, stdin: NodeJS.ReadableStream): Pr
   // queue is dropped as stale rather than captured an hour late.
   request['id'] ??= `req-${randomUUID()}`;
   request['timestamp'] ??= new Date().toISOString();
-  return request as CaptureRequest;
+  return request;
 }
 
 /** A file's text, or standard input's for "-"; a usage error when it cannot be read. */

@@ -149,7 +149,7 @@ function collectFlags(values: ReadonlyMap<string, FlagValue>): DaemonFlags {
   return {
     ...(typeof configPath === 'string' ? { configPath } : {}),
     // Each value was converted according to OVERRIDE_FLAGS[flag].kind above.
-    overrides: overrides as ConfigOverrides,
+    overrides: overrides,
     warnings,
     ...(help ? { help: true as const } : {}),
   };

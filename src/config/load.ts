@@ -54,7 +54,7 @@ function parseSections(raw: Record<string, unknown>): { sections: Partial<Config
     if (result.success) {
       if (result.data !== undefined) sections[name] = result.data;
     } else {
-      issues.push(...result.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] }) as ConfigIssue));
+      issues.push(...result.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] })));
     }
   }
   return { sections: sections as Partial<Config>, issues };

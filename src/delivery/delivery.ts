@@ -286,25 +286,13 @@ export class DeliveryService {
     spoolError?: unknown,
   ): Promise<Omit<DeliveryReport, 'deliveries'>> {
     if (this.spool === undefined) return { failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
+    // The write-ahead copy already failed: the spool cannot keep this capture either.
+    if (spoolError !== undefined) return unspooled(capture, first, log, spoolError);
     try {
-      if (spoolError !== undefined) throw spoolError;
       const { view } = await this.spool.add(capture, first.failed, this.snapshot(outcome, first.deliveries));
       return { failures: view.failures, pending: view.pending };
     } catch (err: unknown) {
-      const code = errorCodeOf(err) ?? 'PCAPD_ERR_SPOOL_WRITE';
-      log.error(
-        { code, err: errorMessage(err), sinks: first.failed.map((failure) => failure.sink), segment: capture.segment },
-        'capture could not be spooled: the sinks that failed will not get it (it stays downloadable from GET /captures/:id/pcap for http.retainseconds)',
-      );
-      return {
-        failures: first.failed.map((failure) => ({
-          sink: failure.sink,
-          code,
-          message: `${errorMessage(failure.error)}; and the spool could not keep the capture: ${errorMessage(err)}`,
-          segment: capture.segment,
-        })),
-        pending: [],
-      };
+      return unspooled(capture, first, log, err);
     }
   }
 
@@ -342,4 +330,22 @@ function pendingOf(failure: SinkFailure, segment: number): PendingDelivery {
 export async function deliverWithoutSpool(capture: FinishedCapture, sinks: readonly Sink[], log: Log, metrics: Metrics): Promise<DeliveryReport> {
   const first = await deliverToSinks(capture, sinks, log, metrics);
   return { deliveries: first.deliveries, failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
+}
+
+/** A capture the spool could not keep: each failed sink's failure says so, and it is logged once. */
+function unspooled(capture: FinishedCapture, first: FirstTry, log: Log, err: unknown): Omit<DeliveryReport, 'deliveries'> {
+  const code = errorCodeOf(err) ?? 'PCAPD_ERR_SPOOL_WRITE';
+  log.error(
+    { code, err: errorMessage(err), sinks: first.failed.map((failure) => failure.sink), segment: capture.segment },
+    'capture could not be spooled: the sinks that failed will not get it (it stays downloadable from GET /captures/:id/pcap for http.retainseconds)',
+  );
+  return {
+    failures: first.failed.map((failure) => ({
+      sink: failure.sink,
+      code,
+      message: `${errorMessage(failure.error)}; and the spool could not keep the capture: ${errorMessage(err)}`,
+      segment: capture.segment,
+    })),
+    pending: [],
+  };
 }

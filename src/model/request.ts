@@ -86,5 +86,5 @@ export const CaptureRequestSchema = z
 export type CaptureRequest = z.output<typeof CaptureRequestSchema>;
 
 export function requestJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(CaptureRequestSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  return z.toJSONSchema(CaptureRequestSchema, { target: 'draft-2020-12' });
 }

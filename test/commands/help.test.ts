@@ -24,7 +24,7 @@ function pcapd(args: string[]): Promise<Run> {
     const env = { ...process.env, PCAPD_CONFIG: '/nonexistent/pcapd-help-test.toml' };
     execFile(PCAPD_BIN, args, { timeout: 30_000, env }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
-        reject(err);
+        reject(new Error(`pcapd ${args.join(' ')} did not run: ${err.message}`, { cause: err }));
         return;
       }
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });

@@ -165,7 +165,7 @@ function acceptedJob(outcome: ParseResult | PcapdError, what: string): CaptureJo
 /** The limits pcapdaemon would have used: the message's, else the config's (capture.go). */
 function expectLimitsAsPcapdaemon(job: CaptureJob, message: Record<string, unknown>, config: Config): void {
   const { general } = config;
-  const given = (field: string, fallback: number): number => (typeof message[field] === 'number' && message[field] !== 0 ? (message[field] as number) : fallback);
+  const given = (field: string, fallback: number): number => (typeof message[field] === 'number' && message[field] !== 0 ? (message[field]) : fallback);
   expect(job.limits).toMatchObject({
     packets: given('packets', general.maxpackets),
     timeoutSeconds: given('timeout', general.defaulttimeout),

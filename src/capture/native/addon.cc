@@ -12,9 +12,7 @@ namespace pcapd {
 
 namespace {
 
-Napi::Value LibVersion(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), pcap_lib_version());
-}
+Napi::Value LibVersion(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), pcap_lib_version()); }
 
 }  // namespace
 

@@ -21,8 +21,7 @@ inline constexpr const char* kDeviceList = "PCAPD_ERR_DEVICE_LIST";
 
 class CaptureError : public std::runtime_error {
  public:
-  CaptureError(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
+  CaptureError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
   const std::string& code() const { return code_; }
 
  private:

@@ -48,7 +48,7 @@ struct DoneEvent {
   uint64_t firstNs = 0;
   uint64_t lastNs = 0;
   uint64_t packets = 0;
-  uint64_t bytes = 0;  // all files of all segments
+  uint64_t bytes = 0;             // all files of all segments
   std::vector<FileOutput> files;  // the last segment's files
   std::vector<InterfaceInfo> interfaces;
   std::vector<InterfaceCounters> counters;

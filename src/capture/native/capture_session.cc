@@ -227,8 +227,7 @@ void CaptureSession::OnPcapPacket(u_char* user, const pcap_pkthdr* header, const
   const InterfaceInfo& info = self.interfaces_[slot->index];
   // tv_usec carries nanoseconds when the handle runs at nanosecond precision.
   const uint64_t fraction = static_cast<uint64_t>(header->ts.tv_usec) * (info.nanosecond ? 1u : 1000u);
-  const PacketRecord packet{slot->index,
-                            static_cast<uint64_t>(header->ts.tv_sec) * 1'000'000'000u + fraction,
+  const PacketRecord packet{slot->index, static_cast<uint64_t>(header->ts.tv_sec) * 1'000'000'000u + fraction,
                             header->caplen, header->len, bytes};
   // Inside libpcap's C frames: staging can fail to allocate too, and must not throw past them.
   try {

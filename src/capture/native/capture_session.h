@@ -106,14 +106,14 @@ class CaptureSession final : public CaptureControl {
   std::atomic<StopReason> requested_{StopReason::kNone};
   StopReason reason_ = StopReason::kNone;
   std::string errorMessage_;
-  uint64_t startNs_ = 0;        // realtime, for files and results
-  uint64_t startMonoNs_ = 0;    // monotonic, for the duration limit
-  uint64_t armedCpuNs_ = 0;     // capture thread CPU time when armed
+  uint64_t startNs_ = 0;      // realtime, for files and results
+  uint64_t startMonoNs_ = 0;  // monotonic, for the duration limit
+  uint64_t armedCpuNs_ = 0;   // capture thread CPU time when armed
   uint64_t lastArrivalMonoNs_ = 0;
   uint64_t segmentStartMonoNs_ = 0;
-  uint32_t segmentsSeen_ = 0;   // output_.segment() when the segment clock last restarted
+  uint32_t segmentsSeen_ = 0;  // output_.segment() when the segment clock last restarted
   bool anyArrival_ = false;
-  bool draining_ = false;       // collecting packets timestamped before the stop
+  bool draining_ = false;  // collecting packets timestamped before the stop
   uint64_t drainCutoffNs_ = 0;
 };
 

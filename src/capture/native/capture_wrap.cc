@@ -41,11 +41,11 @@ Napi::Array Chunks(Napi::Env env, std::vector<Chunk>& chunks) {
     uint8_t* data = chunk.data.release();
     // Handed over without a copy; unmapped when JavaScript collects the Buffer.
     // Where external buffers are not allowed, NewOrCopy copies and frees at once.
-    array.Set(index++, Napi::Buffer<uint8_t>::NewOrCopy(env, data, chunk.used,
-                                                         [capacity, unmapper](Napi::Env e, uint8_t* p) {
-                                                           ChunkMemory owned(p, unmapper);
-                                                           Napi::MemoryManagement::AdjustExternalMemory(e, -capacity);
-                                                         }));
+    array.Set(index++,
+              Napi::Buffer<uint8_t>::NewOrCopy(env, data, chunk.used, [capacity, unmapper](Napi::Env e, uint8_t* p) {
+                ChunkMemory owned(p, unmapper);
+                Napi::MemoryManagement::AdjustExternalMemory(e, -capacity);
+              }));
   }
   return array;
 }
@@ -309,7 +309,7 @@ CaptureWrap::CaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capt
   EventFunction function = EventFunction::New(
       env, info[1].As<Napi::Function>(), "pcapd capture", 0, 1, nullptr,
       [owned = std::shared_ptr<std::shared_ptr<CaptureControl>>(std::move(keepAlive))](Napi::Env, std::nullptr_t*,
-                                                                                          std::nullptr_t*) {
+                                                                                       std::nullptr_t*) {
         // The capture thread released this function as its last act: it is
         // returning now. Joining here frees its stack at once rather than
         // when the collector gets round to this object. (At environment

@@ -1,13 +1,13 @@
 #include "chunk_buffer.h"
 
-#include "chunk_prefetcher.h"
-
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "chunk_prefetcher.h"
 
 namespace pcapd {
 

@@ -51,8 +51,8 @@ class FormatWriter {
 
   virtual void WriteHeader(ChunkBuffer& out) const = 0;
   virtual void WriteRecord(ChunkBuffer& out, const PacketRecord& packet) const = 0;
-  virtual void WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters,
-                            uint64_t startNs, uint64_t endNs) const = 0;
+  virtual void WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters, uint64_t startNs,
+                            uint64_t endNs) const = 0;
 };
 
 // DLT_* values that differ from the LINKTYPE_* value a file must carry
@@ -60,10 +60,10 @@ class FormatWriter {
 // capture can produce).
 inline int DltToLinktype(int dlt) {
   switch (dlt) {
-    case 12:  // DLT_RAW on Linux
-    case 14:  // DLT_RAW on OpenBSD
+    case 12:       // DLT_RAW on Linux
+    case 14:       // DLT_RAW on OpenBSD
       return 101;  // LINKTYPE_RAW
-    case 11:  // DLT_ATM_RFC1483
+    case 11:       // DLT_ATM_RFC1483
       return 100;
     case 13:  // DLT_ATM_RFC1483 on some BSDs
       return 100;

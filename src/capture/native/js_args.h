@@ -28,7 +28,8 @@ std::string GetString(Napi::Object object, const char* key, const std::string& p
                       std::optional<std::string> fallback = std::nullopt);
 uint64_t GetInteger(Napi::Object object, const char* key, const std::string& path, uint64_t min, uint64_t max,
                     std::optional<uint64_t> fallback = std::nullopt);
-bool GetBool(Napi::Object object, const char* key, const std::string& path, std::optional<bool> fallback = std::nullopt);
+bool GetBool(Napi::Object object, const char* key, const std::string& path,
+             std::optional<bool> fallback = std::nullopt);
 
 constexpr uint64_t kMaxSafeInteger = 9007199254740991ull;  // 2^53 - 1
 

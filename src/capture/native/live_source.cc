@@ -27,8 +27,7 @@ CaptureError ActivationError(const std::string& device, int status, pcap_t* p) {
 
 void Check(int status, const char* what, const std::string& device) {
   if (status != 0) {
-    throw CaptureError(codes::kActivateFailed,
-                       device + ": " + what + ": " + pcap_statustostr(status));
+    throw CaptureError(codes::kActivateFailed, device + ": " + what + ": " + pcap_statustostr(status));
   }
 }
 

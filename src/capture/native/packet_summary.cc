@@ -28,8 +28,8 @@ std::string Transport(uint8_t protocol, const uint8_t* p, size_t length, const s
     const char* name = protocol == 6 ? "TCP" : "UDP";
     std::snprintf(line, sizeof(line), "%s %s:%u > %s:%u", name, src.c_str(), ReadU16(p), dst.c_str(), ReadU16(p + 2));
   } else if ((protocol == 1 || protocol == 58) && length >= 2) {
-    std::snprintf(line, sizeof(line), "%s %s > %s type %u code %u", protocol == 1 ? "ICMP" : "ICMPv6",
-                  src.c_str(), dst.c_str(), p[0], p[1]);
+    std::snprintf(line, sizeof(line), "%s %s > %s type %u code %u", protocol == 1 ? "ICMP" : "ICMPv6", src.c_str(),
+                  dst.c_str(), p[0], p[1]);
   } else {
     std::snprintf(line, sizeof(line), "IP proto %u %s > %s", protocol, src.c_str(), dst.c_str());
   }

@@ -35,8 +35,8 @@ void PcapWriter::WriteRecord(ChunkBuffer& out, const PacketRecord& packet) const
   const uint64_t seconds = packet.timestampNs / 1'000'000'000u;
   const uint64_t nanos = packet.timestampNs % 1'000'000'000u;
   const RecordHeader header{static_cast<uint32_t>(seconds),
-                            static_cast<uint32_t>(info_.nanosecond ? nanos : nanos / 1000u),
-                            packet.caplen, packet.origlen};
+                            static_cast<uint32_t>(info_.nanosecond ? nanos : nanos / 1000u), packet.caplen,
+                            packet.origlen};
   out.AppendValue(header);
   out.Append(packet.data, packet.caplen);
 }

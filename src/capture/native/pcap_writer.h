@@ -17,8 +17,7 @@ class PcapWriter final : public FormatWriter {
 
   void WriteHeader(ChunkBuffer& out) const override;
   void WriteRecord(ChunkBuffer& out, const PacketRecord& packet) const override;
-  void WriteTrailer(ChunkBuffer&, const std::vector<InterfaceCounters>&, uint64_t,
-                    uint64_t) const override {}
+  void WriteTrailer(ChunkBuffer&, const std::vector<InterfaceCounters>&, uint64_t, uint64_t) const override {}
 
  private:
   InterfaceInfo info_;

@@ -32,9 +32,7 @@ constexpr size_t kStatisticsOptionCount = 6;  // start, end, ifrecv, ifdrop, osd
 
 constexpr size_t Pad4(size_t n) { return (4 - (n & 3)) & 3; }
 constexpr size_t OptionBytes(size_t valueBytes) { return 4 + valueBytes + Pad4(valueBytes); }
-size_t StringOptionBytes(const std::string& value) {
-  return value.empty() ? 0 : OptionBytes(value.size());
-}
+size_t StringOptionBytes(const std::string& value) { return value.empty() ? 0 : OptionBytes(value.size()); }
 
 void WriteOption(ChunkBuffer& out, uint16_t code, const void* value, size_t length) {
   out.AppendValue(code);
@@ -75,21 +73,18 @@ PcapngWriter::PcapngWriter(SectionInfo section, std::vector<InterfaceInfo> inter
 
 size_t PcapngWriter::SectionHeaderBytes() const {
   // type, length, byte-order magic, version, section length, end of options, length
-  return 4 + 4 + 4 + 4 + 8 + StringOptionBytes(section_.comment) +
-         StringOptionBytes(section_.hardware) + StringOptionBytes(section_.os) +
-         StringOptionBytes(section_.application) + 4 + 4;
+  return 4 + 4 + 4 + 4 + 8 + StringOptionBytes(section_.comment) + StringOptionBytes(section_.hardware) +
+         StringOptionBytes(section_.os) + StringOptionBytes(section_.application) + 4 + 4;
 }
 
 size_t PcapngWriter::InterfaceBlockBytes(const InterfaceInfo& info) const {
   const size_t filterBytes = info.filter.empty() ? 0 : OptionBytes(1 + info.filter.size());
   // type, length, linktype + reserved, snaplen, options..., end of options, length
-  return 4 + 4 + 4 + 4 + StringOptionBytes(info.name) + StringOptionBytes(info.description) +
-         OptionBytes(1) + filterBytes + 4 + 4;
+  return 4 + 4 + 4 + 4 + StringOptionBytes(info.name) + StringOptionBytes(info.description) + OptionBytes(1) +
+         filterBytes + 4 + 4;
 }
 
-size_t PcapngWriter::RecordBytes(uint32_t caplen) const {
-  return 32 + size_t{caplen} + Pad4(caplen);
-}
+size_t PcapngWriter::RecordBytes(uint32_t caplen) const { return 32 + size_t{caplen} + Pad4(caplen); }
 
 size_t PcapngWriter::TrailerBytes() const {
   // Upper bound: every statistics option present for every interface.
@@ -172,8 +167,8 @@ void PcapngWriter::WriteRecord(ChunkBuffer& out, const PacketRecord& packet) con
   out.Append(tail, pad + sizeof(length));
 }
 
-void PcapngWriter::WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters,
-                                uint64_t startNs, uint64_t endNs) const {
+void PcapngWriter::WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters, uint64_t startNs,
+                                uint64_t endNs) const {
   for (size_t i = 0; i < interfaces_.size() && i < counters.size(); ++i) {
     const InterfaceCounters& c = counters[i];
     const size_t optionCount = c.statsValid ? kStatisticsOptionCount : 3;

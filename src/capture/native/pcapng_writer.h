@@ -9,7 +9,7 @@
 namespace pcapd {
 
 struct SectionInfo {
-  std::string comment;      // request id, alert id, node, tags, BPF
+  std::string comment;  // request id, alert id, node, tags, BPF
   std::string hardware;
   std::string os;
   std::string application;  // "pcapd <version>"
@@ -29,8 +29,8 @@ class PcapngWriter final : public FormatWriter {
 
   void WriteHeader(ChunkBuffer& out) const override;
   void WriteRecord(ChunkBuffer& out, const PacketRecord& packet) const override;
-  void WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters,
-                    uint64_t startNs, uint64_t endNs) const override;
+  void WriteTrailer(ChunkBuffer& out, const std::vector<InterfaceCounters>& counters, uint64_t startNs,
+                    uint64_t endNs) const override;
 
  private:
   size_t SectionHeaderBytes() const;

@@ -39,9 +39,9 @@ void Recorder::Open() {
   smallestRecordBytes_ = files_.front().writer->RecordBytes(0);
   const uint64_t needed = HeaderBytes() + trailerBytes_ + smallestRecordBytes_;
   if (limits_.bytes != 0 && needed > limits_.bytes) {
-    throw CaptureError(codes::kLimitTooSmall,
-                       "byte limit " + std::to_string(limits_.bytes) + " cannot hold the file headers and closing blocks (" +
-                           std::to_string(needed) + " bytes with one empty packet)");
+    throw CaptureError(codes::kLimitTooSmall, "byte limit " + std::to_string(limits_.bytes) +
+                                                  " cannot hold the file headers and closing blocks (" +
+                                                  std::to_string(needed) + " bytes with one empty packet)");
   }
   WriteHeaders();
 }
@@ -105,8 +105,8 @@ void Recorder::DiscardSegment() {
   openBytes_ = 0;
 }
 
-std::vector<FileOutput> Recorder::CloseSegment(const std::vector<InterfaceCounters>& counters,
-                                               uint64_t startNs, uint64_t endNs) {
+std::vector<FileOutput> Recorder::CloseSegment(const std::vector<InterfaceCounters>& counters, uint64_t startNs,
+                                               uint64_t endNs) {
   std::vector<FileOutput> outputs;
   for (auto& file : files_) {
     file.writer->WriteTrailer(file.buffer, counters, startNs, endNs);

@@ -39,8 +39,7 @@ class Recorder {
   enum class Verdict { kWrite, kRotate, kFull };
 
   // Classic pcap gets one file per interface; pcapng one file for all.
-  Recorder(CaptureFormat format, SectionInfo section, std::vector<InterfaceInfo> interfaces,
-           RecorderLimits limits);
+  Recorder(CaptureFormat format, SectionInfo section, std::vector<InterfaceInfo> interfaces, RecorderLimits limits);
 
   // Starts the first segment. Throws CaptureError(kLimitTooSmall) when the byte
   // limit cannot hold the headers, the closing blocks and one empty packet.
@@ -58,8 +57,8 @@ class Recorder {
   bool SegmentHasPackets() const { return segmentPackets_ != 0; }
 
   // Writes the closing blocks and hands over the current segment's files.
-  std::vector<FileOutput> CloseSegment(const std::vector<InterfaceCounters>& counters,
-                                       uint64_t startNs, uint64_t endNs);
+  std::vector<FileOutput> CloseSegment(const std::vector<InterfaceCounters>& counters, uint64_t startNs,
+                                       uint64_t endNs);
 
   // Drops the current segment's files without delivering them (an empty
   // trailing segment after earlier ones were delivered).
@@ -93,10 +92,10 @@ class Recorder {
   std::unique_ptr<ChunkPrefetcher> prefetcher_;
   std::vector<OpenFile> files_;
   std::vector<size_t> fileOfInterface_;
-  uint64_t trailerBytes_ = 0;      // closing blocks of every open file (upper bound)
+  uint64_t trailerBytes_ = 0;  // closing blocks of every open file (upper bound)
   uint64_t smallestRecordBytes_ = 0;
-  uint64_t closedBytes_ = 0;       // files of segments already handed over
-  uint64_t openBytes_ = 0;         // files of the current segment so far
+  uint64_t closedBytes_ = 0;  // files of segments already handed over
+  uint64_t openBytes_ = 0;    // files of the current segment so far
   uint64_t packets_ = 0;
   uint64_t segmentPackets_ = 0;
   uint64_t firstNs_ = 0;

@@ -148,7 +148,8 @@ uint64_t WarmCapture::NextDeadlineMonoNs() const {
   if (ended_) return std::numeric_limits<uint64_t>::max();
   if (stopping_ != StopReason::kNone) return stopAtMonoNs_;
   uint64_t deadline = Saturating(startMonoNs_, options_.durationNs);
-  if (options_.idleNs != 0 && anyArrival_) deadline = std::min(deadline, Saturating(lastArrivalMonoNs_, options_.idleNs));
+  if (options_.idleNs != 0 && anyArrival_)
+    deadline = std::min(deadline, Saturating(lastArrivalMonoNs_, options_.idleNs));
   if (options_.segmentNs != 0) deadline = std::min(deadline, Saturating(segmentStartMonoNs_, options_.segmentNs));
   return std::min(deadline, output_.FlowIdleDeadlineMonoNs());
 }

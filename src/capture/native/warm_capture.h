@@ -77,8 +77,8 @@ class WarmCapture final : public CaptureControl, public std::enable_shared_from_
 
   InterfaceCounters baseline_;  // the reader's counters when this capture armed
   StopReason stopping_ = StopReason::kNone;
-  uint64_t stopCutoffNs_ = 0;     // packets stamped after the stop are not written
-  uint64_t stopAtMonoNs_ = 0;     // when the drain after a time-based stop ends
+  uint64_t stopCutoffNs_ = 0;  // packets stamped after the stop are not written
+  uint64_t stopAtMonoNs_ = 0;  // when the drain after a time-based stop ends
   uint64_t startNs_ = 0;
   uint64_t startMonoNs_ = 0;
   uint64_t lastArrivalMonoNs_ = 0;

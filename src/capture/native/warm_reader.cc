@@ -102,7 +102,8 @@ void WarmReader::Run() {
   }
   const bool failed = !errorMessage_.empty();
   EndAll(failed ? StopReason::kError : StopReason::kShutdown, errorMessage_);
-  for (auto& capture : pending_) capture->Fail(codes::kInterfaceDown, options_.source.device + ": the warm interface closed");
+  for (auto& capture : pending_)
+    capture->Fail(codes::kInterfaceDown, options_.source.device + ": the warm interface closed");
   pending_.clear();
   up_.store(false);
   PublishStats();

@@ -129,7 +129,7 @@ class WarmReader : public std::enable_shared_from_this<WarmReader> {
   std::optional<FilterProgram> ringFilter_;
   LookbackRing ring_;
   std::vector<std::shared_ptr<WarmCapture>> attached_;  // reader thread only
-  uint64_t nowMonoNs_ = 0;  // of the current dispatch, for the captures' idle clocks
+  uint64_t nowMonoNs_ = 0;                              // of the current dispatch, for the captures' idle clocks
   std::string errorCode_;
   std::string errorMessage_;
 
