@@ -17,8 +17,6 @@
 import { existsSync } from 'node:fs';
 
 import { libpcapVersion, listDevices } from './capture/devices.js';
-import { requestCommand } from './commands/request.js';
-import { spoolCommand } from './commands/spool.js';
 import { checkConfig } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
@@ -84,13 +82,18 @@ async function main(argv: string[]): Promise<number> {
     case 'schema':
       process.stdout.write(`${JSON.stringify(requestJsonSchema(), null, 2)}\n`);
       return 0;
-    case 'spool':
+    // The commands' modules (request's broker clients) load only when run, not with the daemon.
+    case 'spool': {
+      const { spoolCommand } = await import('./commands/spool.js');
       return spoolCommand(rest, defaultConfigPath, {
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
       });
-    case 'request':
+    }
+    case 'request': {
+      const { requestCommand } = await import('./commands/request.js');
       return requestCommand(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, defaultConfigPath });
+    }
     case 'help':
     case '--help':
     case '-help':
