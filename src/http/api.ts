@@ -5,6 +5,8 @@
  * there is one schema and one set of error codes whatever the entry point.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -14,7 +16,7 @@ import { listDevices } from '../capture/devices.js';
 import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
-import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
+import { errnoCode, errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
 import type { IntakeResult, RequestHandler } from '../listeners/listener.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -167,9 +169,10 @@ export function buildApi(deps: ApiDeps) {
   app.get(
     '/captures/:id/pcap',
     async (request: FastifyRequest<{ Params: { id: string }; Querystring: { file?: string } }>, reply) => {
-      const files = scheduler.retainedFiles(request.params.id);
+      const download = scheduler.download(request.params.id);
       const index = Number(request.query.file ?? 0);
-      const file = Number.isInteger(index) ? files?.[index] : undefined;
+      if (download?.kind === 'local') return sendLocalFile(reply, request.params.id, download.paths, index);
+      const file = Number.isInteger(index) ? download?.files[index] : undefined;
       if (!file) {
         return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
       }
@@ -208,6 +211,30 @@ export function buildApi(deps: ApiDeps) {
   app.get('/healthz', async () => ({ ok: true, capture: deps.capturePermission().permitted ? 'permitted' : 'denied' }));
 
   return app;
+}
+
+/** Streams the file the local sink wrote; pcapd keeps no second copy in memory. */
+async function sendLocalFile(reply: FastifyReply, id: string, paths: readonly string[], index: number): Promise<FastifyReply> {
+  const path = Number.isInteger(index) ? paths[index] : undefined;
+  if (path === undefined) return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `capture ${id} has no file ${index}`);
+  let file: FileHandle;
+  try {
+    file = await open(path, 'r');
+  } catch (err: unknown) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return sendError(reply, 'PCAPD_ERR_CAPTURE_FILE_GONE', `${path}, which the local sink wrote for capture ${id}, no longer exists`);
+  }
+  try {
+    const { size } = await file.stat();
+    return await reply
+      .header('content-type', basename(path).endsWith('.pcapng') ? PCAP_MEDIA_TYPES.pcapng : PCAP_MEDIA_TYPES.pcap)
+      .header('content-length', size)
+      .header('content-disposition', `attachment; filename="${basename(path)}"`)
+      .send(file.createReadStream({ autoClose: true }));
+  } catch (err: unknown) {
+    await file.close();
+    throw err;
+  }
 }
 
 function delay(ms: number): Promise<undefined> {

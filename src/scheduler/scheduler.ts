@@ -17,6 +17,7 @@ import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../requests/job.js';
+import { LOCAL_SINK_NAME } from '../sinks/local.js';
 import { captureFileName } from '../sinks/naming.js';
 import { totalBytes, type DeliverableFile, type FinishedCapture, type Sink } from '../sinks/sink.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
@@ -71,6 +72,24 @@ interface Entry {
   deliveries: Array<Promise<void>>;
   /** Its admission slot was given back (at a cancel, before the capture has closed). */
   slotReleased?: boolean;
+}
+
+/**
+ * Where a finished capture's files are downloaded from: the files the local
+ * sink wrote, read from disk, or the copy held in memory for a capture that
+ * has no local file (http.retainseconds, http.retainbytes).
+ */
+export type CaptureDownload = { kind: 'local'; paths: readonly string[] } | { kind: 'memory'; files: readonly DeliverableFile[] };
+
+/** The files the local sink wrote for a capture, every segment's, in delivery order. */
+function localPaths(outcome: CaptureOutcome): string[] {
+  return outcome.deliveries.filter((delivery) => delivery.sink === LOCAL_SINK_NAME).flatMap((delivery) => delivery.locations);
+}
+
+/** The local sink holds the whole capture: a second copy in memory would only double it. */
+function hasLocalCopy(outcome: CaptureOutcome): boolean {
+  const missing = (item: { sink: string }): boolean => item.sink === LOCAL_SINK_NAME;
+  return localPaths(outcome).length > 0 && !outcome.deliveryFailures.some(missing) && !(outcome.pending ?? []).some(missing);
 }
 
 interface Retained {
@@ -205,10 +224,19 @@ export class Scheduler {
     return [...[...this.active.values()].map((entry) => this.snapshot(entry)), ...[...this.finished.values()].reverse()];
   }
 
-  /** Files of a finished capture still held for download. */
+  /** Files of a finished capture still held in memory for download. */
   retainedFiles(id: string): readonly DeliverableFile[] | undefined {
     this.expireRetained();
     return this.retained.get(id)?.files;
+  }
+
+  /** A finished capture's files for GET /captures/:id/pcap: the local sink's files when it wrote them, else the copy in memory. */
+  download(id: string): CaptureDownload | undefined {
+    const finished = this.finished.get(id);
+    const paths = finished === undefined ? [] : localPaths(finished);
+    if (paths.length > 0) return { kind: 'local', paths };
+    const files = this.retainedFiles(id);
+    return files === undefined ? undefined : { kind: 'memory', files };
   }
 
   stats(): { running: number; queued: number; reservedBytes: number; budgetBytes: number; lookbackRingBytes: number; retainedBytes: number; shuttingDown: boolean } {
@@ -398,7 +426,7 @@ export class Scheduler {
     entry.outcome.state = 'delivering';
     void Promise.all(entry.deliveries).then(() => {
       this.releaseMemory(entry);
-      this.retain(entry.job.id, finalFiles);
+      if (!hasLocalCopy(entry.outcome)) this.retain(entry.job.id, finalFiles);
       this.finish(entry, entry.outcome.error ? 'failed' : 'done');
     });
   }
