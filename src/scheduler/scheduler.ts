@@ -9,6 +9,7 @@
  * A capture's slot is freed when capturing ends, its memory when delivery ends.
  */
 import { startCapture as nativeStartCapture, type CaptureFile, type CaptureHandle, type CaptureResult, type CaptureSpec } from '../capture/capture.js';
+import { captureMemoryReleased } from '../capture/memory.js';
 import { appendSectionComment } from '../capture/pcapng-section.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -426,7 +427,7 @@ export class Scheduler {
     entry.outcome.state = 'delivering';
     void Promise.all(entry.deliveries).then(() => {
       this.releaseMemory(entry);
-      if (!hasLocalCopy(entry.outcome)) this.retain(entry.job.id, finalFiles);
+      if (hasLocalCopy(entry.outcome) || !this.retain(entry.job.id, finalFiles)) captureMemoryReleased(entry.outcome.bytes);
       this.finish(entry, entry.outcome.error ? 'failed' : 'done');
     });
   }
@@ -620,13 +621,17 @@ export class Scheduler {
 
   // ---- downloads ----
 
-  private retain(id: string, files: readonly DeliverableFile[]): void {
+  /** Keeps a capture's files in memory for download; false when retention does not take them. */
+  private retain(id: string, files: readonly DeliverableFile[]): boolean {
     const { retainseconds, retainbytes } = this.deps.config().http;
     const bytes = totalBytes(files);
-    if (files.length === 0 || retainseconds === 0 || bytes > retainbytes) return;
+    if (files.length === 0 || retainseconds === 0 || bytes > retainbytes) return false;
     this.retained.set(id, { id, files, bytes, untilMs: this.deps.clock.nowMs() + retainseconds * 1000 });
     this.retainedBytes += bytes;
     this.expireRetained();
+    // Expiry is otherwise checked only when a download or another capture comes: an idle daemon would hold the files on.
+    setTimeout(() => this.expireRetained(), retainseconds * 1000 + 1).unref();
+    return true;
   }
 
   private expireRetained(): void {
@@ -636,6 +641,7 @@ export class Scheduler {
       if (kept.untilMs > now && this.retainedBytes <= limit) continue;
       this.retained.delete(id);
       this.retainedBytes -= kept.bytes;
+      captureMemoryReleased(kept.bytes);
     }
   }
 
