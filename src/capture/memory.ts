@@ -23,8 +23,7 @@ let timer: NodeJS.Timeout | undefined;
 function collect(): void {
   timer = undefined;
   released = 0;
-  const gc = (globalThis as { gc?: (options?: { type: 'major'; execution: 'sync' }) => void }).gc;
-  gc?.();
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /** pcapd no longer holds `bytes` of capture files: collect them once enough has piled up. */

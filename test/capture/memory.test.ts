@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { captureMemoryReleased, COLLECT_AFTER_BYTES } from '../../src/capture/memory.js';
 
 const calls: unknown[] = [];
-const global = globalThis as { gc?: () => void };
+const global = globalThis as { gc?: (() => void) | undefined };
 let saved: (() => void) | undefined;
 
 beforeEach(() => {
