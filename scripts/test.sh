@@ -15,6 +15,7 @@ die() { log "ERROR: $*"; exit 1; }
 source scripts/lib/node.sh
 use_node
 npm run --silent typecheck
+npm run --silent lint:deps
 
 services_started=0
 cleanup() {

@@ -1,14 +1,7 @@
 /**
- * The pcapd command.
- *
- *   pcapd [-config FILE] [pcapdaemon flags]   run the daemon
- *   pcapd check-config [FILE]                 print the effective config, or every error with its key path
- *   pcapd interfaces                          list capturable interfaces
- *   pcapd schema                              print the request JSON Schema
- *   pcapd spool list|retry|cull [--dry-run]   the spool of captures waiting for a sink (src/commands/spool.ts)
- *   pcapd request [flags] [--wait]            send a capture request through a listener (src/commands/request.ts)
- *   pcapd version
- *   pcapd help | --help | -h                  the usage text
+ * The pcapd command: `pcapd [flags]` or `pcapd run [flags]` runs the daemon;
+ * `pcapd COMMAND …` runs one of the commands listed, with their usage texts,
+ * in src/commands/help.ts (`pcapd --help`, `pcapd COMMAND --help`).
  *
  * Without -config, the file is $PCAPD_CONFIG, else /etc/pcapd/config.toml,
  * else the embedded default (config.example.toml: HTTP API on loopback and
@@ -17,36 +10,18 @@
 import { existsSync } from 'node:fs';
 
 import { libpcapVersion, listDevices } from './capture/devices.js';
+import { commandUsage, helpOnly, isCommand, isHelpFlag, topLevelUsage, unknownCommand } from './commands/help.js';
 import { checkConfig } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
 import { Daemon } from './daemon.js';
-import { errorMessage } from './errors.js';
-import { requestJsonSchema } from './requests/schema.js';
+import { errorCodeOf, errorMessage } from './errors.js';
+import { requestJsonSchema } from './model/request.js';
 import { VERSION } from './version.js';
 
 const SYSTEM_CONFIG = '/etc/pcapd/config.toml';
-
-const USAGE = `usage: pcapd [command] [flags]
-
-commands:
-  (none) | run [-config FILE] [flags]   run the daemon (FILE: $PCAPD_CONFIG, else
-                                        /etc/pcapd/config.toml, else the embedded
-                                        default: HTTP API on loopback, local disk)
-  check-config [FILE]                   print the effective config, or every error
-                                        with its key path
-  interfaces                            list capturable interfaces
-  schema                                print the request JSON Schema
-  request [flags] [--wait[=armed]]      send a capture request through a listener
-                                        (pcapd request --help)
-  spool list|retry|cull [--dry-run]     the captures waiting in the spool for a sink
-  version                               pcapd, libpcap and Node.js versions
-  help                                  this text
-
-daemon flags: pcapdaemon's, -config FILE and -cshost -csscheme -cstoken -csport
--cstimeout -redischannel -redisnode -redisport -upload -writelocal -destdir
--maxpackets, written into the config before it is validated. Every config key
-is described in README.md and in config.example.toml.`;
+/** Go's flag package exits 2 on a usage error; so do pcapd's commands. */
+const EXIT_USAGE = 2;
 
 function defaultConfigPath(): string {
   const fromEnv = process.env['PCAPD_CONFIG'];
@@ -56,11 +31,28 @@ function defaultConfigPath(): string {
 
 async function runDaemon(argv: string[]): Promise<number> {
   const flags = parseDaemonFlags(argv);
+  if (flags.help) return printed(commandUsage('run'));
   for (const warning of flags.warnings) process.stderr.write(`pcapd: ${warning}\n`);
   const daemon = await Daemon.create({ configPath: flags.configPath ?? defaultConfigPath(), overrides: flags.overrides });
   daemon.installSignalHandlers();
   await daemon.start();
   return new Promise<number>(() => undefined); // runs until a signal ends the process
+}
+
+function printed(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+/** `pcapd help [COMMAND]`. */
+async function help(args: readonly string[]): Promise<number> {
+  const [topic, ...extra] = args;
+  if (topic === undefined) return printed(topLevelUsage());
+  if (isHelpFlag(topic)) return printed(commandUsage('help'));
+  if (!isCommand(topic)) throw unknownCommand(topic);
+  if (extra.length > 0) helpOnly('help', extra);
+  // request and spool answer --help themselves, with their own texts.
+  return topic === 'request' || topic === 'spool' ? main([topic, '--help']) : printed(commandUsage(topic));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -71,17 +63,18 @@ async function main(argv: string[]): Promise<number> {
       const [first, ...more] = rest;
       const positional = first !== undefined && !first.startsWith('-') ? first : undefined;
       const flags = parseDaemonFlags(positional === undefined ? rest : more);
+      if (flags.help) return printed(commandUsage('check-config'));
       const path = positional ?? flags.configPath ?? defaultConfigPath();
       const result = await checkConfig(path, flags.overrides);
       (result.ok ? process.stdout : process.stderr).write(`${result.text}\n`);
       return result.ok ? 0 : 1;
     }
     case 'interfaces':
-      process.stdout.write(`${JSON.stringify(listDevices(), null, 2)}\n`);
-      return 0;
+      if (helpOnly(command, rest)) return printed(commandUsage(command));
+      return printed(JSON.stringify(listDevices(), null, 2));
     case 'schema':
-      process.stdout.write(`${JSON.stringify(requestJsonSchema(), null, 2)}\n`);
-      return 0;
+      if (helpOnly(command, rest)) return printed(commandUsage(command));
+      return printed(JSON.stringify(requestJsonSchema(), null, 2));
     // The commands' modules (request's broker clients) load only when run, not with the daemon.
     case 'spool': {
       const { spoolCommand } = await import('./commands/spool.js');
@@ -95,19 +88,22 @@ async function main(argv: string[]): Promise<number> {
       return requestCommand(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, defaultConfigPath });
     }
     case 'help':
+      return help(rest);
     case '--help':
     case '-help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
+      // `pcapd --help COMMAND` as `pcapd help COMMAND`; otherwise, as Go's -h, the usage whatever follows.
+      return rest[0] !== undefined && isCommand(rest[0]) ? help(rest) : printed(topLevelUsage());
     case 'version':
     case '--version':
-      process.stdout.write(`pcapd ${VERSION} (${libpcapVersion()}, Node.js ${process.version})\n`);
-      return 0;
+      if (helpOnly('version', rest)) return printed(commandUsage('version'));
+      return printed(`pcapd ${VERSION} (${libpcapVersion()}, Node.js ${process.version})`);
     case 'run':
       return runDaemon(rest);
     default:
-      return runDaemon(argv);
+      // Flags alone run the daemon, as pcapdaemon did; a word is a command.
+      if (command === undefined || command.startsWith('-')) return runDaemon(argv);
+      throw unknownCommand(command);
   }
 }
 
@@ -115,6 +111,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`pcapd: ${errorMessage(err)}\n`);
-    process.exit(1);
+    process.exit(errorCodeOf(err) === 'PCAPD_ERR_USAGE' ? EXIT_USAGE : 1);
   },
 );

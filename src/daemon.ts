@@ -9,7 +9,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 
-import { backoffDelayMs } from './brokers/backoff.js';
+import { backoffDelayMs } from './backoff.js';
 import { libpcapVersion, validateFilter } from './capture/devices.js';
 import { capturePermission, permissionAdvice, type CapturePermission } from './capture/permission.js';
 import { WarmInterfaces, type WarmInterfaceSettings } from './capture/warm-interfaces.js';
@@ -20,12 +20,13 @@ import type { Config } from './config/schema.js';
 import { warmEntries } from './config/warm.js';
 import { errorMessage, PcapdError } from './errors.js';
 import type { HttpListener } from './listeners/http.js';
-import type { Listener, RequestHandler } from './listeners/listener.js';
+import type { Listener } from './listeners/listener.js';
+import type { RequestHandler } from './requests/intake-contract.js';
 import { createLogger, type Log, type RootLogger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { Intake } from './requests/intake.js';
 import { ResultPublisher } from './results/publisher.js';
-import { DeliveryService } from './scheduler/delivery.js';
+import { DeliveryService } from './delivery/delivery.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { LocalSink } from './sinks/local.js';
 import type { Sink } from './sinks/sink.js';

@@ -2,7 +2,8 @@
  * The README's reference tables, generated from the code so they cannot drift:
  * every config key (from the zod config schema: type, default, description),
  * every request field (from the request schema), every error code (from
- * src/errors.ts) and every metric (from src/metrics/metrics.ts).
+ * src/errors.ts), every metric (from the metrics registry) and the command
+ * line's usage (pcapd --help, src/commands/help.ts).
  *
  *   npx tsx scripts/docs/readme-tables.ts          rewrite README.md between the markers
  *   npx tsx scripts/docs/readme-tables.ts --check  exit 1 when README.md is out of date
@@ -15,10 +16,11 @@ import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
+import { topLevelUsage } from '../../src/commands/help.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { CaptureRequestSchema } from '../../src/requests/schema.js';
+import { CaptureRequestSchema } from '../../src/model/request.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -107,25 +109,30 @@ export function errorTable(): string {
   return out.join('\n');
 }
 
-export async function metricsTable(): Promise<string> {
+/**
+ * One row per registered metric, from the registry itself: name, type, help
+ * and the label names it was declared with (a histogram's `le` is implied).
+ * Read from the metric objects, not from collected values, so a labelled
+ * metric that has not counted anything yet still shows its labels.
+ */
+export function metricsTable(): string {
   const metrics = new Metrics({ version: 'docs', libpcap: 'docs', defaults: false });
   const out = ['| metric | type | labels | meaning |', '| --- | --- | --- | --- |'];
-  for (const metric of await metrics.registry.getMetricsAsJSON()) {
-    const labels = new Set<string>();
-    const names = (metric as { labelNames?: string[] }).labelNames;
-    for (const label of names ?? []) labels.add(label);
-    for (const value of metric.values) for (const label of Object.keys(value.labels)) labels.add(label);
-    out.push(`| \`${metric.name}\` | ${metric.type} | ${[...labels].map((l) => `\`${l}\``).join(', ')} | ${cell(metric.help)} |`);
+  for (const metric of metrics.registry.getMetricsAsArray()) {
+    // prom-client keeps the declared labelNames on each metric but does not type them.
+    const labels = (metric as { labelNames?: readonly string[] }).labelNames ?? [];
+    out.push(`| \`${metric.name}\` | ${metric.type} | ${labels.map((l) => `\`${l}\``).join(', ')} | ${cell(metric.help)} |`);
   }
   return out.join('\n');
 }
 
-export async function generatedSections(): Promise<Record<string, string>> {
+export function generatedSections(): Record<string, string> {
   return {
     config: configTables(),
     request: requestTable(),
     errors: errorTable(),
-    metrics: await metricsTable(),
+    metrics: metricsTable(),
+    cli: ['```text', topLevelUsage(), '```'].join('\n'),
   };
 }
 
@@ -151,7 +158,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const current = readFileSync(README, 'utf8');
-  const next = replaceSections(current, await generatedSections());
+  const next = replaceSections(current, generatedSections());
   if (process.argv.includes('--check')) {
     if (next !== current) {
       console.error('README.md is out of date: run npx tsx scripts/docs/readme-tables.ts');

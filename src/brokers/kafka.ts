@@ -10,7 +10,7 @@ import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry, 
 
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
-import { BROKER_BACKOFF } from './backoff.js';
+import { BROKER_BACKOFF } from '../backoff.js';
 
 export interface KafkaClientOptions {
   /**

@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 
 import type { Config } from '../config/schema.js';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs } from '../backoff.js';
+
+/**
+ * The field of a stream entry that holds the JSON request: what the listener
+ * reads and what `pcapd request --via redis` writes.
+ */
+export const STREAM_REQUEST_FIELD = 'request';
 
 export interface RedisConnectionOptions {
   /** CLIENT SETNAME: shows which pcapd connection is which in CLIENT LIST. */

@@ -6,7 +6,7 @@
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 
 import type { Config } from '../config/schema.js';
-import { regionOfQueueUrl } from './sqs-url.js';
+import { regionOfQueueUrl } from '../config/sqs-url.js';
 
 export function sqsClient(section: Config['sqs']): SQSClient {
   // The SDK warns on Node 20 that releases after January 2027 need Node 22;

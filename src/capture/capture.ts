@@ -297,8 +297,3 @@ export function startCapture(spec: CaptureSpec): CaptureHandle {
 export function captureResources(): NativeResources {
   return nativeAddon().resources();
 }
-
-/** One contiguous Buffer for a file (copies; prefer writing `chunks` in order). */
-export function fileBytes(file: CaptureFile): Buffer {
-  return file.chunks.length === 1 && file.chunks[0] ? file.chunks[0] : Buffer.concat(file.chunks, file.bytes);
-}

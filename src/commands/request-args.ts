@@ -5,6 +5,7 @@
  * here only as far as their flag's type; the request schema judges the rest.
  */
 import { PcapdError } from '../errors.js';
+import { didYouMean } from '../text.js';
 
 export const VIAS = ['redis', 'kafka', 'sqs', 'http'] as const;
 export type Via = (typeof VIAS)[number];
@@ -79,6 +80,8 @@ const COMMAND_FLAGS: Record<string, 'string' | 'integer' | 'boolean'> = {
   h: 'boolean',
 };
 
+const FLAG_NAMES: readonly string[] = [...Object.keys(FIELD_FLAGS), ...Object.keys(COMMAND_FLAGS)];
+
 const DEFAULT_WAIT_TIMEOUT_SECONDS = 300;
 
 export function usageError(message: string): PcapdError {
@@ -98,12 +101,13 @@ export function parseRequestArgs(argv: readonly string[]): RequestArgs {
   let index = 0;
   while (index < argv.length) {
     const arg = argv[index] ?? '';
-    const match = /^--?([a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
-    if (!match?.[1]) throw usageError(`unexpected argument ${JSON.stringify(arg)}: only flags are accepted (see pcapd request --help)`);
-    const name = match[1];
-    const inline = match[2];
+    const match = /^(--?)([a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
+    if (!match?.[2]) throw usageError(`unexpected argument ${JSON.stringify(arg)}: only flags are accepted (see pcapd request --help)`);
+    const dashes = match[1] ?? '-';
+    const name = match[2];
+    const inline = match[3];
     const kind = FIELD_FLAGS[name]?.kind ?? COMMAND_FLAGS[name];
-    if (kind === undefined) throw usageError(`unknown flag -${name} (see pcapd request --help)`);
+    if (kind === undefined) throw usageError(`unknown flag ${dashes}${name}${didYouMean(name, FLAG_NAMES, dashes)} (see pcapd request --help)`);
     let text: string | undefined;
     if (kind === 'boolean') {
       text = inline ?? 'true';
@@ -222,7 +226,7 @@ Builds a capture request, validates it here with pcapd's request schema, and
 publishes it through a listener configured in FILE (its connection settings:
 [redis], [kafka], [sqs] or [http]).
 
-request (or --file request.json, "-" for stdin; flags override its fields):
+request options (or --file request.json, "-" for stdin; flags override its fields):
   --node NAME | --nodere REGEX        target node(s); "any" matches every node
   --interface IF (repeatable, or a,b) | --alias NAME (repeatable)
   --bpf FILTER  --packets N  --duration S  --timeout S  --bytes N  --snap N
@@ -235,7 +239,7 @@ request (or --file request.json, "-" for stdin; flags override its fields):
                                       it ends; the alert's host and in_iface pick the
                                       node and interface unless flags name them
 
-sending:
+sending options:
   --via redis|kafka|sqs|http          default: the only broker listener FILE enables,
                                       else http
   --url http://HOST:PORT              with --via http: the API to post to (default:
@@ -248,6 +252,9 @@ sending:
   --wait-timeout S                    give up waiting after S seconds (${DEFAULT_WAIT_TIMEOUT_SECONDS})
   --expect N                          wait for N result events (one per node)
   --dry-run                           validate and print the request; send nothing
+  -config FILE                        the config whose listener settings to use
+                                      (default: as for the daemon)
+  -h, --help                          this text
 
 Interface names cannot be checked here: the capturing node checks them (and
 refuses the request with PCAPD_ERR_INTERFACE_UNKNOWN). An id and a timestamp
@@ -255,4 +262,9 @@ are added when missing. When FILE has [signing] secrets, the request is
 sent signed with the first one (see README: signed requests).
 
 exit status: 0 sent (with --wait: captured and delivered; with --wait=armed:
-armed), 1 refused, failed or timed out, 2 usage error.`;
+armed), 1 refused, failed or timed out, 2 usage error.
+
+examples:
+  pcapd request --node any --interface eth1 --bpf 'host 10.1.2.3' --packets 1000 --wait
+  pcapd request -config /etc/pcapd/config.toml --nodere '^sensor-' --alias dmz --alertid 655443 --wait --expect 3
+  pcapd request --file request.json --via kafka --dry-run`;

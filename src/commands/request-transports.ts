@@ -18,12 +18,11 @@ import { Redis } from 'ioredis';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 
 import { kafkaClient } from '../brokers/kafka.js';
-import { redisOptions } from '../brokers/redis.js';
+import { redisOptions, STREAM_REQUEST_FIELD } from '../brokers/redis.js';
 import { sqsClient } from '../brokers/sqs.js';
-import { isLoopbackHost } from '../config/load.js';
+import { isLoopbackHost } from '../config/cross-checks.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { STREAM_REQUEST_FIELD } from '../listeners/redis.js';
 import type { Log } from '../log/logger.js';
 import type { Via } from './request-args.js';
 

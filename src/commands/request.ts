@@ -19,10 +19,12 @@ import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
 import { readJsonObject } from '../json.js';
 import { quoteFlowIds } from '../requests/eve-message.js';
 import { checkFolder } from '../requests/folder.js';
-import { checkReply, checkS3Overrides, parseRequest } from '../requests/parse.js';
-import type { CaptureRequest } from '../requests/schema.js';
+import { parseRequest } from '../requests/parse.js';
+import { checkReply } from '../requests/reply-destination.js';
+import { checkS3Overrides } from '../requests/s3-fields.js';
+import type { CaptureRequest } from '../model/request.js';
 import { signRequestText } from '../requests/signature.js';
-import { parseDestination } from '../results/destination.js';
+import { parseDestination } from '../requests/reply-destination.js';
 import { parseRequestArgs, REQUEST_USAGE, usageError, type RequestArgs, type Via, type WaitFor } from './request-args.js';
 import { createTransport, type RequestTransport } from './request-transports.js';
 

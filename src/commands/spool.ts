@@ -16,22 +16,99 @@
 import type { Config } from '../config/schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { errorMessage } from '../errors.js';
+import { didYouMean } from '../text.js';
 import { planCull, type CullItem } from '../spool/cull.js';
-import { SpoolStore, undeliveredSinks, type ControlRequest, type ControlResult, type SpoolEntry, type ValidEntry } from '../spool/store.js';
+import { SpoolStore, undeliveredSinks, type SpoolEntry, type ValidEntry } from '../spool/store.js';
+import type { ControlRequest, ControlResult } from '../spool/control.js';
+import { HELP_FLAGS, isHelpFlag } from './help.js';
 
 export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
 }
 
+const ACTIONS = ['list', 'retry', 'cull'] as const;
+type SpoolAction = (typeof ACTIONS)[number];
+
+const CONFIG_OPTION = '  -config FILE      the config whose spool.dir to use (default: as for the daemon)';
+const HELP_OPTION = '  -h, --help        this text';
+
 const USAGE = `usage: pcapd spool list [--json] [-config FILE]
        pcapd spool retry [KEY|ID ...] [-config FILE]
-       pcapd spool cull [--dry-run] [-config FILE]`;
+       pcapd spool cull [--dry-run] [-config FILE]
+
+The spool (spool.dir) keeps finished captures until every sink has them.
+While pcapd runs, retry and cull are handed to it and its answer is printed;
+otherwise the command acts itself.
+
+commands:
+  list     every spooled capture and where it stands with each sink
+  retry    try now (all, or the named captures), failed ones included
+  cull     remove delivered captures, and undelivered ones past spool.maxage
+           or beyond spool.maxbytes
+
+options:
+${CONFIG_OPTION}
+${HELP_OPTION}   (pcapd spool COMMAND --help: that command's)
+
+example:
+  pcapd spool list -config /etc/pcapd/config.toml`;
+
+const ACTION_USAGE: Record<SpoolAction, string> = {
+  list: `usage: pcapd spool list [--json] [-config FILE]
+
+Lists every spooled capture: key, request id, segment, size and age, and with
+each sink whether it is delivered, retrying (attempts, next try, last error
+code) or failed (waits for a reload or pcapd spool retry); and whether a
+running pcapd holds the spool.
+
+options:
+  --json            one JSON document on stdout instead of text
+${CONFIG_OPTION}
+${HELP_OPTION}
+
+example:
+  pcapd spool list --json -config /etc/pcapd/config.toml | jq '.captures[].sinks'`,
+  retry: `usage: pcapd spool retry [KEY|ID ...] [-config FILE]
+
+Tries again now every spooled capture (or those named by spool key or request
+id) with each sink that does not have it yet, failed ones included.
+
+options:
+  KEY|ID            a spool key (as pcapd spool list shows it) or a request id
+${CONFIG_OPTION}
+${HELP_OPTION}
+
+examples:
+  pcapd spool retry
+  pcapd spool retry alert-655443 -config /etc/pcapd/config.toml`,
+  cull: `usage: pcapd spool cull [--dry-run] [-config FILE]
+
+Applies the cull rules now: removes delivered captures, and undelivered ones
+older than spool.maxage or, oldest first, beyond spool.maxbytes (each such
+removal is logged and counted).
+
+options:
+  --dry-run         print what would be removed; remove nothing
+${CONFIG_OPTION}
+${HELP_OPTION}
+
+example:
+  pcapd spool cull --dry-run`,
+};
+
+/** Each command's options, for the nearest match to a mistyped one. */
+const ACTION_OPTIONS: Record<SpoolAction, readonly string[]> = {
+  list: ['--json', '-config', ...HELP_FLAGS],
+  retry: ['-config', ...HELP_FLAGS],
+  cull: ['--dry-run', '-config', ...HELP_FLAGS],
+};
+
 /** How long retry/cull wait for the running pcapd to answer. */
 const ANSWER_TIMEOUT_MS = 30_000;
 
 interface SpoolArgs {
-  action: 'list' | 'retry' | 'cull';
+  action: SpoolAction;
   configPath: string | undefined;
   json: boolean;
   dryRun: boolean;
@@ -40,9 +117,17 @@ interface SpoolArgs {
 
 class UsageError extends Error {}
 
-function parseArgs(argv: readonly string[]): SpoolArgs {
+function isAction(word: string): word is SpoolAction {
+  return (ACTIONS as readonly string[]).includes(word);
+}
+
+/** The arguments, or the usage text asked for with --help. */
+function parseArgs(argv: readonly string[]): SpoolArgs | { usage: string } {
   const [action, ...rest] = argv;
-  if (action !== 'list' && action !== 'retry' && action !== 'cull') throw new UsageError(action === undefined ? 'name a spool command' : `unknown spool command ${JSON.stringify(action)}`);
+  if (isHelpFlag(action)) return { usage: USAGE };
+  if (action === undefined) throw new UsageError('name a spool command');
+  if (!isAction(action)) throw new UsageError(`unknown spool command ${JSON.stringify(action)}${didYouMean(action, ACTIONS)}`);
+  if (rest.some(isHelpFlag)) return { usage: ACTION_USAGE[action] };
   const args: SpoolArgs = { action, configPath: undefined, json: false, dryRun: false, targets: [] };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? '';
@@ -51,7 +136,7 @@ function parseArgs(argv: readonly string[]): SpoolArgs {
       if (args.configPath === undefined) throw new UsageError(`${arg} needs a file`);
     } else if (arg === '--json' && action === 'list') args.json = true;
     else if (arg === '--dry-run' && action === 'cull') args.dryRun = true;
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} for spool ${action}`);
+    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} for spool ${action}${didYouMean(arg, ACTION_OPTIONS[action])}`);
     else if (action === 'retry') args.targets.push(arg);
     else throw new UsageError(`spool ${action} takes no ${JSON.stringify(arg)}`);
   }
@@ -149,7 +234,7 @@ function cullText(item: CullItem, dryRun: boolean): string {
 }
 
 async function holderText(store: SpoolStore): Promise<string> {
-  const holder = await store.lockHolder();
+  const holder = await store.lock.holder();
   if (holder === undefined) return 'no pcapd is running on it';
   return holder.role === 'daemon' ? `held by the running pcapd (pid ${holder.pid})` : `held by a pcapd spool command (pid ${holder.pid})`;
 }
@@ -169,15 +254,15 @@ async function list(store: SpoolStore, args: SpoolArgs, io: CommandIo): Promise<
 
 /** Hands the request to the running pcapd and prints its answer. */
 async function askDaemon(store: SpoolStore, request: ControlRequest, pid: number, io: CommandIo): Promise<number> {
-  const id = await store.writeControlRequest(request);
+  const id = await store.control.writeRequest(request);
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
   let result: ControlResult | undefined;
   while (result === undefined && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    result = await store.takeControlResult(id);
+    result = await store.control.takeResult(id);
   }
   if (result === undefined) {
-    await store.withdrawControlRequest(id);
+    await store.control.withdrawRequest(id);
     io.err(`pcapd: the running pcapd (pid ${pid}) did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; request withdrawn\n`);
     return 1;
   }
@@ -189,16 +274,16 @@ async function askDaemon(store: SpoolStore, request: ControlRequest, pid: number
 
 /** Runs `act` holding the spool's lock (no pcapd may start on it meanwhile). */
 async function whileLocked<T>(store: SpoolStore, act: () => Promise<T>): Promise<T> {
-  await store.acquireLock('cli');
+  await store.lock.acquire('cli');
   try {
     return await act();
   } finally {
-    await store.releaseLock();
+    await store.lock.release();
   }
 }
 
 async function retry(store: SpoolStore, args: SpoolArgs, io: CommandIo): Promise<number> {
-  const holder = await store.lockHolder();
+  const holder = await store.lock.holder();
   if (holder?.role === 'daemon') return askDaemon(store, { action: 'retry', targets: args.targets, requestedAt: new Date().toISOString() }, holder.pid, io);
   const rearmed = await whileLocked(store, async () => {
     const now = new Date().toISOString();
@@ -224,7 +309,7 @@ async function retry(store: SpoolStore, args: SpoolArgs, io: CommandIo): Promise
 
 async function cull(store: SpoolStore, config: Config, args: SpoolArgs, io: CommandIo): Promise<number> {
   const limits = { maxAgeMs: config.spool.maxage * 1000, maxBytes: config.spool.maxbytes };
-  const holder = await store.lockHolder();
+  const holder = await store.lock.holder();
   if (args.dryRun) {
     const plan = planCull(await store.list(), Date.now(), limits);
     io.out(`${plan.length} capture(s) would be removed\n`);
@@ -244,14 +329,19 @@ async function cull(store: SpoolStore, config: Config, args: SpoolArgs, io: Comm
 }
 
 export async function spoolCommand(argv: readonly string[], defaultConfigPath: () => string, io: CommandIo): Promise<number> {
-  let args: SpoolArgs;
+  let parsed: SpoolArgs | { usage: string };
   try {
-    args = parseArgs(argv);
+    parsed = parseArgs(argv);
   } catch (err: unknown) {
     if (!(err instanceof UsageError)) throw err;
     io.err(`pcapd: ${err.message}\n${USAGE}\n`);
     return 2;
   }
+  if ('usage' in parsed) {
+    io.out(`${parsed.usage}\n`);
+    return 0;
+  }
+  const args = parsed;
   const config = await loadConfigFile(args.configPath ?? defaultConfigPath());
   const store = new SpoolStore(config.spool.dir);
   try {

@@ -9,6 +9,7 @@
  * `port = 70000` in [cloudshark], plus the flag's name.
  */
 import { PcapdError } from '../errors.js';
+import { didYouMean } from '../text.js';
 import type { Config } from './schema.js';
 
 type FlagKind = 'string' | 'integer' | 'boolean';
@@ -48,6 +49,8 @@ export interface DaemonFlags {
   configPath?: string;
   overrides: ConfigOverrides;
   warnings: string[];
+  /** -h or -help was given (Go's flag package answers them with the usage, too). */
+  help?: true;
 }
 
 /** Flags that are not config overrides. */
@@ -55,11 +58,14 @@ const OTHER_FLAGS = {
   config: 'string',
   // gopacket's layer-parsing panics; pcapd decodes no packets in the capture path.
   panic: 'boolean',
+  help: 'boolean',
+  h: 'boolean',
 } as const satisfies Record<string, FlagKind>;
 
 type FlagValue = string | number | boolean;
 
 const OVERRIDE_FLAG_NAMES = Object.keys(OVERRIDE_FLAGS) as OverrideFlag[];
+const FLAG_NAMES: readonly string[] = [...OVERRIDE_FLAG_NAMES, ...Object.keys(OTHER_FLAGS)];
 
 // ---------------------------------------------------------------------------
 // Parsing
@@ -89,7 +95,7 @@ function readFlag(argv: readonly string[], index: number, values: Map<string, Fl
   const name = equals < 0 ? body : body.slice(0, equals);
   const inline = equals < 0 ? undefined : body.slice(equals + 1);
   const kind = flagKind(name);
-  if (kind === undefined) throw flagError(`flag provided but not defined: -${name}`);
+  if (kind === undefined) throw flagError(`flag provided but not defined: -${name}${didYouMean(name, FLAG_NAMES, '-')}`);
   if (kind === 'boolean') {
     values.set(name, inline === undefined ? true : parseGoBool(name, inline));
     return index + 1;
@@ -139,16 +145,40 @@ function collectFlags(values: ReadonlyMap<string, FlagValue>): DaemonFlags {
   const setFlags = OVERRIDE_FLAG_NAMES.filter((flag) => values.has(flag));
   const overrides = Object.fromEntries(setFlags.map((flag) => [flag, values.get(flag)]));
   const warnings = values.has('panic') ? [PANIC_IGNORED] : [];
+  const help = values.get('help') === true || values.get('h') === true;
   return {
     ...(typeof configPath === 'string' ? { configPath } : {}),
     // Each value was converted according to OVERRIDE_FLAGS[flag].kind above.
     overrides: overrides as ConfigOverrides,
     warnings,
+    ...(help ? { help: true as const } : {}),
   };
 }
 
 function flagError(message: string): PcapdError {
   return new PcapdError('PCAPD_ERR_CONFIG_INVALID', message);
+}
+
+// ---------------------------------------------------------------------------
+// Usage
+
+const VALUE_NAMES: Record<FlagKind, string> = { string: 'TEXT', integer: 'N', boolean: '' };
+
+/** The flags' lines for a usage text, made from the tables above so none is left out. */
+export function daemonFlagsUsage(): string {
+  const rows: [string, string][] = [
+    ['-config FILE', 'the config file (default: $PCAPD_CONFIG, /etc/pcapd/config.toml, the embedded one)'],
+    ...OVERRIDE_FLAG_NAMES.map((flag): [string, string] => {
+      const { kind, section, key } = OVERRIDE_FLAGS[flag];
+      const value = VALUE_NAMES[kind];
+      const what = kind === 'boolean' ? `sets [${section}] ${key} (-${flag} or -${flag}=false)` : `sets [${section}] ${key}`;
+      return [`-${flag}${value ? ` ${value}` : ''}`, what];
+    }),
+    ['-panic', 'accepted and ignored (pcapdaemon panicked on packet decoding errors)'],
+    ['-h, --help', 'this text'],
+  ];
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return rows.map(([flag, what]) => `  ${flag.padEnd(width)}${what}`).join('\n');
 }
 
 // ---------------------------------------------------------------------------

@@ -310,4 +310,3 @@ export const ConfigSchema = z.strictObject({
 });
 
 export type Config = z.output<typeof ConfigSchema>;
-export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -18,12 +18,16 @@ import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
-import type { IntakeResult, RequestHandler } from '../listeners/listener.js';
+import { raceTimeout, TIMED_OUT } from '../timers.js';
+import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { requestJsonSchema } from '../requests/schema.js';
+import { CONTENT_TYPES } from '../model/finished-capture.js';
+import { requestJsonSchema } from '../model/request.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { openApiDocument } from './openapi.js';
 import { httpStatusFor } from './status.js';
+import { WAIT_VALUES } from './wait.js';
 
 export interface ApiDeps {
   config(): Config;
@@ -39,9 +43,7 @@ export interface ApiDeps {
   capturePermission(): CapturePermission;
 }
 
-const PCAP_MEDIA_TYPES = { pcap: 'application/vnd.tcpdump.pcap', pcapng: 'application/x-pcapng' } as const;
-/** `?wait` (also `=done`, `=1`, `=true`): the final result; `?wait=armed`: the state once recording. */
-const WAIT_VALUES: ReadonlySet<string> = new Set(['', 'done', '1', 'true', 'armed']);
+const WAIT_VALUE_SET: ReadonlySet<string> = new Set(WAIT_VALUES);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -125,13 +127,14 @@ export function buildApi(deps: ApiDeps) {
     if (code) return sendError(reply, code, errorMessage(err));
     const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody('PCAPD_ERR_REQUEST_INVALID', errorMessage(err)));
-    request.log.error({ err }, 'unexpected error in the HTTP API');
+    metrics.internalErrors.inc({ where: 'http' });
+    request.log.error({ err, code: 'PCAPD_ERR_INTERNAL' }, 'unexpected error in the HTTP API');
     return sendError(reply, 'PCAPD_ERR_INTERNAL', 'internal error');
   });
 
   app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
     const { wait } = request.query;
-    if (wait !== undefined && !WAIT_VALUES.has(wait)) {
+    if (wait !== undefined && !WAIT_VALUE_SET.has(wait)) {
       return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value (or "done") or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
     }
     const body = typeof request.body === 'string' ? request.body : '';
@@ -161,8 +164,8 @@ export function buildApi(deps: ApiDeps) {
         // traffic right after; plain ?wait answers with the final result.
         const awaited = query.wait === 'armed' ? result.armed : result.outcome;
         const waitMs = Math.min(Number(query.timeout ?? 3600) * 1000 || MAX_WAIT_MS, MAX_WAIT_MS);
-        const outcome = await Promise.race([awaited, delay(waitMs)]);
-        if (outcome === undefined) return reply.code(202).send(scheduler.get(result.id));
+        const outcome = await raceTimeout(awaited, waitMs);
+        if (outcome === TIMED_OUT) return reply.code(202).send(scheduler.get(result.id));
         return reply.code(200).send(outcome);
       }
       default: {
@@ -198,7 +201,7 @@ export function buildApi(deps: ApiDeps) {
         return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
       }
       return reply
-        .header('content-type', PCAP_MEDIA_TYPES[file.format])
+        .header('content-type', CONTENT_TYPES[file.format])
         .header('content-length', file.bytes)
         .header('content-disposition', `attachment; filename="${file.name}"`)
         .send(Readable.from(file.chunks));
@@ -228,6 +231,9 @@ export function buildApi(deps: ApiDeps) {
 
   app.get('/schema/request', async () => requestJsonSchema());
 
+  const openApiJson = JSON.stringify(openApiDocument(deps.version));
+  app.get('/openapi.json', async (_request, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(openApiJson));
+
   // Alive whatever the capture permission: a pcapd that cannot capture still serves, and says so here.
   app.get('/healthz', async () => ({ ok: true, capture: deps.capturePermission().permitted ? 'permitted' : 'denied' }));
 
@@ -248,7 +254,7 @@ async function sendLocalFile(reply: FastifyReply, id: string, paths: readonly st
   try {
     const { size } = await file.stat();
     return await reply
-      .header('content-type', basename(path).endsWith('.pcapng') ? PCAP_MEDIA_TYPES.pcapng : PCAP_MEDIA_TYPES.pcap)
+      .header('content-type', basename(path).endsWith('.pcapng') ? CONTENT_TYPES.pcapng : CONTENT_TYPES.pcap)
       .header('content-length', size)
       .header('content-disposition', `attachment; filename="${basename(path)}"`)
       .send(file.createReadStream({ autoClose: true }));
@@ -256,8 +262,4 @@ async function sendLocalFile(reply: FastifyReply, id: string, paths: readonly st
     await file.close();
     throw err;
   }
-}
-
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }

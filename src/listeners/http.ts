@@ -4,7 +4,8 @@
  * validation refuses another address without a token.
  */
 import { buildApi, type ApiDeps } from '../http/api.js';
-import type { Listener, RequestHandler } from './listener.js';
+import type { Listener } from './listener.js';
+import type { RequestHandler } from '../requests/intake-contract.js';
 
 export class HttpListener implements Listener {
   readonly name = 'http';

@@ -16,13 +16,15 @@
  */
 import type { Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, EachMessagePayload, Kafka } from 'kafkajs';
 
-import { backoffDelayMs, sleep } from '../brokers/backoff.js';
+import { backoffDelayMs } from '../backoff.js';
+import { sleep } from '../timers.js';
 import { kafkaClient } from '../brokers/kafka.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
-import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
+import type { BrokerListenerDeps, Listener } from './listener.js';
+import type { RequestHandler } from '../requests/intake-contract.js';
 import { PartitionLedger } from './kafka-offsets.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs } from './settlement.js';
 

@@ -6,29 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ReplyEvent } from '../requests/schema.js';
-import type { SubmitResult } from '../scheduler/scheduler.js';
-
-export interface RawRequest {
-  body: string | Buffer;
-  /** Listener name: "http", "redis", "kafka", "sqs". */
-  source: string;
-}
-
-export type IntakeResult =
-  | (Extract<SubmitResult, { kind: 'accepted' }> & {
-      /** The request's validated `reply` destination, when it named one. */
-      reply?: string;
-      /** Which result events go to `reply` (default: the final outcome only). */
-      replyOn?: readonly ReplyEvent[];
-    })
-  | { kind: 'ignored'; why: 'other-node' | 'not-an-alert' }
-  | { kind: 'duplicate'; id: string }
-  /** An alert for a flow already being captured: added to that capture (`id`). */
-  | { kind: 'merged'; id: string }
-  | { kind: 'rejected'; code: string; message: string };
-
-export type RequestHandler = (request: RawRequest) => Promise<IntakeResult>;
+import type { RequestHandler } from '../requests/intake-contract.js';
 
 export interface Listener {
   readonly name: string;

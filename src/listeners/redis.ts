@@ -18,13 +18,15 @@
  */
 import { Redis } from 'ioredis';
 
-import { redisOptions } from '../brokers/redis.js';
-import { backoffDelayMs, sleep } from '../brokers/backoff.js';
+import { redisOptions, STREAM_REQUEST_FIELD } from '../brokers/redis.js';
+import { backoffDelayMs } from '../backoff.js';
+import { sleep } from '../timers.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
-import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
+import type { BrokerListenerDeps, Listener } from './listener.js';
+import type { RequestHandler } from '../requests/intake-contract.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs } from './settlement.js';
 
 /** start() waits this long for the first subscription, then goes on retrying in the background. */
@@ -35,8 +37,6 @@ const STREAM_BLOCK_MS = 5_000;
 const LIST_BLOCK_SECONDS = 5;
 /** Entries read per XREADGROUP: each may be up to general.maxrequestbytes. */
 const STREAM_BATCH = 16;
-/** The field of a stream entry that holds the JSON request (what `pcapd request --via redis` writes). */
-export const STREAM_REQUEST_FIELD = 'request';
 
 export function streamGroupName(section: Config['redis'], node: string): string {
   return section.group === '' ? `pcapd-${node}` : section.group;

@@ -14,10 +14,11 @@ import type { Gauge } from 'prom-client';
 
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureOutcome } from '../scheduler/outcome.js';
-import type { IntakeResult, RawRequest, RequestHandler } from './listener.js';
+import type { CaptureOutcome } from '../model/outcome.js';
+import type { IntakeResult, RawRequest, RequestHandler } from '../requests/intake-contract.js';
 
 export type Settlement =
   | { kind: 'ack' }
@@ -53,6 +54,7 @@ export async function handleSafely(onRequest: RequestHandler, raw: RawRequest, l
     return await onRequest(raw);
   } catch (err: unknown) {
     metrics.requestsRejected.inc({ source: raw.source, reason: 'PCAPD_ERR_INTERNAL' });
+    metrics.internalErrors.inc({ where: 'listener' });
     log.error({ err, code: 'PCAPD_ERR_INTERNAL' }, 'request handling failed unexpectedly; message dropped');
     return { kind: 'rejected', code: 'PCAPD_ERR_INTERNAL', message: errorMessage(err) };
   }
@@ -112,16 +114,10 @@ export class InFlight {
 
   /** True when everything settled within `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     const settled = (async () => {
       while (this.work.size > 0) await Promise.allSettled([...this.work]);
       return 'idle' as const;
     })();
-    const result = await Promise.race([settled, timeout]);
-    clearTimeout(timer);
-    return result === 'idle';
+    return (await raceTimeout(settled, timeoutMs)) === 'idle';
   }
 }

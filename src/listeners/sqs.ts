@@ -23,12 +23,14 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { backoffDelayMs, sleep } from '../brokers/backoff.js';
+import { backoffDelayMs } from '../backoff.js';
+import { sleep } from '../timers.js';
 import { sqsClient } from '../brokers/sqs.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { ConnectionState } from './connection-state.js';
-import type { BrokerListenerDeps, Listener, RequestHandler } from './listener.js';
+import type { BrokerListenerDeps, Listener } from './listener.js';
+import type { RequestHandler } from '../requests/intake-contract.js';
 import { handleSafely, InFlight, settlementOf, stopWaitMs, type Settlement } from './settlement.js';
 
 /** SQS's own default, used until the queue's is known. */

@@ -232,6 +232,12 @@ export class Metrics {
     labelNames: ['listener', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly internalErrors = new Counter({
+    name: 'pcapd_internal_errors_total',
+    help: 'Unexpected errors (bugs in pcapd, logged at error level with the stack; code PCAPD_ERR_INTERNAL), by where they were caught',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
   readonly resultEvents = new Counter({
     name: 'pcapd_result_events_total',
     help: 'Result events published, by transport (redis, kafka, sqs) and outcome (ok, error)',

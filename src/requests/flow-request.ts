@@ -10,9 +10,9 @@ import { communityId, IP_PROTOCOL } from '../flows/community-id.js';
 import { parseEveAlert, type FlowAlert } from '../flows/eve.js';
 import { describeFlow, flowFilter } from '../flows/flow-filter.js';
 import { requestedInterfaces, type InterfaceChoice } from './interfaces.js';
-import type { JobFlow } from './job.js';
+import type { JobFlow } from '../model/job.js';
 import { ANY_NODE, nodeTargetOf, type NodeTarget } from './node-match.js';
-import type { CaptureRequest } from './schema.js';
+import type { CaptureRequest } from '../model/request.js';
 
 export interface FlowRequest {
   flow: JobFlow;

@@ -5,6 +5,7 @@
  * join it to their root as it is.
  */
 import { PcapdError } from '../errors.js';
+import { quoted } from '../text.js';
 
 export const FOLDER_MAX_SEGMENTS = 8;
 export const FOLDER_MAX_BYTES = 255;
@@ -14,7 +15,7 @@ const SEGMENT = /^[A-Za-z0-9._-]+$/;
 export function checkFolder(folder: string): string {
   const problem = folderProblem(folder);
   if (problem !== undefined) {
-    throw new PcapdError('PCAPD_ERR_FOLDER_INVALID', `folder ${quote(folder)} ${problem}`);
+    throw new PcapdError('PCAPD_ERR_FOLDER_INVALID', `folder ${quoted(folder)} ${problem}`);
   }
   return folder;
 }
@@ -37,9 +38,4 @@ function segmentProblem(segment: string): string | undefined {
   if (segment === '.' || segment === '..') return `contains "${segment}"; folders stay under the configured root`;
   if (!SEGMENT.test(segment)) return 'may contain only A-Z a-z 0-9 . _ - and / between segments';
   return undefined;
-}
-
-/** Untrusted text in a message: quoted, escaped and short. */
-function quote(text: string): string {
-  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
 }

@@ -10,14 +10,18 @@ import { existsSync } from 'node:fs';
 import { listDevices } from '../capture/devices.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { errorCodeOf, errorMessage } from '../errors.js';
-import type { IntakeResult, RawRequest } from '../listeners/listener.js';
+import { errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
+import type { IntakeResult, RawRequest } from './intake-contract.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { REQUEST_ID_PATTERN } from '../model/request.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { eveMessageOf, messageKindOf } from './eve-message.js';
 import { parseRequest } from './parse.js';
+import { requestObjectOf } from './signature.js';
 
+/** Rejections whose body cannot be trusted to say its own id or reply. */
+const UNREADABLE: ReadonlySet<ErrorCode> = new Set(['PCAPD_ERR_REQUEST_TOO_LARGE', 'PCAPD_ERR_REQUEST_JSON', 'PCAPD_ERR_REQUEST_UNSIGNED', 'PCAPD_ERR_SIGNATURE_INVALID']);
 /** Untrusted bodies are logged only this far, under a fixed key. */
 const LOGGED_BODY_CHARS = 512;
 /**
@@ -50,9 +54,9 @@ export class Intake {
   readonly handle = async (raw: RawRequest): Promise<IntakeResult> => {
     const { metrics, log } = this.deps;
     metrics.requestsReceived.inc({ source: raw.source });
+    let body = raw.body;
     try {
       const config = this.deps.config();
-      let body = raw.body;
       if (messageKindOf(config, raw.source) === 'eve') {
         const message = eveMessageOf(raw.body, config.general.maxrequestbytes);
         if (message.kind === 'other') {
@@ -98,13 +102,39 @@ export class Intake {
       const { replyon } = job.request;
       return replyon === undefined ? { ...submitted, reply: job.reply } : { ...submitted, reply: job.reply, replyOn: replyon };
     } catch (err: unknown) {
-      const code = errorCodeOf(err) ?? 'PCAPD_ERR_REQUEST_INVALID';
-      const message = errorMessage(err);
-      metrics.requestsRejected.inc({ source: raw.source, reason: code });
-      log.warn({ source: raw.source, code, reason: message, untrusted: preview(raw.body) }, 'request rejected');
-      return { kind: 'rejected', code, message };
+      return this.rejected(raw, body, err);
     }
   };
+
+  /**
+   * A refused request, with its id and reply when the body is readable, so
+   * the result publisher can answer without parsing untrusted text again.
+   * An error without a code is a bug in pcapd, not a bad request: it is
+   * logged at error level with its stack and counted as PCAPD_ERR_INTERNAL.
+   */
+  private rejected(raw: RawRequest, body: string | Buffer, err: unknown): Extract<IntakeResult, { kind: 'rejected' }> {
+    const { metrics, log } = this.deps;
+    const known = errorCodeOf(err);
+    const code = known ?? 'PCAPD_ERR_INTERNAL';
+    const message = known === undefined ? `internal error while reading the request: ${errorMessage(err)}` : errorMessage(err);
+    metrics.requestsRejected.inc({ source: raw.source, reason: code });
+    if (known === undefined) {
+      metrics.internalErrors.inc({ where: 'intake' });
+      log.error({ source: raw.source, code, err, untrusted: preview(raw.body) }, 'request rejected: internal error');
+    } else {
+      log.warn({ source: raw.source, code, reason: message, untrusted: preview(raw.body) }, 'request rejected');
+    }
+    const request = UNREADABLE.has(code) ? undefined : requestObjectOf(body);
+    const id = request?.['id'];
+    const reply = request?.['reply'];
+    return {
+      kind: 'rejected',
+      code,
+      message,
+      ...(typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? { id } : {}),
+      ...(typeof reply === 'string' ? { reply } : {}),
+    };
+  }
 
   private interfaceExists(name: string): boolean {
     const now = this.deps.clock.nowMs();

@@ -6,8 +6,8 @@
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
 import { shorten } from '../text.js';
-import type { JobInterface } from './job.js';
-import type { CaptureRequest } from './schema.js';
+import type { JobInterface } from '../model/job.js';
+import type { CaptureRequest } from '../model/request.js';
 
 export type InterfaceChoice = { kind: 'interface'; names: string[] } | { kind: 'alias'; aliases: string[] };
 

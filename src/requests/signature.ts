@@ -17,6 +17,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+import { z } from 'zod';
+
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
 import { readJsonObject } from '../json.js';
@@ -30,10 +32,20 @@ export interface OpenedRequest {
   signed: boolean;
 }
 
-/** `{"signed": string, "signature": string}` and nothing else. */
+/**
+ * The envelope: `{"signed": string, "signature": string}` and nothing else.
+ * The signature's format is checked after a body is taken for an envelope,
+ * so a malformed signature is refused as one rather than as an unknown field.
+ */
+export const SignedRequestSchema = z
+  .strictObject({
+    signed: z.string().describe('the request\'s JSON text, exactly as signed; it must carry id and timestamp'),
+    signature: z.string().describe('"sha256=" and the lower-case hex HMAC-SHA256 of the UTF-8 bytes of signed, keyed with a [signing] secret'),
+  })
+  .describe('a signed capture request (README: signed requests)');
+
 export function isSignedEnvelope(value: Record<string, unknown>): boolean {
-  const keys = Object.keys(value);
-  return keys.length === 2 && typeof value['signed'] === 'string' && typeof value['signature'] === 'string';
+  return SignedRequestSchema.safeParse(value).success;
 }
 
 export function signatureOf(text: string, secret: string): string {

@@ -4,7 +4,7 @@
  * rejection with the stable error code, so a requester waiting on its reply
  * destination learns why nothing will be captured.
  */
-import type { CaptureOutcome } from '../scheduler/outcome.js';
+import type { CaptureOutcome } from '../model/outcome.js';
 
 export interface RejectedEvent {
   /** The request's own id, when it carried a valid one. */

@@ -9,14 +9,13 @@
  */
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import type { IntakeResult, RawRequest } from '../listeners/listener.js';
+import { raceTimeout } from '../timers.js';
+import type { IntakeResult, RawRequest } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { REQUEST_ID_PATTERN } from '../requests/schema.js';
-import { requestObjectOf } from '../requests/signature.js';
-import type { LateOutcomeContext } from '../scheduler/delivery.js';
-import type { CaptureOutcome } from '../scheduler/outcome.js';
-import { formatDestination, parseDestination, unreachableReason, type Destination, type ResultTransport } from './destination.js';
+import type { LateOutcomeContext } from '../delivery/delivery.js';
+import type { CaptureOutcome } from '../model/outcome.js';
+import { formatDestination, parseDestination, unreachableReason, type Destination, type ResultTransport } from '../requests/reply-destination.js';
 import type { RejectedEvent, ResultEvent } from './events.js';
 import { DeferredSender, type ResultSender } from './sender.js';
 
@@ -35,7 +34,6 @@ export interface PublisherDeps {
  * is not proven (a bad or missing signature must not make pcapd publish
  * anywhere on its behalf), so no reply destination and no id.
  */
-const UNREADABLE = new Set(['PCAPD_ERR_REQUEST_TOO_LARGE', 'PCAPD_ERR_REQUEST_JSON', 'PCAPD_ERR_REQUEST_UNSIGNED', 'PCAPD_ERR_SIGNATURE_INVALID']);
 /** Not a decision: the message stays unacknowledged and is handled after the restart. */
 const NOT_DECIDED = new Set(['PCAPD_ERR_SHUTTING_DOWN']);
 /** close() waits at most this long for events still being sent. */
@@ -64,7 +62,7 @@ export class ResultPublisher {
         return;
       case 'rejected':
         if (NOT_DECIDED.has(result.code)) return;
-        this.publish(this.destinations(raw.source, this.replyOf(raw, result.code)), this.rejection(raw, result));
+        this.publish(this.destinations(raw.source, result.reply), this.rejection(raw, result));
         return;
       case 'ignored':
       case 'duplicate':
@@ -109,12 +107,7 @@ export class ResultPublisher {
 
   /** Waits (bounded) for events being sent, then closes every connection. */
   async close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_WAIT_MS);
-    });
-    await Promise.race([Promise.allSettled([...this.pending]), timeout]);
-    clearTimeout(timer);
+    await raceTimeout(Promise.allSettled([...this.pending]), CLOSE_WAIT_MS);
     const slots = [...this.senders.values()];
     this.senders.clear();
     await Promise.allSettled(slots.map((slot) => slot.sender.close()));
@@ -142,18 +135,9 @@ export class ResultPublisher {
     });
   }
 
-  /** A refused request's reply field, when the body is readable and the field valid. */
-  private replyOf(raw: RawRequest, code: string): string | undefined {
-    if (UNREADABLE.has(code)) return undefined;
-    const request = requestObjectOf(raw.body);
-    return typeof request?.['reply'] === 'string' ? request['reply'] : undefined;
-  }
-
   private rejection(raw: RawRequest, result: Extract<IntakeResult, { kind: 'rejected' }>): RejectedEvent {
-    const request = UNREADABLE.has(result.code) ? undefined : requestObjectOf(raw.body);
-    const id = request?.['id'];
     return {
-      ...(typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? { id } : {}),
+      ...(result.id === undefined ? {} : { id: result.id }),
       node: this.deps.node(),
       source: raw.source,
       state: 'rejected',

@@ -3,7 +3,7 @@ import type { CaptureSpec } from '../capture/capture.js';
 import type { WarmInterfaces } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
-import type { CaptureJob } from '../requests/job.js';
+import type { CaptureJob } from '../model/job.js';
 import { flowCommentLines, flowOutcomeOf } from './flow-captures.js';
 
 export type WarmReaders = Pick<WarmInterfaces, 'readerFor'>;

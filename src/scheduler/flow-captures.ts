@@ -9,8 +9,8 @@
  * merge window after, and at most MAX_FLOWS are kept (the oldest ended first).
  */
 import type { FlowAlert } from '../flows/eve.js';
-import type { CaptureJob, JobFlow } from '../requests/job.js';
-import type { FlowAlertRecord, FlowOutcome } from './outcome.js';
+import type { CaptureJob, JobFlow } from '../model/job.js';
+import type { FlowAlertRecord, FlowOutcome } from '../model/outcome.js';
 
 const MAX_FLOWS = 100_000;
 

@@ -15,16 +15,18 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { lookbackRingBytes } from '../config/warm.js';
 import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureJob } from '../requests/job.js';
+import type { CaptureJob } from '../model/job.js';
 import { LOCAL_SINK_NAME } from '../sinks/local.js';
 import { captureFileName } from '../sinks/naming.js';
-import { totalBytes, type DeliverableFile, type FinishedCapture, type Sink } from '../sinks/sink.js';
+import type { Sink } from '../sinks/sink.js';
+import { totalBytes, type DeliverableFile, type FinishedCapture } from '../model/finished-capture.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
-import { deliverWithoutSpool, type DeliveryReport } from './delivery.js';
+import { deliverWithoutSpool, type DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
-import type { CaptureOutcome, InterfaceCounters } from './outcome.js';
+import type { CaptureOutcome, InterfaceCounters } from '../model/outcome.js';
 
 export interface SchedulerDeps {
   config(): Config;
@@ -36,7 +38,7 @@ export interface SchedulerDeps {
   /** The warm interfaces: a single-interface capture on one that is up attaches to its reader. */
   warm?: WarmReaders;
   /**
-   * Delivers one finished capture or segment (src/scheduler/delivery.ts:
+   * Delivers one finished capture or segment (src/delivery/delivery.ts:
    * sinks in parallel, the spool for those that fail). Without it, every sink
    * is tried once and failures are only reported.
    */
@@ -265,12 +267,7 @@ export class Scheduler {
     this.deps.metrics.capturesQueued.set(0);
     const pending = [...this.active.values()];
     for (const entry of pending) entry.handle?.cancel('shutdown');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    await Promise.race([Promise.all(pending.map((entry) => entry.settled)), timeout]);
-    clearTimeout(timer);
+    await raceTimeout(Promise.all(pending.map((entry) => entry.settled)), timeoutMs);
     return { unfinished: this.active.size };
   }
 

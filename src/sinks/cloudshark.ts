@@ -25,7 +25,8 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorMessage, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture, type Sink } from './sink.js';
+import type { Sink } from './sink.js';
+import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 
 type CloudsharkSettings = Config['cloudshark'];
 

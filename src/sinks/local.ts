@@ -20,7 +20,8 @@ import { systemClock, type Clock } from '../clock.js';
 import { errnoCode, errorMessage, PcapdError, SinkError } from '../errors.js';
 import { DIR_MODE, FILE_MODE, syncDir as syncDirNow, writeNewFile } from '../fs/durable.js';
 import type { Log } from '../log/logger.js';
-import type { DeliverableFile, Delivery, FinishedCapture, Sink } from './sink.js';
+import type { Sink } from './sink.js';
+import type { DeliverableFile, Delivery, FinishedCapture } from '../model/finished-capture.js';
 
 export interface LocalSinkOptions {
   /** `general.localdir`: nothing is ever written outside it. */

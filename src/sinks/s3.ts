@@ -25,7 +25,8 @@ import type { Config } from '../config/schema.js';
 import { errnoCode, errorMessage, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { objectKey, s3Destination, type S3Destination } from './s3-destination.js';
-import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture, type Sink } from './sink.js';
+import type { Sink } from './sink.js';
+import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 
 type S3Settings = Config['s3'];
 

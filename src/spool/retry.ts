@@ -5,6 +5,7 @@
  * that a sensor fleet whose S3 endpoint comes back is not hit by every node
  * in the same second (ioredis's retryStrategy, kafkajs's retry/index.js).
  */
+import { backoffDelayMs } from '../backoff.js';
 import { PcapdError, SinkError } from '../errors.js';
 
 export interface RetryPolicy {
@@ -30,17 +31,9 @@ export function isRetriable(err: unknown): boolean {
   return true;
 }
 
-/**
- * The wait after the `failures`-th failure in a row (1 for the first):
- * base·2^(failures−1), capped at max, then "equal jitter": a uniform pick in
- * the upper half, so no wait is shorter than half the schedule and tries
- * from many nodes spread out.
- */
+/** The wait after the `failures`-th failure in a row (1 for the first), from the one backoff schedule. */
 export function backoffMs(failures: number, policy: RetryPolicy): number {
-  const exponent = Math.min(Math.max(failures, 1) - 1, 30);
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
-  const random = policy.random ?? Math.random;
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+  return backoffDelayMs(failures, { baseMs: policy.baseMs, capMs: policy.maxMs }, policy.random);
 }
 
 export function retryDecision(err: unknown, failures: number, policy: RetryPolicy): RetryDecision {

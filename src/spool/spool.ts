@@ -18,23 +18,16 @@ import { watch, type FSWatcher } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorCodeOf, errorMessage, PcapdError, SinkError } from '../errors.js';
+import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../scheduler/outcome.js';
-import { totalBytes, type Delivery, type FinishedCapture, type Sink } from '../sinks/sink.js';
+import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../model/outcome.js';
+import type { Sink } from '../sinks/sink.js';
+import { totalBytes, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import { planCull, type CullItem } from './cull.js';
 import { isRetriable, retryDecision, type RetryPolicy } from './retry.js';
-import {
-  SpoolStore,
-  undeliveredSinks,
-  type ControlRequest,
-  type ControlResult,
-  type SinkRetryState,
-  type SpoolEntry,
-  type SpoolRecord,
-  type SpoolState,
-  type ValidEntry,
-} from './store.js';
+import { SpoolStore, undeliveredSinks, type SinkRetryState, type SpoolEntry, type SpoolRecord, type SpoolState, type ValidEntry } from './store.js';
+import type { ControlRequest, ControlResult } from './control.js';
 
 export interface SpoolDeps {
   settings(): Config['spool'];
@@ -130,7 +123,7 @@ export class Spool {
   async open(lockWaitMs = LOCK_WAIT_MS): Promise<void> {
     const leftovers = await this.store.init();
     for (const path of leftovers) this.log.warn({ path }, 'removed an incomplete spool write or removal left by a crash');
-    await this.store.acquireLock('daemon', lockWaitMs);
+    await this.store.lock.acquire('daemon', lockWaitMs);
     this.opened = true;
     const now = this.now();
     for (const entry of await this.store.list()) {
@@ -157,11 +150,9 @@ export class Spool {
     clearInterval(this.controlTimer);
     this.controlWatch?.close();
     if (this.workers.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(this.workers.values()), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
+      await raceTimeout(Promise.all(this.workers.values()), CLOSE_WAIT_MS);
     }
-    if (this.opened) await this.store.releaseLock();
+    if (this.opened) await this.store.lock.release();
   }
 
   /**
@@ -569,7 +560,7 @@ export class Spool {
     this.controlTimer = setInterval(() => this.serveControlSoon(), CONTROL_POLL_MS);
     this.controlTimer.unref();
     try {
-      this.controlWatch = watch(this.store.controlDir, { persistent: false }, (_event, name) => {
+      this.controlWatch = watch(this.store.control.dir, { persistent: false }, (_event, name) => {
         if (typeof name === 'string' && name.endsWith('.request.json')) this.serveControlSoon();
       });
       this.controlWatch.on('error', () => this.controlWatch?.close());
@@ -594,7 +585,7 @@ export class Spool {
   private async serveControlRequests(): Promise<void> {
     let requests: Array<{ id: string; request: ControlRequest }>;
     try {
-      requests = await this.store.takeControlRequests();
+      requests = await this.store.control.takeRequests();
     } catch (err: unknown) {
       this.log.warn({ err: errorMessage(err) }, 'could not read spool control requests');
       return;
@@ -602,7 +593,7 @@ export class Spool {
     for (const { id, request } of requests) {
       const result = await this.serve(request);
       this.log.info({ action: request.action, targets: request.targets, result: result.message }, 'pcapd spool request served');
-      await this.store.writeControlResult(id, result).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
+      await this.store.control.writeResult(id, result).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
     }
   }
 

@@ -1,6 +1,7 @@
 /**
- * The spool on disk. Used by the daemon (src/spool/spool.ts) and by the
- * `pcapd spool` commands; it holds no timers and no state of its own.
+ * The spool's entries on disk. Used by the daemon (src/spool/spool.ts) and by
+ * the `pcapd spool` commands; it holds no timers and no state of its own. Its
+ * lock is src/spool/lock.ts, its control channel src/spool/control.ts.
  *
  *   <dir>/lock                       who holds the spool: {pid, role, startTicks}
  *   <dir>/entries/<key>/             one spooled capture (or segment); complete once it has this name
@@ -19,18 +20,17 @@
  * and no rewrite of state.json can lose it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { z } from 'zod';
 
 import type { CaptureFormat } from '../capture/capture.js';
 import { errnoCode, errorMessage, PcapdError } from '../errors.js';
-import type { CaptureJob } from '../requests/job.js';
-import type { CaptureOutcome } from '../scheduler/outcome.js';
-import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../sinks/sink.js';
+import type { CaptureJob } from '../model/job.js';
+import type { CaptureOutcome } from '../model/outcome.js';
+import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import {
-  CONTROL_FILE_MODE,
   DIR_MODE,
   isDiskFull,
   readChunks,
@@ -39,6 +39,9 @@ import {
   writeFileAtomic,
   writeNewFile,
 } from '../fs/durable.js';
+import { SpoolControl } from './control.js';
+import { readJsonFile } from './json-file.js';
+import { SpoolLock } from './lock.js';
 
 export const SPOOL_FORMAT_VERSION = 1;
 const RECORD_FILE = 'capture.json';
@@ -121,30 +124,6 @@ export function undeliveredSinks(entry: ValidEntry): string[] {
   return entry.record.sinks.filter((sink) => !entry.delivered.has(sink));
 }
 
-export interface LockInfo {
-  pid: number;
-  role: 'daemon' | 'cli';
-  /** The holder's start time in clock ticks since boot (/proc/<pid>/stat field 22): a reused pid does not match. */
-  startTicks: string;
-  acquiredAt: string;
-}
-
-export type ControlAction = 'retry' | 'cull';
-
-export interface ControlRequest {
-  action: ControlAction;
-  /** Entry keys or capture ids; empty: all. */
-  targets: string[];
-  requestedAt: string;
-}
-
-export interface ControlResult {
-  ok: boolean;
-  message: string;
-  rearmed?: string[];
-  removed?: Array<{ key: string; reason: string }>;
-}
-
 // ---------------------------------------------------------------------------
 // Validation of what is read back
 
@@ -191,30 +170,6 @@ const MarkerSchema = z.object({
   delivery: z.object({ sink: z.string(), locations: z.array(z.string()), ids: z.array(z.string()).optional() }),
 });
 
-const LockSchema = z.object({
-  pid: z.number().int().positive(),
-  role: z.enum(['daemon', 'cli']),
-  startTicks: z.string(),
-  acquiredAt: z.string(),
-});
-
-const ControlRequestSchema = z.object({
-  action: z.enum(['retry', 'cull']),
-  targets: z.array(z.string()),
-  requestedAt: z.string(),
-});
-
-const ControlResultSchema = z.object({
-  ok: z.boolean(),
-  message: z.string(),
-  rearmed: z.array(z.string()).optional(),
-  removed: z.array(z.object({ key: z.string(), reason: z.string() })).optional(),
-});
-
-function parseJson(text: string): unknown {
-  return JSON.parse(text) as unknown;
-}
-
 /**
  * capture.json after validation. The job and outcome were written by this
  * code from a CaptureJob and a CaptureOutcome; their key fields are checked
@@ -243,25 +198,6 @@ function writeError(key: string, err: unknown): PcapdError {
 }
 
 // ---------------------------------------------------------------------------
-// Process identity (for the lock)
-
-async function processStartTicks(pid: number): Promise<string | undefined> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-async function isAlive(lock: LockInfo): Promise<boolean> {
-  const ticks = await processStartTicks(lock.pid);
-  return ticks !== undefined && ticks === lock.startTicks;
-}
-
-// ---------------------------------------------------------------------------
 
 /** A key that sorts by spool time and names the capture: 20240506T070809123Z-<id>-s0000-1a2b3c. */
 export function entryKey(id: string, segment: number, at: Date): string {
@@ -279,22 +215,22 @@ export class SpoolStore {
   readonly entriesDir: string;
   readonly tmpDir: string;
   readonly trashDir: string;
-  readonly controlDir: string;
-  readonly lockPath: string;
+  readonly lock: SpoolLock;
+  readonly control: SpoolControl;
 
   constructor(dir: string) {
     this.dir = dir;
     this.entriesDir = join(dir, 'entries');
     this.tmpDir = join(dir, 'tmp');
     this.trashDir = join(dir, 'trash');
-    this.controlDir = join(dir, 'control');
-    this.lockPath = join(dir, 'lock');
+    this.lock = new SpoolLock(dir);
+    this.control = new SpoolControl(join(dir, 'control'));
   }
 
   /** Creates the folders; removes what an earlier crash left in tmp/ and trash/ (returned, for the log). */
   async init(): Promise<string[]> {
     await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
-    for (const sub of [this.entriesDir, this.tmpDir, this.trashDir, this.controlDir]) await mkdir(sub, { recursive: true, mode: DIR_MODE });
+    for (const sub of [this.entriesDir, this.tmpDir, this.trashDir, this.control.dir]) await mkdir(sub, { recursive: true, mode: DIR_MODE });
     const leftovers: string[] = [];
     for (const sub of [this.tmpDir, this.trashDir]) {
       for (const name of await readdir(sub)) {
@@ -303,66 +239,6 @@ export class SpoolStore {
       }
     }
     return leftovers;
-  }
-
-  // ---- lock ----
-
-  /** The live process holding the spool, if any; a lock left by a dead process counts as none. */
-  async lockHolder(): Promise<LockInfo | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.lockPath, 'utf8');
-    } catch (err: unknown) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
-    }
-    const parsed = LockSchema.safeParse(safeJson(text));
-    if (!parsed.success) return undefined;
-    return (await isAlive(parsed.data)) ? parsed.data : undefined;
-  }
-
-  /**
-   * Takes the spool for this process. Waits up to `waitMs` for a holder to
-   * let go (a `pcapd spool cull` finishing); a lock whose process is gone is
-   * taken over. Two daemons on one spool would deliver everything twice, so
-   * a live holder is an error (PCAPD_ERR_SPOOL_LOCKED).
-   */
-  async acquireLock(role: LockInfo['role'], waitMs = 0): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    const startTicks = (await processStartTicks(process.pid)) ?? '';
-    const info: LockInfo = { pid: process.pid, role, startTicks, acquiredAt: new Date().toISOString() };
-    for (;;) {
-      try {
-        const handle = await open(this.lockPath, 'wx', CONTROL_FILE_MODE);
-        try {
-          await handle.writeFile(JSON.stringify(info));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        return;
-      } catch (err: unknown) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-      }
-      const holder = await this.lockHolder();
-      if (holder === undefined) {
-        // Stale: its process is gone. unlink then retry the exclusive create, so two takers cannot both win.
-        await unlink(this.lockPath).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new PcapdError(
-          'PCAPD_ERR_SPOOL_LOCKED',
-          `the spool ${this.dir} is held by ${holder.role === 'daemon' ? 'a running pcapd' : 'a pcapd spool command'} (pid ${holder.pid})`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  async releaseLock(): Promise<void> {
-    const holder = await this.lockHolder();
-    if (holder?.pid === process.pid) await unlink(this.lockPath).catch(() => undefined);
   }
 
   // ---- entries ----
@@ -443,15 +319,15 @@ export class SpoolStore {
       if (name.startsWith('file-')) files += 1;
     }
     const base = { key, dir, bytes, files, mtimeMs };
-    const record = await readJson(join(dir, RECORD_FILE), RecordSchema);
+    const record = await readJsonFile(join(dir, RECORD_FILE), RecordSchema);
     if (!record.ok) return { ...base, kind: 'invalid', problem: `${RECORD_FILE}: ${record.problem}` };
     if (record.value.key !== key) return { ...base, kind: 'invalid', problem: `${RECORD_FILE} names ${record.value.key}` };
-    const state = await readJson(join(dir, STATE_FILE), StateSchema);
+    const state = await readJsonFile(join(dir, STATE_FILE), StateSchema);
     const delivered = new Map<string, DeliveredMarker>();
     for (const name of names) {
       const sink = markerSink(name);
       if (sink === undefined) continue;
-      const marker = await readJson(join(dir, name), MarkerSchema);
+      const marker = await readJsonFile(join(dir, name), MarkerSchema);
       // A marker is written atomically; one that does not parse was tampered with. It still says "delivered":
       // re-sending is the worse mistake, and the cull keeps the entry's capture until its age is up anyway.
       const delivery: Delivery = marker.ok ? toDelivery(marker.value.delivery) : { sink, locations: [] };
@@ -518,51 +394,6 @@ export class SpoolStore {
     return true;
   }
 
-  // ---- control requests (`pcapd spool retry|cull` while the daemon runs) ----
-
-  async writeControlRequest(request: ControlRequest): Promise<string> {
-    const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
-    await writeFileAtomic(join(this.controlDir, `${id}.request.json`), JSON.stringify(request), { mode: CONTROL_FILE_MODE });
-    return id;
-  }
-
-  /** Pending requests, oldest first; an unreadable one is answered as refused and dropped. */
-  async takeControlRequests(): Promise<Array<{ id: string; request: ControlRequest }>> {
-    let names: string[];
-    try {
-      names = await readdir(this.controlDir);
-    } catch (err: unknown) {
-      if (errnoCode(err) === 'ENOENT') return [];
-      throw err;
-    }
-    const requests: Array<{ id: string; request: ControlRequest }> = [];
-    for (const name of names.filter((n) => n.endsWith('.request.json')).sort()) {
-      const id = name.slice(0, -'.request.json'.length);
-      const parsed = await readJson(join(this.controlDir, name), ControlRequestSchema);
-      await unlink(join(this.controlDir, name)).catch(() => undefined);
-      if (parsed.ok) requests.push({ id, request: parsed.value });
-      else await this.writeControlResult(id, { ok: false, message: `unreadable request: ${parsed.problem}` });
-    }
-    return requests;
-  }
-
-  async writeControlResult(id: string, result: ControlResult): Promise<void> {
-    await writeFileAtomic(join(this.controlDir, `${id}.result.json`), JSON.stringify(result), { mode: CONTROL_FILE_MODE });
-  }
-
-  /** The daemon's answer, once there; undefined while it is not. Removes it once read. */
-  async takeControlResult(id: string): Promise<ControlResult | undefined> {
-    const path = join(this.controlDir, `${id}.result.json`);
-    const parsed = await readJson(path, ControlResultSchema);
-    if (!parsed.ok) return undefined;
-    await unlink(path).catch(() => undefined);
-    const { ok, message, rearmed, removed } = parsed.value;
-    return { ok, message, ...(rearmed === undefined ? {} : { rearmed }), ...(removed === undefined ? {} : { removed }) };
-  }
-
-  async withdrawControlRequest(id: string): Promise<void> {
-    await unlink(join(this.controlDir, `${id}.request.json`)).catch(() => undefined);
-  }
 }
 
 function markerSink(name: string): string | undefined {
@@ -593,34 +424,6 @@ function recordOf(key: string, capture: FinishedCapture, sinks: readonly string[
     })),
     outcome,
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return parseJson(text);
-  } catch {
-    return undefined;
-  }
-}
-
-type ReadResult<T> = { ok: true; value: T } | { ok: false; problem: string };
-
-async function readJson<S extends z.ZodType>(path: string, schema: S): Promise<ReadResult<z.output<S>>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err: unknown) {
-    return { ok: false, problem: errnoCode(err) === 'ENOENT' ? 'missing' : errorMessage(err) };
-  }
-  let value: unknown;
-  try {
-    value = parseJson(text);
-  } catch (err: unknown) {
-    return { ok: false, problem: `not JSON: ${errorMessage(err)}` };
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') };
-  return { ok: true, value: parsed.data };
 }
 
 function toDelivery(value: { sink: string; locations: string[]; ids?: string[] | undefined }): Delivery {

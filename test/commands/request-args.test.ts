@@ -36,7 +36,7 @@ describe('pcapd request: its command line', () => {
   });
 
   it.each([
-    [['--pakets', '5'], 'unknown flag -pakets (see pcapd request --help)'],
+    [['--pakets', '5'], 'unknown flag --pakets; did you mean --packets? (see pcapd request --help)'],
     [['--packets', 'many'], '-packets: expected an integer (got "many")'],
     [['--via', 'smtp'], '-via must be one of redis, kafka, sqs, http (got "smtp")'],
     [['--node'], 'flag -node needs a value'],

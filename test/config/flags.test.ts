@@ -134,7 +134,7 @@ describe('parseDaemonFlags', () => {
   it('rejects an unknown flag', () => {
     const err = flagError(['-maxpakets', '10']);
     expect(err.code).toBe('PCAPD_ERR_CONFIG_INVALID');
-    expect(err.message).toBe('flag provided but not defined: -maxpakets');
+    expect(err.message).toBe('flag provided but not defined: -maxpakets; did you mean -maxpackets?');
   });
 
   it('rejects a value flag without its value', () => {

@@ -11,15 +11,9 @@ import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import {
-  DEFAULT_CONFIG_PATH,
-  formatConfigIssues,
-  isLoopbackHost,
-  loadConfigFile,
-  nodeName,
-  parseConfigText,
-  redactConfig,
-} from '../../src/config/load.js';
+import { formatConfigIssues } from '../../src/config/config-issues.js';
+import { isLoopbackHost } from '../../src/config/cross-checks.js';
+import { DEFAULT_CONFIG_PATH, loadConfigFile, nodeName, parseConfigText, redactConfig } from '../../src/config/load.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { PcapdError } from '../../src/errors.js';
 

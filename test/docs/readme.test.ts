@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 
 import { configTables, generatedSections, replaceSections, requestTable } from '../../scripts/docs/readme-tables.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 
 const README = new URL('../../README.md', import.meta.url);
 
@@ -21,7 +22,23 @@ describe('README.md', () => {
 
   it('has the generated config, request, error-code and metric tables up to date', async () => {
     const readme = await readFile(README, 'utf8');
-    expect(replaceSections(readme, await generatedSections())).toBe(readme);
+    expect(replaceSections(readme, generatedSections())).toBe(readme);
+  });
+
+  it('lists every registered metric with its type and label names', async () => {
+    const readme = await readFile(README, 'utf8');
+    const rows = new Map<string, { type: string; labels: string[] }>();
+    for (const match of readme.matchAll(/^\| `(pcapd_[a-z_]+)` \| (\w+) \| ([^|]*) \|/gm)) {
+      const labels = [...(match[3] ?? '').matchAll(/`([a-z_]+)`/g)].map((label) => label[1] ?? '');
+      rows.set(match[1] ?? '', { type: match[2] ?? '', labels });
+    }
+    const registered = new Metrics({ version: 'test', libpcap: 'test', defaults: false }).registry.getMetricsAsArray();
+    expect(registered.length).toBeGreaterThan(30);
+    for (const metric of registered) {
+      const labels = (metric as { labelNames?: readonly string[] }).labelNames ?? [];
+      expect(rows.get(metric.name), metric.name).toEqual({ type: metric.type, labels: [...labels] });
+    }
+    expect(rows.get('pcapd_requests_rejected_total')?.labels).toEqual(['source', 'reason']);
   });
 
   it('starts with exactly the two commands: run and test', async () => {

@@ -4,8 +4,8 @@
  * after it (scheduler, sinks, spool, result events). Overrides replace
  * fields; leave one out to keep the default.
  */
-import type { CaptureJob } from '../../src/requests/job.js';
-import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
+import type { CaptureJob } from '../../src/model/job.js';
+import type { CaptureOutcome } from '../../src/model/outcome.js';
 
 let jobCounter = 0;
 

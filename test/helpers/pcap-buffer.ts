@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 
 import type { CaptureFormat } from '../../src/capture/capture.js';
-import type { CaptureJob } from '../../src/requests/job.js';
-import type { DeliverableFile, FinishedCapture } from '../../src/sinks/sink.js';
+import type { CaptureJob } from '../../src/model/job.js';
+import type { DeliverableFile, FinishedCapture } from '../../src/model/finished-capture.js';
 import { udpFrame } from './frames.js';
 import { makeJob } from './job.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { settlementOf } from '../../src/listeners/settlement.js';
 import { releaseDelaySeconds } from '../../src/listeners/sqs.js';
-import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
+import type { CaptureOutcome } from '../../src/model/outcome.js';
 
 const outcome = new Promise<CaptureOutcome>(() => undefined);
 

@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import { PcapdError } from '../../src/errors.js';
 import { eveMessageOf, quoteFlowIds } from '../../src/requests/eve-message.js';
-import type { CaptureJob } from '../../src/requests/job.js';
+import type { CaptureJob } from '../../src/model/job.js';
 import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
 import { eveAlert, eveAlertLine } from '../helpers/eve.js';
 

@@ -4,9 +4,10 @@ import { listDevices } from '../../src/capture/devices.js';
 import type { Clock } from '../../src/clock.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import { PcapdError, type ErrorCode } from '../../src/errors.js';
-import type { CaptureJob } from '../../src/requests/job.js';
-import { checkS3Overrides, parseRequest, type ParseContext } from '../../src/requests/parse.js';
-import { CaptureRequestSchema } from '../../src/requests/schema.js';
+import type { CaptureJob } from '../../src/model/job.js';
+import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
+import { checkS3Overrides } from '../../src/requests/s3-fields.js';
+import { CaptureRequestSchema } from '../../src/model/request.js';
 
 const NODE = 'sensor-01.nyc';
 const NOW_MS = Date.parse('2024-05-01T12:00:00Z');

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from '../../src/scheduler/flow-captures.js';
-import type { CaptureJob, JobFlow } from '../../src/requests/job.js';
+import type { CaptureJob, JobFlow } from '../../src/model/job.js';
 import { makeJob } from '../helpers/job.js';
 
 function flowJob(id: string, key: string, signatureId: number): CaptureJob {

@@ -9,10 +9,10 @@ import { isAbsolute, join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import type { CaptureJob } from '../../src/requests/job.js';
+import type { CaptureJob } from '../../src/model/job.js';
 import { createLogger } from '../../src/log/logger.js';
 import { LocalSink } from '../../src/sinks/local.js';
-import type { DeliverableFile, FinishedCapture } from '../../src/sinks/sink.js';
+import type { DeliverableFile, FinishedCapture } from '../../src/model/finished-capture.js';
 import { readPackets } from '../helpers/capture-files.js';
 import { run } from '../helpers/exec.js';
 import { udpFrame } from '../helpers/frames.js';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { captureFileName, MAX_NAME_BYTES, validateFileNamePattern, type FileNameFields } from '../../src/sinks/naming.js';
+import { captureFileName, MAX_NAME_BYTES, type FileNameFields } from '../../src/sinks/naming.js';
+import { validateFileNamePattern } from '../../src/config/file-name-pattern.js';
 
 const DEFAULT_PATTERN = '{node}-{iface}-%Y%m%dT%H%M%SZ-{id}';
 const TIME = new Date('2024-01-02T03:04:05.678Z');

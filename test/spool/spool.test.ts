@@ -300,10 +300,10 @@ describe('Spool', () => {
 
     // A lock left by a process that has exited (a pid nothing runs under now).
     const store = new SpoolStore(join(dir, 'spool'));
-    await writeFile(store.lockPath, JSON.stringify({ pid: 2 ** 22 - 7, role: 'daemon', startTicks: '1', acquiredAt: new Date().toISOString() }));
+    await writeFile(store.lock.path, JSON.stringify({ pid: 2 ** 22 - 7, role: 'daemon', startTicks: '1', acquiredAt: new Date().toISOString() }));
     const third = await openSpool(() => [], {}, { open: false });
     await expect(third.spool.open(0)).resolves.toBeUndefined();
-    expect(JSON.parse(await readFile(store.lockPath, 'utf8'))).toMatchObject({ pid: process.pid, role: 'daemon' });
+    expect(JSON.parse(await readFile(store.lock.path, 'utf8'))).toMatchObject({ pid: process.pid, role: 'daemon' });
   });
 
   it('at startup removes what a crash left half-written and keeps a damaged entry for inspection', async () => {
@@ -324,8 +324,8 @@ describe('Spool', () => {
     const { key } = await spool.add(finishedCapture([smallPcap('ctl.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeOutcome('ctl'));
     await local.fix();
     const store = new SpoolStore(join(dir, 'spool'));
-    const id = await store.writeControlRequest({ action: 'retry', targets: [key], requestedAt: new Date().toISOString() });
-    const result = await until(() => store.takeControlResult(id), 'the answer');
+    const id = await store.control.writeRequest({ action: 'retry', targets: [key], requestedAt: new Date().toISOString() });
+    const result = await until(() => store.control.takeResult(id), 'the answer');
     expect(result).toEqual({ ok: true, message: 'the running pcapd retries 1 capture(s) now', rearmed: [key] });
     await until(async () => (await readdir(join(dir, 'spool', 'entries'))).length === 0 || undefined, 'the retried entry delivered and removed');
   });

@@ -4,8 +4,9 @@
  * `results` destination. One parser for the daemon, the request check and
  * `pcapd request`.
  */
-import { sqsOrigin } from '../brokers/sqs-url.js';
+import { sqsOrigin } from '../config/sqs-url.js';
 import type { Config } from '../config/schema.js';
+import { PcapdError } from '../errors.js';
 
 export const RESULT_TRANSPORTS = ['redis', 'kafka', 'sqs'] as const;
 export type ResultTransport = (typeof RESULT_TRANSPORTS)[number];
@@ -66,4 +67,11 @@ export function unreachableReason(destination: Destination, config: Config): str
 
 export function formatDestination(destination: Destination): string {
   return `${destination.transport}:${destination.name}`;
+}
+
+/** `reply` must be well formed and reachable from this configuration. */
+export function checkReply(reply: string, config: Config): void {
+  const destination = parseDestination(reply);
+  const problem = typeof destination === 'string' ? destination : unreachableReason(destination, config);
+  if (problem !== undefined) throw new PcapdError('PCAPD_ERR_REPLY_INVALID', `/reply: ${problem}`);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { backoffDelayMs, sleep } from '../../src/brokers/backoff.js';
+import { backoffDelayMs } from '../src/backoff.js';
+import { sleep } from '../src/timers.js';
 
 describe('backoffDelayMs', () => {
   const options = { baseMs: 100, capMs: 10_000 };

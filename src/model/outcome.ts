@@ -4,8 +4,8 @@
  * over any broker unchanged.
  */
 import type { StopReason } from '../capture/capture.js';
-import type { Clamp, JobLimits } from '../requests/job.js';
-import type { Delivery } from '../sinks/sink.js';
+import type { Clamp, JobLimits } from './job.js';
+import type { Delivery } from './finished-capture.js';
 
 export type CaptureState = 'queued' | 'arming' | 'capturing' | 'delivering' | 'done' | 'failed';
 

@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { applySpoolChange, DeliveryService, type LateOutcomeContext } from '../../src/scheduler/delivery.js';
-import type { CaptureOutcome } from '../../src/scheduler/outcome.js';
+import { applySpoolChange, DeliveryService, type LateOutcomeContext } from '../../src/delivery/delivery.js';
+import type { CaptureOutcome } from '../../src/model/outcome.js';
 import { CloudsharkSink } from '../../src/sinks/cloudshark.js';
 import { LocalSink } from '../../src/sinks/local.js';
 import { S3Sink } from '../../src/sinks/s3.js';

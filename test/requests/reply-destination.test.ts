@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { parseConfigText } from '../../src/config/load.js';
-import { parseDestination, unreachableReason } from '../../src/results/destination.js';
+import { parseDestination, unreachableReason } from '../../src/requests/reply-destination.js';
 
 describe('parseDestination: a reply or results destination', () => {
   it('reads redis:<channel>, kafka:<topic> and sqs:<queue-url>', () => {

@@ -1,8 +1,9 @@
 /**
- * Reconnect delays for every broker: capped exponential backoff with jitter,
- * so fifty sensors that lost the same broker do not all come back in the
- * same millisecond (ioredis lib/redis/RedisOptions.ts retryStrategy does the
- * same for its own reconnects).
+ * The one backoff schedule: capped exponential with jitter, for broker
+ * reconnects, warm interface reopening and spool retries alike, so fifty
+ * sensors that lost the same broker or S3 endpoint do not all come back in
+ * the same millisecond (ioredis lib/redis/RedisOptions.ts retryStrategy does
+ * the same for its own reconnects).
  */
 
 export interface BackoffOptions {
@@ -12,6 +13,7 @@ export interface BackoffOptions {
   capMs: number;
 }
 
+/** Broker reconnects. */
 export const BROKER_BACKOFF: BackoffOptions = { baseMs: 100, capMs: 10_000 };
 
 /**
@@ -23,21 +25,4 @@ export function backoffDelayMs(attempt: number, options: BackoffOptions = BROKER
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   const ceilingMs = Math.min(options.capMs, options.baseMs * 2 ** exponent);
   return Math.round(ceilingMs / 2 + (random() * ceilingMs) / 2);
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -2,7 +2,7 @@
  * SQS queue URLs, without the AWS SDK: config validation and the reply check
  * use these, and must not load the SDK to do so.
  */
-import type { Config } from '../config/schema.js';
+import type { Config } from './schema.js';
 
 /** "https://sqs.eu-west-1.amazonaws.com/123/q" → "eu-west-1". */
 export function regionOfQueueUrl(url: string | undefined): string | undefined {

@@ -13,9 +13,10 @@
 import { errorCodeOf, errorMessage, SinkError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Delivery, FinishedCapture, Sink } from '../sinks/sink.js';
+import type { Sink } from '../sinks/sink.js';
+import type { Delivery, FinishedCapture } from '../model/finished-capture.js';
 import type { SinkFailure, Spool, SpoolChange } from '../spool/spool.js';
-import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from './outcome.js';
+import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../model/outcome.js';
 
 export interface DeliveryReport {
   deliveries: Delivery[];

@@ -5,7 +5,7 @@
  */
 import type { CaptureFormat } from '../capture/capture.js';
 import type { FlowAlert } from '../flows/eve.js';
-import type { CaptureRequest } from './schema.js';
+import type { CaptureRequest } from './request.js';
 
 export interface JobInterface {
   name: string;

@@ -1,0 +1,303 @@
+/**
+ * The HTTP API described as an OpenAPI 3.1 document (GET /openapi.json).
+ * Request bodies are described by the schemas the intake validates with (the
+ * capture request, the signed envelope), error bodies by the error code list
+ * and its HTTP statuses, and the small answers of the API by schemas that
+ * test/http/openapi.test.ts checks real answers against; a route served but
+ * not described here fails that test.
+ */
+import { z } from 'zod';
+
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { requestJsonSchema } from '../model/request.js';
+import { SignedRequestSchema } from '../requests/signature.js';
+import { httpStatusFor } from './status.js';
+import { WAIT_VALUES } from './wait.js';
+
+type JsonObject = Record<string, unknown>;
+
+export const ErrorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).describe('a stable error code (README: error codes)'),
+      message: z.string().describe('what went wrong, for a person'),
+    }),
+  })
+  .describe('every 4xx and 5xx answer');
+
+export const AcceptedSchema = z
+  .strictObject({
+    id: z.string().describe('the request id (given, or made by pcapd)'),
+    queued: z.boolean().describe('true while the capture waits for a slot (scheduler.queue)'),
+    location: z.string().describe('where to follow the capture: /captures/{id}'),
+  })
+  .describe('the request is accepted');
+
+export const IgnoredSchema = z
+  .strictObject({
+    ignored: z.literal(true),
+    why: z.enum(['other-node', 'not-an-alert']).describe('other-node: the request targets other nodes'),
+  })
+  .describe('the request is for other nodes: nothing to do here');
+
+export const MergedSchema = z
+  .strictObject({
+    id: z.string().describe('the flow capture the alert joined'),
+    merged: z.literal(true),
+    location: z.string(),
+  })
+  .describe('an EVE alert added to the running capture of its flow');
+
+export const CancellingSchema = z.strictObject({ id: z.string(), cancelling: z.literal(true) }).describe('the capture is being cancelled');
+
+export const HealthSchema = z
+  .strictObject({
+    ok: z.literal(true),
+    capture: z.enum(['permitted', 'denied']).describe('denied: pcapd lacks CAP_NET_RAW/CAP_NET_ADMIN'),
+  })
+  .describe('pcapd serves');
+
+/** A capture's state; its full set of fields is described in the README (HTTP API). */
+export const CaptureOutcomeSchema = z
+  .looseObject({
+    id: z.string(),
+    node: z.string(),
+    state: z.string().describe('queued, arming, capturing, delivering, done or failed'),
+    reason: z.string().optional().describe('why capturing ended'),
+    requestedAt: z.string(),
+    packets: z.number().int(),
+    bytes: z.number().int(),
+  })
+  .describe('a capture: state, limits and clamps, counters, deliveries (README: HTTP API)');
+
+export const CaptureListSchema = z.strictObject({ captures: z.array(CaptureOutcomeSchema) });
+
+const SCHEMAS = {
+  CaptureRequest: (() => {
+    const { $schema: _dialect, ...schema } = requestJsonSchema();
+    return schema;
+  })(),
+  SignedRequest: toSchema(SignedRequestSchema),
+  Error: toSchema(ErrorBodySchema),
+  Accepted: toSchema(AcceptedSchema),
+  Ignored: toSchema(IgnoredSchema),
+  Merged: toSchema(MergedSchema),
+  Cancelling: toSchema(CancellingSchema),
+  Health: toSchema(HealthSchema),
+  CaptureOutcome: toSchema(CaptureOutcomeSchema),
+  CaptureList: toSchema(CaptureListSchema),
+} as const;
+
+type SchemaName = keyof typeof SCHEMAS;
+
+function toSchema(schema: z.ZodType): JsonObject {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output' }) as JsonObject;
+  return rest;
+}
+
+function ref(name: SchemaName): JsonObject {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+function json(description: string, schema: JsonObject): JsonObject {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+/** Error answers grouped by the status each code is sent with, each naming its codes. */
+function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...codes, 'PCAPD_ERR_UNAUTHORIZED', 'PCAPD_ERR_INTERNAL'] as const) {
+    const status = httpStatusFor(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]),
+  );
+}
+
+const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the request id' };
+
+/** What POST /captures refuses a request with (any listener's intake refuses the same). */
+const REQUEST_REFUSALS: ErrorCode[] = [
+  'PCAPD_ERR_REQUEST_JSON',
+  'PCAPD_ERR_REQUEST_INVALID',
+  'PCAPD_ERR_REQUEST_UNKNOWN_FIELD',
+  'PCAPD_ERR_REQUEST_TARGET',
+  'PCAPD_ERR_REQUEST_INTERFACE',
+  'PCAPD_ERR_REQUEST_STALE',
+  'PCAPD_ERR_NODERE_INVALID',
+  'PCAPD_ERR_ALIAS_UNKNOWN',
+  'PCAPD_ERR_INTERFACE_UNKNOWN',
+  'PCAPD_ERR_BPF_INVALID',
+  'PCAPD_ERR_FOLDER_INVALID',
+  'PCAPD_ERR_REPLY_INVALID',
+  'PCAPD_ERR_EVE_INVALID',
+  'PCAPD_ERR_LOOKBACK_NOT_WARM',
+  'PCAPD_ERR_LIMIT_TOO_SMALL',
+  'PCAPD_ERR_REQUEST_UNSIGNED',
+  'PCAPD_ERR_SIGNATURE_INVALID',
+  'PCAPD_ERR_OVERRIDE_NOT_ALLOWED',
+  'PCAPD_ERR_REQUEST_TOO_LARGE',
+  'PCAPD_ERR_REQUEST_DUPLICATE',
+  'PCAPD_ERR_ADMISSION_FULL',
+  'PCAPD_ERR_SHUTTING_DOWN',
+];
+
+function paths(): JsonObject {
+  return {
+    '/captures': {
+      post: {
+        operationId: 'submitCapture',
+        summary: 'Submit a capture request',
+        description:
+          'The body is the JSON request (any content type), read by the same intake as every broker message. ' +
+          'With ?wait the answer is the final outcome (200), or the state so far after timeout seconds (202); ' +
+          'with ?wait=armed it comes once the capture records (state "capturing"), so traffic sent after it is captured.',
+        parameters: [
+          {
+            name: 'wait',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: [...WAIT_VALUES] },
+            allowEmptyValue: true,
+            description: 'no value, done, 1 or true: wait for the outcome; armed: wait until recording',
+          },
+          { name: 'timeout', in: 'query', required: false, schema: { type: 'integer', minimum: 1 }, description: 'seconds ?wait waits at most (default and cap: 3600)' },
+        ],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { oneOf: [ref('CaptureRequest'), ref('SignedRequest')] } } },
+        },
+        responses: {
+          '200': json('with ?wait: the outcome; for other nodes: ignored; an EVE alert of a flow already captured: merged', {
+            oneOf: [ref('CaptureOutcome'), ref('Ignored'), ref('Merged')],
+          }),
+          '202': json('accepted; with ?wait: the state when timeout ran out', { oneOf: [ref('Accepted'), ref('CaptureOutcome')] }),
+          ...errors(...REQUEST_REFUSALS),
+        },
+      },
+      get: {
+        operationId: 'listCaptures',
+        summary: 'Running, queued and recent captures (http.history finished ones)',
+        responses: { '200': json('the captures', ref('CaptureList')), ...errors() },
+      },
+    },
+    '/captures/{id}': {
+      parameters: [ID_PARAMETER],
+      get: {
+        operationId: 'getCapture',
+        summary: 'One capture: state, limits and clamps, counters, stop reason, deliveries',
+        responses: { '200': json('the capture', ref('CaptureOutcome')), ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND') },
+      },
+      delete: {
+        operationId: 'cancelCapture',
+        summary: 'Cancel a queued or running capture; a running one ends with reason cancelled and is delivered',
+        responses: { '202': json('cancelling', ref('Cancelling')), ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND') },
+      },
+    },
+    '/captures/{id}/pcap': {
+      parameters: [ID_PARAMETER],
+      get: {
+        operationId: 'downloadCapture',
+        summary: "Download a finished capture's file: the local sink's file from disk, else the copy retained in memory",
+        parameters: [
+          { name: 'file', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture" },
+        ],
+        responses: {
+          '200': {
+            description: 'the capture file',
+            content: {
+              'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
+              'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
+            },
+          },
+          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND', 'PCAPD_ERR_CAPTURE_FILE_GONE'),
+        },
+      },
+    },
+    '/interfaces': {
+      get: {
+        operationId: 'listInterfaces',
+        summary: 'Capturable interfaces, the configured aliases, and the warm interfaces with their rings',
+        responses: {
+          '200': json('interfaces', {
+            type: 'object',
+            required: ['interfaces', 'aliases', 'warm'],
+            properties: { interfaces: { type: 'array' }, aliases: { type: 'array' }, warm: { type: 'array' } },
+          }),
+          ...errors('PCAPD_ERR_DEVICE_LIST'),
+        },
+      },
+    },
+    '/stats': {
+      get: {
+        operationId: 'getStats',
+        summary: 'Version, uptime, capture permission, scheduler, warm interfaces, native capture objects',
+        responses: {
+          '200': json('statistics', {
+            type: 'object',
+            required: ['version', 'uptimeSeconds', 'scheduler', 'capture', 'warm', 'native'],
+            properties: {
+              version: { type: 'string' },
+              uptimeSeconds: { type: 'integer' },
+              scheduler: { type: 'object' },
+              capture: { type: 'object' },
+              warm: { type: 'array' },
+              native: { type: 'object' },
+            },
+          }),
+          ...errors(),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics (README: metrics)',
+        responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors() },
+      },
+    },
+    '/schema/request': {
+      get: {
+        operationId: 'getRequestSchema',
+        summary: 'The capture request JSON Schema',
+        responses: { '200': json('JSON Schema (draft 2020-12)', { type: 'object' }), ...errors() },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'getOpenApi',
+        summary: 'This document',
+        responses: { '200': json('OpenAPI 3.1', { type: 'object' }), ...errors() },
+      },
+    },
+    '/healthz': {
+      get: {
+        operationId: 'health',
+        summary: 'Liveness, and whether pcapd may capture; never needs a token',
+        security: [],
+        responses: { '200': json('alive', ref('Health')), '500': json('PCAPD_ERR_INTERNAL', ref('Error')) },
+      },
+    },
+  };
+}
+
+/** The document; the API builds it once and serves the same text to every GET. */
+export function openApiDocument(version: string): JsonObject {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'pcapd',
+      version,
+      description: 'Message-triggered packet capture: submit, follow, cancel and download captures. Every error is {"error": {"code", "message"}}.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    // A token is needed only when http.token is set.
+    security: [{}, { bearer: [] }],
+    paths: paths(),
+    components: {
+      schemas: SCHEMAS,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'http.token, when it is set' } },
+    },
+  };
+}

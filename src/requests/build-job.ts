@@ -1,0 +1,67 @@
+/**
+ * The CaptureJob a validated request becomes on this node: its resolved
+ * interfaces, filter and folder, the limits it runs with, and what pcapd
+ * did not do as asked (notes).
+ */
+import type { CaptureJob, JobFlow, JobInterface } from '../model/job.js';
+import type { CaptureRequest } from '../model/request.js';
+import { limitsOf, lookbackOf } from './limits.js';
+import type { Config } from '../config/schema.js';
+import { ignoredS3Fields } from './s3-fields.js';
+
+export const MAX_TAGS = 64;
+
+function tagsOf(tags: string | undefined): string[] {
+  if (tags === undefined) return [];
+  return tags
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag !== '')
+    .slice(0, MAX_TAGS);
+}
+
+export interface JobParts {
+  request: CaptureRequest;
+  /** What the job takes from the node: its config and name, the listener, and a fresh id when the request has none. */
+  ctx: { config: Config; node: string; source: string; newId(): string };
+  nowMs: number;
+  interfaces: JobInterface[];
+  filter: string;
+  folder: string | undefined;
+  flow: JobFlow | undefined;
+}
+
+export function buildJob(parts: JobParts): CaptureJob {
+  const { request, ctx, nowMs, interfaces, filter, folder, flow } = parts;
+  const { general } = ctx.config;
+  const { limits, snaplenBytes, clamps } = limitsOf(request, general);
+  limits.lookbackSeconds = lookbackOf(request, interfaces, flow, ctx.config, nowMs, clamps);
+  // A flow capture ends with its flow (native: TCP close, the protocol's idle
+  // timeout), so the generic idle timeout is off unless the request sets one.
+  if (flow !== undefined && (request.timeout ?? 0) === 0) limits.timeoutSeconds = 0;
+  const job: CaptureJob = {
+    id: request.id ?? ctx.newId(),
+    source: ctx.source,
+    receivedAt: new Date(nowMs),
+    node: ctx.node,
+    request,
+    interfaces,
+    filter,
+    snaplenBytes,
+    format: request.format ?? general.format,
+    limits,
+    clamps,
+    tags: tagsOf(request.tags),
+    packetDebug: request.packetdebug ?? general.packetdebug,
+    logRequest: request.logrequest ?? general.logrequests,
+  };
+  // exactOptionalPropertyTypes: absent stays absent, never `key: undefined`.
+  if (request.alertid !== undefined) job.alertid = request.alertid;
+  if (request.customer !== undefined) job.customer = request.customer;
+  if (folder !== undefined) job.folder = folder;
+  if (request.reply !== undefined) job.reply = request.reply;
+  if (flow !== undefined) job.flow = flow;
+  const ignored = ignoredS3Fields(request, ctx.config);
+  if (ignored.length > 0) job.notes = [`S3 is not enabled here (s3.upload = false): ${ignored.join(', ')} ignored`];
+  return job;
+}
