@@ -11,47 +11,21 @@
  * Goal (issue: quiet when idle): CPU ≤ 0.1 % of a core and ≤ 10 wakeups a
  * second. Reported, never asserted.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
 
 import { startDaemon } from '../test/helpers/daemon.js';
+import { CLOCK_TICK_MS, threadUsage } from './lib/proc.js';
 
 const SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
 /** After start-up the heap settles (V8's memory reducer runs a few collections): not idle yet. */
 const SETTLE_MS = Number(process.env['BENCH_IDLE_SETTLE_SECONDS'] ?? 15) * 1000;
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-interface Usage {
-  cpuMs: number;
-  wakeups: number;
-}
-
-/** CPU (utime + stime) and context switches of every thread of `pid`, so far. */
-function usage(pid: number): Usage {
-  let cpuMs = 0;
-  let wakeups = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpuMs += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      for (const key of ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']) {
-        wakeups += Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-      }
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return { cpuMs, wakeups };
-}
 
 async function measure(pid: number): Promise<{ cpuPercent: number; wakeupsPerSecond: number }> {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  const before = usage(pid);
+  const before = threadUsage(pid);
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
-  const after = usage(pid);
+  const after = threadUsage(pid);
   return {
     cpuPercent: ((after.cpuMs - before.cpuMs) / (SECONDS * 1000)) * 100,
     wakeupsPerSecond: (after.wakeups - before.wakeups) / SECONDS,
@@ -74,7 +48,7 @@ async function main(): Promise<void> {
         `${'bare node'.padEnd(12)} ${node.cpuPercent.toFixed(3).padStart(16)} ${node.wakeupsPerSecond.toFixed(1).padStart(10)}`,
         '',
         `goals: CPU ≤ 0.1 %: ${goal(pcapd.cpuPercent <= 0.1)}; wakeups ≤ 10/s: ${goal(pcapd.wakeupsPerSecond <= 10)} ` +
-          `(CPU is counted in clock ticks of ${1000 / CLOCK_TICKS_PER_SECOND} ms: ${((1000 / CLOCK_TICKS_PER_SECOND / (SECONDS * 1000)) * 100).toFixed(3)} % is one tick over the window)`,
+          `(CPU is counted in clock ticks of ${CLOCK_TICK_MS} ms: ${((CLOCK_TICK_MS / (SECONDS * 1000)) * 100).toFixed(3)} % is one tick over the window)`,
         '',
       ].join('\n'),
     );

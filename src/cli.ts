@@ -11,8 +11,6 @@ import { existsSync } from 'node:fs';
 
 import { libpcapVersion, listDevices } from './capture/devices.js';
 import { commandUsage, helpOnly, isCommand, isHelpFlag, topLevelUsage, unknownCommand } from './commands/help.js';
-import { requestCommand } from './commands/request.js';
-import { spoolCommand } from './commands/spool.js';
 import { checkConfig, type CheckConfigOutput } from './config/check-config.js';
 import { parseDaemonFlags } from './config/flags.js';
 import { DEFAULT_CONFIG_PATH } from './config/load.js';
@@ -91,13 +89,18 @@ async function main(argv: string[]): Promise<number> {
     case 'schema':
       if (helpOnly(command, rest)) return printed(commandUsage(command));
       return printed(JSON.stringify(requestJsonSchema(), null, 2));
-    case 'spool':
+    // The commands' modules (request's broker clients) load only when run, not with the daemon.
+    case 'spool': {
+      const { spoolCommand } = await import('./commands/spool.js');
       return spoolCommand(rest, defaultConfigPath, {
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
       });
-    case 'request':
+    }
+    case 'request': {
+      const { requestCommand } = await import('./commands/request.js');
       return requestCommand(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, defaultConfigPath });
+    }
     case 'help':
       return help(rest);
     case '--help':

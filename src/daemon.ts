@@ -18,21 +18,16 @@ import { loadConfigFile, nodeName } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { warmEntries } from './config/warm.js';
 import { errorMessage, PcapdError } from './errors.js';
-import { HttpListener } from './listeners/http.js';
-import { KafkaListener } from './listeners/kafka.js';
+import type { HttpListener } from './listeners/http.js';
 import type { Listener } from './listeners/listener.js';
 import type { RequestHandler } from './requests/intake-contract.js';
-import { RedisListener } from './listeners/redis.js';
-import { SqsListener } from './listeners/sqs.js';
 import { createLogger, type Log, type RootLogger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { Intake } from './requests/intake.js';
 import { ResultPublisher } from './results/publisher.js';
 import { DeliveryService } from './delivery/delivery.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { CloudsharkSink } from './sinks/cloudshark.js';
 import { createLocalRoot, LocalSink } from './sinks/local.js';
-import { S3Sink } from './sinks/s3.js';
 import type { Sink } from './sinks/sink.js';
 import { Spool } from './spool/spool.js';
 import { VERSION } from './version.js';
@@ -76,9 +71,14 @@ function checkLookbackFilters(config: Config): void {
 /** Lets go of the connection pools of sinks a reload replaced, once the uploads still running on them end. */
 function closeSinks(sinks: readonly Sink[]): void {
   for (const sink of sinks) {
-    if (sink instanceof S3Sink) sink.close();
-    if (sink instanceof CloudsharkSink) void sink.close().catch(() => undefined);
+    void Promise.resolve()
+      .then(() => sink.close?.())
+      .catch(() => undefined);
   }
+}
+
+function isHttpListener(listener: Listener): listener is HttpListener {
+  return listener.name === 'http';
 }
 
 export class Daemon {
@@ -175,7 +175,7 @@ export class Daemon {
     // Opening is asynchronous (each reader opens on its own thread): requests
     // arriving before a warm interface is up take the cold path.
     await this.warm.reconcile(warmSettings(this.config));
-    this.listeners = this.buildListeners(this.config);
+    this.listeners = await this.buildListeners(this.config);
     for (const listener of this.listeners) await listener.start(this.handleRequest);
     if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
     if (this.sinks.length === 0) this.log.warn('no sink enabled: captures are only kept for GET /captures/:id/pcap');
@@ -198,7 +198,7 @@ export class Daemon {
 
   /** Where the HTTP API listens, once started. */
   httpAddress(): { host: string; port: number } | undefined {
-    const http = this.listeners.find((listener): listener is HttpListener => listener instanceof HttpListener);
+    const http = this.listeners.find(isHttpListener);
     return http?.address();
   }
 
@@ -277,22 +277,34 @@ export class Daemon {
     });
   }
 
+  /**
+   * The enabled sinks. Remote sinks' modules (the AWS SDK, undici) are
+   * imported only when their section is enabled, at start or by the reload
+   * that enables them: loaded unused they cost an idle pcapd tens of MB.
+   */
   private async buildSinks(config: Config): Promise<Sink[]> {
     const sinks: Sink[] = [];
     if (config.general.writelocal) {
       await createLocalRoot(config.general.localdir);
       sinks.push(new LocalSink({ rootDir: config.general.localdir, log: this.root.log }));
     }
-    if (config.s3.upload) sinks.push(new S3Sink({ settings: config.s3, log: this.root.log }));
-    if (config.cloudshark.upload) sinks.push(new CloudsharkSink({ settings: config.cloudshark, log: this.root.log }));
+    if (config.s3.upload) {
+      const { S3Sink } = await import('./sinks/s3.js');
+      sinks.push(new S3Sink({ settings: config.s3, log: this.root.log }));
+    }
+    if (config.cloudshark.upload) {
+      const { CloudsharkSink } = await import('./sinks/cloudshark.js');
+      sinks.push(new CloudsharkSink({ settings: config.cloudshark, log: this.root.log }));
+    }
     return sinks;
   }
 
-  /** The enabled listeners, or only those named in `only`. */
-  private buildListeners(config: Config, only?: ReadonlySet<string>): Listener[] {
+  /** The enabled listeners, or only those named in `only`; each adapter's module (and its client library) is imported only when enabled. */
+  private async buildListeners(config: Config, only?: ReadonlySet<string>): Promise<Listener[]> {
     const listeners: Listener[] = [];
     const wanted = (name: string): boolean => only === undefined || only.has(name);
     if (config.http.listen && wanted('http')) {
+      const { HttpListener } = await import('./listeners/http.js');
       listeners.push(
         new HttpListener({
           config: () => this.config,
@@ -312,9 +324,18 @@ export class Daemon {
       log: this.root.log.child({ component: 'listener', listener: name }),
       metrics: this.metrics,
     });
-    if (config.redis.listen && wanted('redis')) listeners.push(new RedisListener(brokerDeps('redis')));
-    if (config.kafka.listen && wanted('kafka')) listeners.push(new KafkaListener(brokerDeps('kafka')));
-    if (config.sqs.listen && wanted('sqs')) listeners.push(new SqsListener(brokerDeps('sqs')));
+    if (config.redis.listen && wanted('redis')) {
+      const { RedisListener } = await import('./listeners/redis.js');
+      listeners.push(new RedisListener(brokerDeps('redis')));
+    }
+    if (config.kafka.listen && wanted('kafka')) {
+      const { KafkaListener } = await import('./listeners/kafka.js');
+      listeners.push(new KafkaListener(brokerDeps('kafka')));
+    }
+    if (config.sqs.listen && wanted('sqs')) {
+      const { SqsListener } = await import('./listeners/sqs.js');
+      listeners.push(new SqsListener(brokerDeps('sqs')));
+    }
     return listeners;
   }
 
@@ -322,7 +343,7 @@ export class Daemon {
   private async restartListeners(sections: ReadonlySet<string>): Promise<void> {
     const kept = this.listeners.filter((listener) => !sections.has(listener.name));
     await Promise.allSettled(this.listeners.filter((listener) => sections.has(listener.name)).map((listener) => listener.stop()));
-    const started = this.buildListeners(this.config, sections);
+    const started = await this.buildListeners(this.config, sections);
     for (const listener of started) await listener.start(this.handleRequest);
     this.listeners = [...kept, ...started];
   }

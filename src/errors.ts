@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   PCAPD_ERR_ADMISSION_FULL: 'no capture slot or memory budget is free and the queue is full',
   PCAPD_ERR_SHUTTING_DOWN: 'pcapd is shutting down and takes no new requests',
   PCAPD_ERR_CAPTURE_NOT_FOUND: 'no capture with this id is known (or it is no longer retained)',
+  PCAPD_ERR_CAPTURE_FILE_GONE: 'the file the local sink wrote for this capture was deleted or moved since',
   PCAPD_ERR_UNAUTHORIZED: 'the HTTP API needs a valid bearer token',
   PCAPD_ERR_NOT_FOUND: 'no such HTTP route',
   PCAPD_ERR_INTERNAL: 'an unexpected internal error (a bug: the log line has the stack)',

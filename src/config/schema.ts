@@ -229,8 +229,8 @@ const Http = z.strictObject({
   host: text(255).default('127.0.0.1').describe('bind address; beyond loopback a token is required'),
   port: z.number().int().min(0).max(65535).default(8347).describe('TCP port of the API (0: any free port, logged at start)'),
   token: text(512).optional().describe('bearer token for every route but /healthz'),
-  retainseconds: seconds().default(900).describe('how long finished captures stay downloadable from GET /captures/:id/pcap'),
-  retainbytes: count().default(256 * MIB).describe('memory kept for downloads; the oldest captures are dropped first'),
+  retainseconds: seconds().default(900).describe('how long a finished capture with no local copy stays downloadable from memory (GET /captures/:id/pcap); a capture the local sink wrote is served from its file'),
+  retainbytes: count().default(256 * MIB).describe('memory kept for downloads of captures with no local copy; the oldest are dropped first'),
   history: count().max(100_000).default(1000).describe('finished captures listed by GET /captures'),
 });
 

@@ -199,9 +199,9 @@ function paths(): JsonObject {
       parameters: [ID_PARAMETER],
       get: {
         operationId: 'downloadCapture',
-        summary: "Download a finished capture's file while it is retained",
+        summary: "Download a finished capture's file: the local sink's file from disk, else the copy retained in memory",
         parameters: [
-          { name: 'file', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: 'which file of a pcap-format capture (one per interface)' },
+          { name: 'file', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture" },
         ],
         responses: {
           '200': {
@@ -211,7 +211,7 @@ function paths(): JsonObject {
               'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
             },
           },
-          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND'),
+          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND', 'PCAPD_ERR_CAPTURE_FILE_GONE'),
         },
       },
     },

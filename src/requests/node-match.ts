@@ -11,8 +11,15 @@ import { PcapdError } from '../errors.js';
 
 // re2's types declare `export =`; without esModuleInterop TypeScript refuses a
 // default import of it (TS1259), so it is loaded as CommonJS, typed once here.
-const RE2 = createRequire(import.meta.url)('re2') as typeof import('re2');
-type RE2 = (typeof RE2)['prototype'];
+type RE2Class = typeof import('re2');
+type RE2 = RE2Class['prototype'];
+let re2Class: RE2Class | undefined;
+
+/** re2 is loaded by the first `nodere` request: a fleet that targets by `node` never pays for it. */
+function loadRE2(): RE2Class {
+  re2Class ??= createRequire(import.meta.url)('re2') as RE2Class;
+  return re2Class;
+}
 
 /** pcapdaemon's keyword: a request for node "any" runs on every node. */
 export const ANY_NODE = 'any';
@@ -227,6 +234,7 @@ function compileNodere(pattern: string): RE2 {
         'node names are short, so use + or * instead of large counts',
     );
   }
+  const RE2 = loadRE2();
   try {
     // No flags: without g or y, test() keeps no lastIndex state, so one
     // compiled object is safe to share between requests.

@@ -17,10 +17,7 @@ import type { LateOutcomeContext } from '../delivery/delivery.js';
 import type { CaptureOutcome } from '../model/outcome.js';
 import { formatDestination, parseDestination, unreachableReason, type Destination, type ResultTransport } from '../requests/reply-destination.js';
 import type { RejectedEvent, ResultEvent } from './events.js';
-import { KafkaResultSender } from './kafka.js';
-import { RedisResultSender } from './redis.js';
-import type { ResultSender } from './sender.js';
-import { SqsResultSender } from './sqs.js';
+import { DeferredSender, type ResultSender } from './sender.js';
 
 export interface PublisherDeps {
   config(): Config;
@@ -187,21 +184,31 @@ export class ResultPublisher {
     return sender;
   }
 
-  private readonly defaultSender = (transport: ResultTransport, config: Config): ResultSender => {
+  private readonly defaultSender = (transport: ResultTransport, config: Config): ResultSender =>
+    new DeferredSender(this.loadSender(transport, config));
+
+  /** Each transport's client library is imported when its first event is sent (most nodes never use two). */
+  private async loadSender(transport: ResultTransport, config: Config): Promise<ResultSender> {
     const node = this.deps.node();
     switch (transport) {
-      case 'redis':
+      case 'redis': {
+        const { RedisResultSender } = await import('./redis.js');
         return new RedisResultSender(config.redis, node);
-      case 'kafka':
+      }
+      case 'kafka': {
+        const { KafkaResultSender } = await import('./kafka.js');
         return new KafkaResultSender(config.kafka, node, this.deps.log.child({ transport: 'kafka' }));
-      case 'sqs':
+      }
+      case 'sqs': {
+        const { SqsResultSender } = await import('./sqs.js');
         return new SqsResultSender(config.sqs);
+      }
       default: {
         const unreachable: never = transport;
         throw new Error(`unknown result transport ${String(unreachable)}`);
       }
     }
-  };
+  }
 }
 
 /** [redis] results, [kafka] results or [sqs] results for requests from that listener. */

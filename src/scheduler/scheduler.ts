@@ -9,6 +9,7 @@
  * A capture's slot is freed when capturing ends, its memory when delivery ends.
  */
 import { startCapture as nativeStartCapture, type CaptureFile, type CaptureHandle, type CaptureResult, type CaptureSpec } from '../capture/capture.js';
+import { captureMemoryReleased } from '../capture/memory.js';
 import { appendSectionComment } from '../capture/pcapng-section.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -20,7 +21,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../model/job.js';
 import { captureFileName } from '../sinks/naming.js';
 import type { Sink } from '../sinks/sink.js';
-import { totalBytes, type DeliverableFile, type FinishedCapture } from '../model/finished-capture.js';
+import type { DeliverableFile, FinishedCapture } from '../model/finished-capture.js';
+import { downloadOf, hasLocalCopy, RetainedFiles, type CaptureDownload } from './downloads.js';
+import { FinishedCaptures } from './finished-captures.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
 import { deliverWithoutSpool, type DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
@@ -75,13 +78,11 @@ interface Entry {
   slotReleased?: boolean;
 }
 
-interface Retained {
-  id: string;
-  files: readonly DeliverableFile[];
-  bytes: number;
-  untilMs: number;
-}
-
+/**
+ * Where a finished capture's files are downloaded from: the files the local
+ * sink wrote, read from disk, or the copy held in memory for a capture that
+ * has no local file (http.retainseconds, http.retainbytes).
+ */
 /** Remembered ids beyond this are forgotten oldest-first, so a flood of ids cannot grow memory. */
 const MAX_REMEMBERED_IDS = 100_000;
 
@@ -102,20 +103,21 @@ export class Scheduler {
   private readonly start: (spec: CaptureSpec) => CaptureHandle;
   private readonly active = new Map<string, Entry>();
   private readonly queue: Entry[] = [];
-  private readonly finished = new Map<string, CaptureOutcome>();
-  private readonly retained = new Map<string, Retained>();
+  private readonly finished: FinishedCaptures;
+  private readonly retained: RetainedFiles;
   private readonly seenIds = new Map<string, number>();
   private readonly perInterface = new Map<string, number>();
   private readonly flows = new FlowCaptures();
   private running = 0;
   private reservedBytes = 0;
-  private retainedBytes = 0;
   private shuttingDown = false;
   private queueExpiryTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
     this.start = deps.startCapture ?? nativeStartCapture;
+    this.finished = new FinishedCaptures(() => deps.config().http.history);
+    this.retained = new RetainedFiles(() => deps.config().http, deps.clock);
   }
 
   submit(job: CaptureJob): SubmitResult {
@@ -201,18 +203,22 @@ export class Scheduler {
     }
     const finished = this.finished.get(id) ?? fallback;
     change(finished);
-    if (!this.finished.has(id)) this.keepFinished(id, finished);
+    if (!this.finished.has(id)) this.finished.keep(id, finished);
     return structuredClone(finished);
   }
 
   list(): CaptureOutcome[] {
-    return [...[...this.active.values()].map((entry) => this.snapshot(entry)), ...[...this.finished.values()].reverse()];
+    return [...[...this.active.values()].map((entry) => this.snapshot(entry)), ...this.finished.newestFirst()];
   }
 
-  /** Files of a finished capture still held for download. */
+  /** Files of a finished capture still held in memory for download. */
   retainedFiles(id: string): readonly DeliverableFile[] | undefined {
-    this.expireRetained();
-    return this.retained.get(id)?.files;
+    return this.retained.files(id);
+  }
+
+  /** A finished capture's files for GET /captures/:id/pcap: the local sink's files when it wrote them, else the copy in memory. */
+  download(id: string): CaptureDownload | undefined {
+    return downloadOf(this.finished.get(id), this.retained.files(id));
   }
 
   stats(): { running: number; queued: number; reservedBytes: number; budgetBytes: number; lookbackRingBytes: number; retainedBytes: number; shuttingDown: boolean } {
@@ -222,7 +228,7 @@ export class Scheduler {
       reservedBytes: this.reservedBytes,
       budgetBytes: this.captureBudgetBytes(),
       lookbackRingBytes: lookbackRingBytes(this.deps.config()),
-      retainedBytes: this.retainedBytes,
+      retainedBytes: this.retained.bytes,
       shuttingDown: this.shuttingDown,
     };
   }
@@ -411,7 +417,7 @@ export class Scheduler {
     entry.outcome.state = 'delivering';
     void Promise.all(entry.deliveries).then(() => {
       this.releaseMemory(entry);
-      this.retain(entry.job.id, finalFiles);
+      if (hasLocalCopy(entry.outcome) || !this.retained.retain(entry.job.id, finalFiles)) captureMemoryReleased(entry.outcome.bytes);
       this.finish(entry, entry.outcome.error ? 'failed' : 'done');
     });
   }
@@ -564,19 +570,10 @@ export class Scheduler {
     this.active.delete(entry.job.id);
     this.flows.ended(entry.job, this.deps.clock.nowMs());
     const outcome = structuredClone(entry.outcome);
-    this.keepFinished(entry.job.id, outcome);
+    this.finished.keep(entry.job.id, outcome);
     entry.markArmed(outcome);
     entry.settle(outcome);
     this.pump();
-  }
-
-  private keepFinished(id: string, outcome: CaptureOutcome): void {
-    this.finished.set(id, outcome);
-    const history = this.deps.config().http.history;
-    for (const oldest of this.finished.keys()) {
-      if (this.finished.size <= history) break;
-      this.finished.delete(oldest);
-    }
   }
 
   private releaseSlot(entry: Entry): void {
@@ -601,27 +598,6 @@ export class Scheduler {
   private updateGauges(): void {
     this.deps.metrics.capturesRunning.set(this.running);
     this.deps.metrics.memoryReserved.set(this.reservedBytes);
-  }
-
-  // ---- downloads ----
-
-  private retain(id: string, files: readonly DeliverableFile[]): void {
-    const { retainseconds, retainbytes } = this.deps.config().http;
-    const bytes = totalBytes(files);
-    if (files.length === 0 || retainseconds === 0 || bytes > retainbytes) return;
-    this.retained.set(id, { id, files, bytes, untilMs: this.deps.clock.nowMs() + retainseconds * 1000 });
-    this.retainedBytes += bytes;
-    this.expireRetained();
-  }
-
-  private expireRetained(): void {
-    const now = this.deps.clock.nowMs();
-    const limit = this.deps.config().http.retainbytes;
-    for (const [id, kept] of this.retained) {
-      if (kept.untilMs > now && this.retainedBytes <= limit) continue;
-      this.retained.delete(id);
-      this.retainedBytes -= kept.bytes;
-    }
   }
 
   private snapshot(entry: Entry): CaptureOutcome {

@@ -192,8 +192,11 @@ async function writeFileAtomically(dir: string, file: DeliverableFile, log: Log)
   }
 }
 
+/** The local sink's name in outcomes: its deliveries' locations are files on this host. */
+export const LOCAL_SINK_NAME = 'local';
+
 export class LocalSink implements Sink {
-  readonly name = 'local';
+  readonly name = LOCAL_SINK_NAME;
   readonly writesLocally = true;
   readonly #rootDir: string;
   readonly #log: Log;

@@ -19,4 +19,6 @@ export interface Sink {
    */
   readonly writesLocally?: boolean;
   deliver(capture: FinishedCapture): Promise<Delivery>;
+  /** A reload replaced this sink: let go of its connections once the deliveries still running on them end. */
+  close?(): void | Promise<void>;
 }

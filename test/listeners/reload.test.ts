@@ -67,3 +67,33 @@ it('SIGHUP with a new [redis] channel moves the subscription there; the HTTP API
     publisher.disconnect();
   }
 }, 90_000);
+
+it('SIGHUP enabling [redis] on a daemon started without it loads the listener then and captures what it receives', async () => {
+  fixture = (await createFixture('redis')) as RedisFixture;
+  link = await createTestLink();
+  const node = uniqueName('pcapd-test-node');
+  daemon = await startDaemon({ edits: { general: { node: JSON.stringify(node) } } });
+  const running = daemon;
+  expect((await running.waitForLog((line) => line.msg === 'pcapd started'))['listeners']).toEqual(['http']);
+
+  const config = await readFile(running.configPath, 'utf8');
+  await writeFile(running.configPath, editToml(config, fixture.edits()));
+  running.process.kill('SIGHUP');
+  await running.waitForLog((line) => line.msg === 'config reloaded');
+
+  const publisher = newRedis();
+  try {
+    await waitForMetric(running, 'pcapd_listener_up', { listener: 'redis' });
+    const id = uniqueName('req');
+    const body = JSON.stringify({ id, node, interface: [link.hostIf], bpf: TEST_FILTER, packets: 2, duration: 30 });
+    expect(await publisher.publish(fixture.channel, body)).toBe(1);
+    await running.waitForState(id, ['capturing'], 30_000);
+    const traffic = join(dir, 'traffic-late.pcap');
+    await writeTrafficPcap(traffic, 2, 200);
+    await link.replay(traffic);
+    const outcome = await running.waitForState(id, ['done'], 30_000);
+    expect((await readPackets(outcome.deliveries[0].locations[0])).map((p) => p.sequence)).toEqual([0, 1]);
+  } finally {
+    publisher.disconnect();
+  }
+}, 90_000);
