@@ -107,6 +107,11 @@ export class SinkError extends PcapdError {
   }
 }
 
+/** A code from outside TypeScript (the addon, a file read back): itself when it is a known code, else `fallback`. */
+export function knownCode(code: string, fallback: ErrorCode): ErrorCode {
+  return isErrorCode(code) ? code : fallback;
+}
+
 /** The code of a PcapdError or of a native error carrying a known `code`. */
 export function errorCodeOf(err: unknown): ErrorCode | undefined {
   if (err instanceof PcapdError) return err.code;

@@ -47,11 +47,11 @@ const WAIT_VALUE_SET: ReadonlySet<string> = new Set(WAIT_VALUES);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
 const MAX_WAIT_MS = 3_600_000;
 
-function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
   return { error: { code, message } };
 }
 
-function sendError(reply: FastifyReply, code: ErrorCode | string, message: string): FastifyReply {
+function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   return reply.code(httpStatusFor(code)).send(errorBody(code, message));
 }
 

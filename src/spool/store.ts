@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import type { CaptureFormat } from '../capture/capture.js';
-import { errnoCode, errorMessage, PcapdError } from '../errors.js';
+import { errnoCode, errorMessage, knownCode, PcapdError, type ErrorCode } from '../errors.js';
 import type { CaptureJob } from '../model/job.js';
 import type { CaptureOutcome } from '../model/outcome.js';
 import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
@@ -89,7 +89,7 @@ export interface SinkRetryState {
   nextAttemptAt: string;
   /** True after a non-retriable error: no more tries until a reload or `pcapd spool retry`. */
   failed: boolean;
-  code: string;
+  code: ErrorCode;
   message: string;
   lastAttemptAt: string;
 }
@@ -158,7 +158,7 @@ const StateSchema = z.object({
       failures: z.number().int().nonnegative(),
       nextAttemptAt: z.iso.datetime(),
       failed: z.boolean(),
-      code: z.string(),
+      code: z.string().transform((code) => knownCode(code, 'PCAPD_ERR_SINK_FAILED')),
       message: z.string(),
       lastAttemptAt: z.iso.datetime(),
     }),

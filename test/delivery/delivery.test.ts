@@ -197,14 +197,14 @@ describe('applySpoolChange', () => {
     const current = outcome('x');
     current.deliveries = [{ sink: 'local', locations: ['/a'] }];
     current.pending = [
-      { sink: 's3', segment: 2, attempts: 1, nextAttemptAt: 't', code: 'c', message: 'm' },
-      { sink: 's3', segment: 1, attempts: 1, nextAttemptAt: 't', code: 'c', message: 'm' },
+      { sink: 's3', segment: 2, attempts: 1, nextAttemptAt: 't', code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' },
+      { sink: 's3', segment: 1, attempts: 1, nextAttemptAt: 't', code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' },
     ];
-    current.deliveryFailures = [{ sink: 'cloudshark', segment: 2, code: 'c', message: 'm' }];
+    current.deliveryFailures = [{ sink: 'cloudshark', segment: 2, code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' }];
     const change = {
       record,
       deliveries: [{ sink: 's3', locations: ['s3://b/k'] }],
-      pending: [{ sink: 'cloudshark', segment: 2, attempts: 0, nextAttemptAt: 'now', code: 'c', message: 'm' }],
+      pending: [{ sink: 'cloudshark', segment: 2, attempts: 0, nextAttemptAt: 'now', code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' }],
       failures: [],
     };
     applySpoolChange(current, change);
