@@ -94,9 +94,9 @@ describe('a capture attached to a warm interface', () => {
   it('starts with the packets from before its request and goes on live, none missing or twice at the boundary', async () => {
     const link: TestLink = await createTestLink();
     const warmInterfaces = await openWarm(link.hostIf);
-    // 5000 packets over 5 s; the request comes 3 s in, asking for 5 s of lookback.
+    // 5000 packets over 5 s; the request comes once 3000 are in the ring (3 s in), asking for 5 s of lookback.
     const sending = link.replay(await traffic(5000, 200, 0), { pps: 1000 });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await waitFor('3000 packets in the lookback ring', () => (warmInterfaces.status()[0]?.ring.packets ?? 0) >= 3000, { timeoutMs: 10_000, intervalMs: 10 });
     const handle = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 5000, 5000);
     const armed = await handle.armed;
     await sending;
