@@ -165,7 +165,7 @@ export class RedisFixture implements BrokerFixture {
       return;
     }
     // Pub/sub keeps nothing: retry until pcapd is subscribed (after a start or a reconnect).
-    await waitFor(`a subscriber on ${this.channel}`, async () => ((await this.redis.publish(this.channel, body)) > 0 ? true : undefined));
+    await waitFor(`a subscriber on ${this.channel}`, async () => (await this.redis.publish(this.channel, body)) > 0);
   }
 
   async close(): Promise<void> {
