@@ -115,8 +115,8 @@ async function lookbackSettled(): Promise<void> {
     const packets = warm?.status()[0]?.ring.packets ?? 0;
     const settled = packets > 0 && packets === previous;
     previous = packets;
-    return settled ? true : undefined;
-  });
+    return settled;
+  }, { intervalMs: 100 });
 }
 
 // ---- reading files back ----

@@ -177,7 +177,7 @@ describe('flow captures from EVE alerts', () => {
   it('on a warm interface starts back at the flow\'s start: the SYN from before the alert is in the file', async () => {
     const peer = await createPeer(4);
     const running = await startFlowDaemon({}, `[[interface]]\nname = "${peer.link.hostIf}"\nwarm = true\nlookbackseconds = 30\nlookbackbytes = 4194304\n`);
-    await waitFor('the warm interface to open', async () => ((await running.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open', async () => (await running.api('/interfaces')).body.warm?.[0]?.state === 'up');
     const started = new Date();
     const port = clientPort();
     const socket = await connectFrom(peer, port);

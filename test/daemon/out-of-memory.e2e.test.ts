@@ -31,7 +31,7 @@ async function startLimited(link: TestLink, warm: boolean): Promise<RunningDaemo
   daemon = await startDaemon({ edits: { general: { node: '"sensor-oom"' } }, append, env: { PCAPD_TEST_CHUNK_LIMIT_BYTES: String(LIMIT_BYTES) } });
   const running = daemon;
   if (warm) {
-    await waitFor('the warm interface to open', async () => ((await running.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open', async () => (await running.api('/interfaces')).body.warm?.[0]?.state === 'up');
   }
   return running;
 }

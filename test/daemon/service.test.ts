@@ -45,7 +45,7 @@ describe('daemonize', () => {
       body: JSON.stringify({ node: 'any', interface: ['lo'], bpf: 'icmp', packets: 2, id: 'daemonized' }),
     });
     expect(submitted.status).toBe(202);
-    await waitFor('the capture to arm', async () => ((await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string }).state === 'capturing' || undefined, 10_000);
+    await waitFor('the capture to arm', async () => ((await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string }).state === 'capturing', 10_000);
     await run('ping', ['-c', '2', '-i', '0.2', '127.0.0.1']);
     const outcome = await waitFor('the capture to finish', async () => {
       const body = (await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string; deliveries: Array<{ locations: string[] }> };

@@ -39,7 +39,7 @@ describe('a warm interface in the daemon', () => {
     const link = await createTestLink();
     daemon = await startDaemon({ edits: { general: { node: '"sensor-warm"' } }, append: warmBlock(link.hostIf) });
     const running = daemon;
-    await waitFor('the warm interface to open', async () => ((await warmStatus(running, link.hostIf))?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open', async () => (await warmStatus(running, link.hostIf))?.state === 'up');
 
     const before = join(running.dir, 'before.pcap');
     await writeTrafficPcap(before, 300, 150, { firstSequence: 0 });
@@ -91,11 +91,11 @@ describe('a warm interface in the daemon', () => {
     });
     await writeFile(running.configPath, `${warmConfig}\n${warmBlock(link.hostIf)}`);
     running.process.kill('SIGHUP');
-    await waitFor('the warm interface to open after SIGHUP', async () => ((await warmStatus(running, link.hostIf))?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open after SIGHUP', async () => (await warmStatus(running, link.hostIf))?.state === 'up');
 
     await writeFile(running.configPath, warmConfig);
     running.process.kill('SIGHUP');
-    await waitFor('the warm interface to close after SIGHUP', async () => ((await warmStatus(running, link.hostIf)) === undefined ? true : undefined));
+    await waitFor('the warm interface to close after SIGHUP', async () => (await warmStatus(running, link.hostIf)) === undefined);
     const refused = await running.api('/captures', postJson({ node: 'any', interface: [link.hostIf], lookback: 5 }));
     expect(refused.body.error.code).toBe('PCAPD_ERR_LOOKBACK_NOT_WARM');
   });

@@ -45,16 +45,6 @@ function csSettings(port: number): Config['cloudshark'] {
   return ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port, token: cloudshark.token, upload: true });
 }
 
-async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 beforeAll(async () => {
   client = testClient(versitygw());
   bucket = uniqueBucket('delivery');
@@ -126,7 +116,7 @@ describe('DeliveryService', () => {
 
     // S3 comes back (as after a reload fixed its endpoint).
     sinks = [sinks[0] as Sink, new S3Sink({ settings: s3Settings(versitygw(), { bucket }), log })];
-    const { outcome: updated, context } = await until(() => late[0], 'the late delivery');
+    const { outcome: updated, context } = await waitFor('the late delivery', () => late[0]);
     s3Down.close();
 
     expect(context).toEqual({ kind: 'delivered', reply: 'redis://results', source: 'redis', segment: 0 });

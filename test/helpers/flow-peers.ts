@@ -76,7 +76,7 @@ async function startServer(peer: Peer): Promise<void> {
   server.stdout?.on('data', (data: Buffer) => {
     output += data.toString();
   });
-  await waitFor('the test server to listen', async () => (output.includes('ready') ? true : undefined), 10_000);
+  await waitFor('the test server to listen', async () => output.includes('ready'), 10_000);
 }
 
 export async function inNamespace(ns: string | undefined, command: string, args: string[]): Promise<string> {
@@ -265,7 +265,7 @@ export async function startNoise(peer: Peer): Promise<Noise> {
     tcp.write('noise\n');
     udp.send('noise', UDP_PORT, peer.remote);
   }, 10);
-  await waitFor('the other traffic to flow', async () => (answers >= 4 ? true : undefined), 10_000);
+  await waitFor('the other traffic to flow', async () => answers >= 4, 10_000);
   return {
     answers: () => answers,
     stop() {

@@ -8,6 +8,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+import { waitFor } from './wait.js';
+
 export interface TcpProxy {
   readonly port: number;
   /** Bytes sent upstream (client → server) so far. */
@@ -66,11 +68,7 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
       stalled = false;
     },
     async waitStalled(timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!stalled) {
-        if (Date.now() > deadline) throw new Error(`tcp proxy: no stall after ${bytesUp} bytes`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor('the tcp proxy to stall', () => stalled, { timeoutMs, intervalMs: 20, detail: () => `${bytesUp} bytes passed` });
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

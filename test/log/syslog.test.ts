@@ -42,7 +42,7 @@ async function listen(): Promise<{ path: string; lines: string[] }> {
   const lines: string[] = [];
   receiver = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   receiver.stdout?.on('data', (data: Buffer) => lines.push(...data.toString('utf8').split('\n').filter((line) => line !== '')));
-  await waitFor('the syslog socket', async () => (lines.includes('ready') ? true : undefined), 10_000);
+  await waitFor('the syslog socket', async () => lines.includes('ready'), 10_000);
   return { path, lines };
 }
 
