@@ -403,7 +403,7 @@ export class LiveWorld {
     const guarded = buildConfig(LIVE_CONFIG_TEXT.replace('[http]\n', `[http]\ntoken = "${HTTP_TOKEN}"\n`), 'fuzz-live-token.toml');
     // Lines go nowhere, but are still written: a logging path that throws is a crash too.
     const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true }));
-    this.scheduler = new Scheduler({ config: () => this.config, sinks: () => [], log, metrics: this.metrics, clock: systemNow });
+    this.scheduler = new Scheduler({ config: () => this.config, log, metrics: this.metrics, clock: systemNow, deliver: async () => ({ deliveries: [], failures: [], pending: [] }) });
     this.intake = new Intake({ config: () => this.config, node: () => NODE, scheduler: this.scheduler, log, metrics: this.metrics, clock: systemNow });
     const permission = capturePermission();
     const api = (config: Config): ReturnType<typeof buildApi> =>

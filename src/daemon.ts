@@ -131,7 +131,6 @@ export class Daemon {
     this.scheduler = new Scheduler({
       warm: this.warm,
       config: () => this.config,
-      sinks: () => this.sinks,
       log: this.root.log.child({ component: 'scheduler' }),
       metrics: this.metrics,
       clock,

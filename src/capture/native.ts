@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import type { CaptureFormat } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
 
 export interface NativeInterfaceInfo {
@@ -105,7 +106,7 @@ export interface NativeCaptureOptions {
   snaplen: number;
   promisc: boolean;
   bufferBytes: number;
-  format: 'pcap' | 'pcapng';
+  format: CaptureFormat;
   comment: string;
   application: string;
   hardware?: string;

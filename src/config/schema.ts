@@ -24,6 +24,7 @@ const port = () => z.number().int().min(1).max(65535);
 const text = (max = 1024) => z.string().max(max);
 
 export const CAPTURE_FORMATS = ['pcapng', 'pcap'] as const;
+export type CaptureFormat = (typeof CAPTURE_FORMATS)[number];
 
 const General = z.strictObject({
   // pcapdaemon keys

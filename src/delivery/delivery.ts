@@ -326,12 +326,6 @@ function pendingOf(failure: SinkFailure, segment: number): PendingDelivery {
   };
 }
 
-/** One try per sink, failures only reported: delivery for a scheduler built without the spool (tests, tools). */
-export async function deliverWithoutSpool(capture: FinishedCapture, sinks: readonly Sink[], log: Log, metrics: Metrics): Promise<DeliveryReport> {
-  const first = await deliverToSinks(capture, sinks, log, metrics);
-  return { deliveries: first.deliveries, failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
-}
-
 /** A capture the spool could not keep: each failed sink's failure says so, and it is logged once. */
 function unspooled(capture: FinishedCapture, first: FirstTry, log: Log, err: unknown): Omit<DeliveryReport, 'deliveries'> {
   const code = errorCodeOf(err) ?? 'PCAPD_ERR_SPOOL_WRITE';

@@ -20,30 +20,24 @@ import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../model/job.js';
 import { captureFileName } from '../sinks/naming.js';
-import type { Sink } from '../sinks/sink.js';
 import type { DeliverableFile, FinishedCapture } from '../model/finished-capture.js';
 import { downloadOf, hasLocalCopy, RetainedFiles, type CaptureDownload } from './downloads.js';
 import { FinishedCaptures } from './finished-captures.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
-import { deliverWithoutSpool, type DeliveryReport } from '../delivery/delivery.js';
+import type { DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
 import type { CaptureOutcome, InterfaceCounters } from '../model/outcome.js';
 
 export interface SchedulerDeps {
   config(): Config;
-  sinks(): readonly Sink[];
   log: Log;
   metrics: Metrics;
   clock: Clock;
   startCapture?: (spec: CaptureSpec) => CaptureHandle;
   /** The warm interfaces: a single-interface capture on one that is up attaches to its reader. */
   warm?: WarmReaders;
-  /**
-   * Delivers one finished capture or segment (src/delivery/delivery.ts:
-   * sinks in parallel, the spool for those that fail). Without it, every sink
-   * is tried once and failures are only reported.
-   */
-  deliver?(capture: FinishedCapture, outcome: CaptureOutcome, log: Log): Promise<DeliveryReport>;
+  /** Delivers one finished capture or segment (src/delivery/delivery.ts: sinks in parallel, the spool for those that fail). */
+  deliver(capture: FinishedCapture, outcome: CaptureOutcome, log: Log): Promise<DeliveryReport>;
 }
 
 export type SubmitResult =
@@ -490,9 +484,7 @@ export class Scheduler {
       startedAt: entry.outcome.startedAt ? new Date(entry.outcome.startedAt) : entry.job.receivedAt,
       files,
     };
-    const report = this.deps.deliver
-      ? await this.deps.deliver(capture, entry.outcome, entry.log)
-      : await deliverWithoutSpool(capture, this.deps.sinks(), entry.log, this.deps.metrics);
+    const report = await this.deps.deliver(capture, entry.outcome, entry.log);
     entry.outcome.deliveries.push(...report.deliveries);
     entry.outcome.deliveryFailures.push(...report.failures);
     (entry.outcome.pending ??= []).push(...report.pending);

@@ -5,7 +5,7 @@
  * safe path component whatever a request carried: nothing a requester sends
  * (node, customer, alert id) can add a directory, a "..", or a leading dot.
  */
-import type { CaptureFormat } from '../capture/capture.js';
+import type { CaptureFormat } from '../config/schema.js';
 import { tokenize, type Directive, type Placeholder, type Token } from '../config/file-name-pattern.js';
 
 export interface FileNameFields {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 
 import { z } from 'zod';
 
-import type { CaptureFormat } from '../capture/capture.js';
+import type { CaptureFormat } from '../config/schema.js';
 import { errnoCode, errorMessage, knownCode, PcapdError, type ErrorCode } from '../errors.js';
 import type { CaptureJob } from '../model/job.js';
 import type { CaptureOutcome } from '../model/outcome.js';

@@ -13,13 +13,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  startCapture,
-  type CaptureHandle,
-  type CaptureResult,
-  type CaptureSpec,
-  type FlowEndOptions,
-} from '../../src/capture/capture.js';
+import { startCapture, type CaptureHandle, type CaptureResult, type CaptureSpec, type FlowEndOptions } from '../../src/capture/capture.js';
 import type { NativeWarmInterface } from '../../src/capture/native.js';
 import { WarmInterfaces } from '../../src/capture/warm-interfaces.js';
 import { createLogger } from '../../src/log/logger.js';

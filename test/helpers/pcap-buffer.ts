@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { CaptureFormat } from '../../src/capture/capture.js';
+import type { CaptureFormat } from '../../src/config/schema.js';
 import type { CaptureJob } from '../../src/model/job.js';
 import type { DeliverableFile, FinishedCapture } from '../../src/model/finished-capture.js';
 import { udpFrame } from './frames.js';

@@ -37,7 +37,7 @@ beforeAll(async () => {
   config = await loadConfigFile(DEFAULT_CONFIG_PATH);
   const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
   const { log } = createLogger({ level: 'silent' });
-  scheduler = new Scheduler({ config: () => config, sinks: () => [], log, metrics, clock: systemClock });
+  scheduler = new Scheduler({ config: () => config, log, metrics, clock: systemClock, deliver: async () => ({ deliveries: [], failures: [], pending: [] }) });
   const intake = new Intake({ config: () => config, node: () => NODE, scheduler, log, metrics, clock: systemClock });
   app = buildApi({
     config: () => config,

@@ -93,7 +93,6 @@ function harness(settings: Settings = {}) {
   const holding = new Set<string>();
   const scheduler = new Scheduler({
     config: () => config,
-    sinks: () => [],
     log,
     metrics: new Metrics({ version: 'test', libpcap: 'test', defaults: false }),
     clock: { nowMs: () => nowMs },
