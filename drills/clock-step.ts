@@ -9,7 +9,7 @@
  * wall time from another host, with pcapd's wall clock: no duration is
  * measured there, and a request is judged by the time pcapd's clock says.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,10 +22,29 @@ import { remoteSinks } from './lib/remote-sinks.js';
 
 const HOUR_MS = 3_600_000;
 
-/** libfaketime reads the offset from this file; it rereads it at most once a second. */
+/**
+ * The multi-threaded libfaketime, preloaded directly: the `faketime` wrapper
+ * sets FAKETIME, which takes precedence over FAKETIME_TIMESTAMP_FILE, so its
+ * offset could not be changed while the daemon runs.
+ */
+async function libfaketime(): Promise<string> {
+  for (const arch of await readdir('/usr/lib')) {
+    const path = join('/usr/lib', arch, 'faketime', 'libfaketimeMT.so.1');
+    if (await access(path).then(() => true, () => false)) return path;
+  }
+  throw new Error('libfaketimeMT.so.1 not found: install the Debian package faketime (scripts/install.sh --test)');
+}
+
+/** libfaketime rereads the offset file at every clock read (FAKETIME_NO_CACHE). */
 async function setOffset(file: string, offset: string): Promise<void> {
   await writeFile(file, `${offset}\n`);
-  await new Promise((resolve) => setTimeout(resolve, 1200));
+}
+
+/** The daemon's wall clock less ours, in hours, from its HTTP Date header. */
+async function daemonOffsetHours(daemon: RunningDaemon): Promise<number> {
+  const response = await fetch(`${daemon.baseUrl}/healthz`);
+  await response.text();
+  return Math.round((Date.parse(response.headers.get('date') ?? '') - Date.now()) / 360_000) / 10;
 }
 
 /** Seconds from armed to done, on the drill's own monotonic clock, the daemon's wall clock jumping by `offset` a second in. */
@@ -35,8 +54,10 @@ async function timedCapture(ctx: DrillContext, daemon: RunningDaemon, link: Test
   const armedMs = performance.now();
   if (traffic) await sendFrames(link, daemon.dir, 10);
   const trafficEndMs = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, traffic ? 200 : 1000));
   await setOffset(offsetFile, offset);
   const outcome = (await daemon.waitForState(id, ['done', 'failed'], 20_000)) as Outcome;
+  ctx.step(`${id}: pcapd's wall clock ${await daemonOffsetHours(daemon)} h from ours when it ended`);
   const seconds = (performance.now() - (traffic ? trafficEndMs : armedMs)) / 1000;
   if (outcome.state === 'done') ctx.counts.captured += 1;
   if (sinksOf(outcome).includes('local')) ctx.counts.delivered += 1;
@@ -55,9 +76,8 @@ export const clockSteps: Drill = {
     const sinks = await remoteSinks(ctx);
     const daemon = await startDaemon({
       dir,
-      prefix: ['faketime', '-m', '+0'],
-      env: { FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_CACHE_DURATION: '1' },
-      edits: mergeEdits(sinks.edits(), { spool: { retrybase: '1', retrymax: '2' }, general: { staleafter: '60' } }),
+      env: { LD_PRELOAD: await libfaketime(), FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' },
+      edits: mergeEdits(sinks.edits(), { spool: { retrybase: '1', retrymax: '2' }, general: { staleafter: '60', deliverempty: 'true' } }),
     });
     ctx.defer(() => daemon.stop());
     const link = await createTestLink();
@@ -86,6 +106,7 @@ export const clockSteps: Drill = {
     const delivered = await waitDelivered(daemon, 'clock-retry', ['local', 's3', 'cloudshark'], 30_000);
     const retrySeconds = (performance.now() - retriedFromMs) / 1000;
     ctx.step(`wall clock stepped back 2 h, sinks back: delivered to [${sinksOf(delivered).join(', ')}] ${retrySeconds.toFixed(1)} s later (spool.retrymax 2 s)`);
+    ctx.step(`pcapd's wall clock ${await daemonOffsetHours(daemon)} h from ours`);
     const everywhere = sinksOf(delivered).length === 3;
     ctx.check('the spool retries within seconds of a backward step', everywhere, delivered);
     if (everywhere) ctx.counts.delivered += 1;
@@ -98,8 +119,8 @@ export const clockSteps: Drill = {
     const agreeing = new Date(Date.now() - HOUR_MS).toISOString();
     const fresh = await daemon.api('/captures', postJson({ ...captureRequest(link, 'clock-fresh', { duration: 1 }), timestamp: agreeing }));
     const ahead = await daemon.api('/captures', postJson({ ...captureRequest(link, 'clock-ahead', { duration: 1 }), timestamp: new Date().toISOString() }));
-    ctx.step(`staleafter 60 s, pcapd's clock 1 h behind: request stamped in its time → ${fresh.status}; stamped 1 h ahead of it → ${ahead.status} ${String(ahead.body?.code ?? '')}`);
-    ctx.check('freshness is judged on pcapd\'s wall clock', fresh.status === 202 && ahead.body?.code === 'PCAPD_ERR_REQUEST_STALE', { fresh: fresh.body, ahead: ahead.body });
+    ctx.step(`staleafter 60 s, pcapd's clock 1 h behind: request stamped in its time → ${fresh.status}; stamped 1 h ahead of it → ${ahead.status} ${String(ahead.body?.error?.code ?? '')}`);
+    ctx.check('freshness is judged on pcapd\'s wall clock', fresh.status === 202 && ahead.body?.error?.code === 'PCAPD_ERR_REQUEST_STALE', { fresh: fresh.body, ahead: ahead.body });
     if (fresh.status === 202) await daemon.waitForState('clock-fresh', ['done', 'failed'], 15_000);
   },
 };

@@ -3,7 +3,7 @@
 #
 #   scripts/install.sh          runtime: Node.js (see lib/node.sh), libpcap, a C++ toolchain, tcpdump,
 #                               iproute2, procps, curl, ping; npm ci (builds the addon); tsc
-#   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze, llc
+#   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze, llc, faketime
 #
 # Node.js: the node on PATH when it is >= 20.18.1, else a pinned Node installed into
 # /opt/pcapd/node from the npm registry (Debian 12 ships only 18).
@@ -23,8 +23,9 @@ source scripts/lib/node.sh
 RUNTIME_PACKAGES=(libpcap-dev build-essential python3 tcpdump iproute2 procps ca-certificates curl iputils-ping)
 # tshark/capinfos read captures back independently; tcpreplay injects traffic; daemonize and
 # systemd (systemd-analyze) check the service wrappers; util-linux for mount/flock; llvm (llc)
-# builds the tc eBPF program that tags real TCP traffic with VLANs on a veth pair.
-TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm)
+# builds the tc eBPF program that tags real TCP traffic with VLANs on a veth pair; faketime steps the
+# wall clock under the daemon in the clock drill.
+TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm faketime)
 
 install_packages() {
   local packages=("${RUNTIME_PACKAGES[@]}")
