@@ -94,11 +94,20 @@ export const killedDuringDelivery: Drill = {
     const outcome = await waitDelivered(second, 'killdel-1', ['local', 's3', 'cloudshark'], 45_000);
     ctx.step(`restarted: killdel-1 delivered [${sinksOf(outcome).join(', ')}] from the spool`);
     if (sinksOf(outcome).length === 3) ctx.counts.delivered += 1;
-    else ctx.counts.lost += 1;
+    else {
+      ctx.counts.lost += 1;
+      const retries = second.logs.filter((line) => line.msg.includes('not delivered')).slice(-2);
+      ctx.step(`last retry failures: ${JSON.stringify(retries)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const copies = { ...(await sinks.copies('killdel-1')), local: await localCopies(second.captureDir, 'killdel-1') };
     ctx.step(`copies s3 ${copies.s3}, cloudshark ${copies.cloudshark}, local ${copies.local}`);
-    ctx.check('one copy in each sink', copies.s3 === 1 && copies.cloudshark === 1 && copies.local === 1, copies);
-    ctx.counts.duplicated += Math.max(0, copies.s3 - 1) + Math.max(0, copies.cloudshark - 1) + Math.max(0, copies.local - 1);
+    // S3 overwrites the same key and the local sink never writes twice; Cloudshark has no
+    // idempotent key, so an upload it stored whose answer the killed pcapd never read is sent
+    // once more after the restart: at most one extra copy, as the README says.
+    ctx.check('one copy in S3 and locally, at most two in Cloudshark', copies.s3 === 1 && copies.local === 1 && copies.cloudshark >= 1 && copies.cloudshark <= 2, copies);
+    if (copies.cloudshark === 2) ctx.step('Cloudshark: 1 documented extra copy (it stored the upload the killed pcapd never heard back about)');
+    ctx.counts.duplicated += Math.max(0, copies.s3 - 1) + Math.max(0, copies.local - 1);
+    ctx.counts.documentedDuplicates += Math.max(0, copies.cloudshark - 1);
   },
 };
