@@ -3,7 +3,7 @@
  * and the running test servers; each prints what it did and its figures,
  * and the table at the end puts them side by side.
  *
- *   npx tsx drills/run.ts                     every drill (about 8 minutes; the sink outage is 60 s)
+ *   npx tsx drills/run.ts                     every drill (about 4 minutes; the sink outage is 60 s)
  *   npx tsx drills/run.ts spool-disk-full …   only the drills named
  *   DRILL_OUTAGE_SECONDS=10 npx tsx drills/run.ts   shorter outages
  *
