@@ -21,7 +21,7 @@ import { stringify } from 'smol-toml';
 
 import { validateFilter } from '../src/capture/devices.js';
 import { capturePermission } from '../src/capture/permission.js';
-import type { Clock } from '../src/clock.js';
+import { systemClock } from '../src/clock.js';
 import { buildConfig, loadConfigFile, redactConfig } from '../src/config/load.js';
 import { isLoopbackHost } from '../src/config/cross-checks.js';
 import { ConfigSchema, type Config } from '../src/config/schema.js';
@@ -158,7 +158,6 @@ export const PARSE_CONFIGS: readonly Config[] = PARSE_CONFIG_TEXTS.map((text, i)
 /** Signed requests checked, unsigned ones accepted. */
 const SIGNING_OPTIONAL_CONFIG = buildConfig(GENERAL + INTERFACES(false) + SIGNING(false), 'fuzz-signing-optional.toml');
 
-const systemNow: Clock = { nowMs: () => Date.now() };
 
 function parseContext(config: Config, source: string): ParseContext {
   let ids = 0;
@@ -166,7 +165,7 @@ function parseContext(config: Config, source: string): ParseContext {
     config,
     node: NODE,
     source,
-    clock: systemNow,
+    clock: systemClock,
     interfaceExists: (name) => name === IFACE,
     newId: () => `fuzz-${++ids}`,
   };
@@ -403,8 +402,8 @@ export class LiveWorld {
     const guarded = buildConfig(LIVE_CONFIG_TEXT.replace('[http]\n', `[http]\ntoken = "${HTTP_TOKEN}"\n`), 'fuzz-live-token.toml');
     // Lines go nowhere, but are still written: a logging path that throws is a crash too.
     const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true }));
-    this.scheduler = new Scheduler({ config: () => this.config, log, metrics: this.metrics, clock: systemNow, deliver: async () => ({ deliveries: [], failures: [], pending: [] }) });
-    this.intake = new Intake({ config: () => this.config, node: () => NODE, scheduler: this.scheduler, log, metrics: this.metrics, clock: systemNow });
+    this.scheduler = new Scheduler({ config: () => this.config, log, metrics: this.metrics, clock: systemClock, deliver: async () => ({ deliveries: [], failures: [], pending: [] }) });
+    this.intake = new Intake({ config: () => this.config, node: () => NODE, scheduler: this.scheduler, log, metrics: this.metrics, clock: systemClock });
     const permission = capturePermission();
     const api = (config: Config): ReturnType<typeof buildApi> =>
       buildApi({

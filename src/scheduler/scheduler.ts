@@ -64,6 +64,7 @@ interface Entry {
   /** Resolves `armed`; later calls do nothing (a promise settles once). */
   markArmed(state: CaptureOutcome): void;
   reservationBytes: number;
+  /** Monotonic (Clock.monotonicMs): scheduler.queuetimeout must not fire on a wall-clock step. */
   queuedAtMs: number;
   handle?: CaptureHandle;
   /** Segment deliveries still running when the capture ends. */
@@ -99,6 +100,7 @@ export class Scheduler {
   private readonly queue: Entry[] = [];
   private readonly finished: FinishedCaptures;
   private readonly retained: RetainedFiles;
+  /** Request id → end of its dedup window, monotonic ms. */
   private readonly seenIds = new Map<string, number>();
   private readonly perInterface = new Map<string, number>();
   private readonly flows = new FlowCaptures();
@@ -134,7 +136,7 @@ export class Scheduler {
     const entry = this.newEntry(job, reservationBytes);
     if (this.canStart(entry) || this.queue.length < settings.queue) {
       this.remember(job);
-      this.flows.started(job, this.deps.clock.nowMs(), this.deps.config().flows.mergewindow * 1000);
+      this.flows.started(job, this.deps.clock.monotonicMs(), this.deps.config().flows.mergewindow * 1000);
     }
     if (this.canStart(entry)) {
       this.launch(entry);
@@ -249,7 +251,7 @@ export class Scheduler {
   private mergeIntoFlowCapture(job: CaptureJob): SubmitResult | undefined {
     if (job.flow === undefined) return undefined;
     const flows = this.deps.config().flows;
-    const captureId = this.flows.captureOf(job.flow, this.deps.clock.nowMs(), flows.mergewindow * 1000);
+    const captureId = this.flows.captureOf(job.flow, this.deps.clock.monotonicMs(), flows.mergewindow * 1000);
     if (captureId === undefined) return undefined;
     const outcome = this.active.get(captureId)?.outcome ?? this.finished.get(captureId);
     if (outcome?.flow === undefined) return undefined;
@@ -259,15 +261,15 @@ export class Scheduler {
 
   private isDuplicate(id: string): boolean {
     const until = this.seenIds.get(id);
-    return until !== undefined && until > this.deps.clock.nowMs();
+    return until !== undefined && until > this.deps.clock.monotonicMs();
   }
 
   private remember(job: CaptureJob): void {
     if (job.request.id === undefined) return;
     const windowMs = this.deps.config().scheduler.dedupwindow * 1000;
     this.seenIds.delete(job.request.id);
-    this.seenIds.set(job.request.id, this.deps.clock.nowMs() + windowMs);
-    const now = this.deps.clock.nowMs();
+    this.seenIds.set(job.request.id, this.deps.clock.monotonicMs() + windowMs);
+    const now = this.deps.clock.monotonicMs();
     for (const [id, until] of this.seenIds) {
       if (this.seenIds.size <= MAX_REMEMBERED_IDS && until > now) break;
       this.seenIds.delete(id);
@@ -288,7 +290,7 @@ export class Scheduler {
   }
 
   private pump(): void {
-    const now = this.deps.clock.nowMs();
+    const now = this.deps.clock.monotonicMs();
     const timeoutMs = this.deps.config().scheduler.queuetimeout * 1000;
     for (const entry of [...this.queue]) {
       if (timeoutMs > 0 && now - entry.queuedAtMs >= timeoutMs) {
@@ -340,7 +342,7 @@ export class Scheduler {
       armed,
       markArmed,
       reservationBytes,
-      queuedAtMs: this.deps.clock.nowMs(),
+      queuedAtMs: this.deps.clock.monotonicMs(),
       deliveries: [],
     };
   }
@@ -560,7 +562,7 @@ export class Scheduler {
   private finish(entry: Entry, state: 'done' | 'failed'): void {
     entry.outcome.state = state;
     this.active.delete(entry.job.id);
-    this.flows.ended(entry.job, this.deps.clock.nowMs());
+    this.flows.ended(entry.job, this.deps.clock.monotonicMs());
     const outcome = structuredClone(entry.outcome);
     this.finished.keep(entry.job.id, outcome);
     entry.markArmed(outcome);

@@ -99,6 +99,13 @@ export class Spool {
   private readonly busy = new Set<string>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly loaded = new Map<string, { capture: Promise<FinishedCapture>; users: number }>();
+  /**
+   * When each sink's next try is due, in monotonic ms. The state's
+   * nextAttemptAt (wall time) only says when, for people and `pcapd spool`:
+   * waiting on it, a wall clock stepped back an hour held every retry for an
+   * hour. A state with no due time here (read from disk) is due at once.
+   */
+  private readonly dueMonoMs = new WeakMap<SinkRetryState, number>();
   private retryTimer: NodeJS.Timeout | undefined;
   private cullTimer: NodeJS.Timeout | undefined;
   private controlTimer: NodeJS.Timeout | undefined;
@@ -301,6 +308,14 @@ export class Spool {
     return this.deps.clock.nowMs();
   }
 
+  private monoNow(): number {
+    return this.deps.clock.monotonicMs();
+  }
+
+  private dueMs(state: SinkRetryState): number {
+    return this.dueMonoMs.get(state) ?? 0;
+  }
+
   private policy(): RetryPolicy {
     const { retrybase, retrymax } = this.deps.settings();
     const policy: RetryPolicy = { baseMs: retrybase * 1000, maxMs: retrymax * 1000 };
@@ -313,13 +328,15 @@ export class Spool {
     let changed = false;
     const at = new Date(nowMs).toISOString();
     for (const sink of undeliveredSinks(entry)) {
-      const state = entry.state.sinks[sink];
+      let state = entry.state.sinks[sink];
       if (state === undefined) {
-        entry.state.sinks[sink] = { failures: 0, nextAttemptAt: at, failed: false, code: 'PCAPD_ERR_SINK_FAILED', message: 'not tried yet', lastAttemptAt: at };
+        state = { failures: 0, nextAttemptAt: at, failed: false, code: 'PCAPD_ERR_SINK_FAILED', message: 'not tried yet', lastAttemptAt: at };
+        entry.state.sinks[sink] = state;
       } else {
         state.failed = false;
         state.nextAttemptAt = at;
       }
+      this.dueMonoMs.set(state, this.monoNow());
       changed = true;
     }
     return changed;
@@ -328,24 +345,27 @@ export class Spool {
   private failedState(previous: SinkRetryState | undefined, err: unknown, nowMs: number): SinkRetryState {
     const failures = (previous?.failures ?? 0) + 1;
     const decision = retryDecision(err, failures, this.policy());
-    return {
+    const delayMs = decision.retry ? decision.delayMs : 0;
+    const state: SinkRetryState = {
       failures,
-      nextAttemptAt: new Date(nowMs + (decision.retry ? decision.delayMs : 0)).toISOString(),
+      nextAttemptAt: new Date(nowMs + delayMs).toISOString(),
       failed: !decision.retry,
       code: errorCodeOf(err) ?? 'PCAPD_ERR_SINK_FAILED',
       message: errorMessage(err),
       lastAttemptAt: new Date(nowMs).toISOString(),
     };
+    this.dueMonoMs.set(state, this.monoNow() + delayMs);
+    return state;
   }
 
-  /** Whether `sink`'s next try of the entry is due by `nowMs` (never for a sink that failed for good). */
-  private isDue(entry: ValidEntry, sink: string, nowMs: number): boolean {
+  /** Whether `sink`'s next try of the entry is due by `monoMs` (never for a sink that failed for good). */
+  private isDue(entry: ValidEntry, sink: string, monoMs: number): boolean {
     if (entry.delivered.has(sink) || this.busy.has(tryKey(entry.key, sink))) return false;
     const state = entry.state.sinks[sink];
-    return state === undefined || (!state.failed && Date.parse(state.nextAttemptAt) <= nowMs);
+    return state === undefined || (!state.failed && this.dueMs(state) <= monoMs);
   }
 
-  /** Sinks with captures waiting (not failed for good) and the earliest due time of each. */
+  /** Sinks with captures waiting (not failed for good) and the earliest due time (monotonic) of each. */
   private nextDueBySink(): Map<string, number> {
     const next = new Map<string, number>();
     for (const entry of this.entries.values()) {
@@ -353,7 +373,7 @@ export class Spool {
       for (const sink of undeliveredSinks(entry)) {
         const state = entry.state.sinks[sink];
         if (state?.failed === true || this.busy.has(tryKey(entry.key, sink))) continue;
-        const at = state === undefined ? 0 : Date.parse(state.nextAttemptAt);
+        const at = state === undefined ? 0 : this.dueMs(state);
         next.set(sink, Math.min(at, next.get(sink) ?? Number.POSITIVE_INFINITY));
       }
     }
@@ -368,7 +388,7 @@ export class Spool {
   private schedule(): void {
     clearTimeout(this.retryTimer);
     if (this.closed) return;
-    const now = this.now();
+    const now = this.monoNow();
     let nextMs: number | undefined;
     for (const [sink, at] of this.nextDueBySink()) {
       if (this.workers.has(sink)) continue;
@@ -393,7 +413,7 @@ export class Spool {
   /** Tries the entries due for `sink`, oldest first, one at a time, until none is due. */
   private async runDue(sink: string): Promise<void> {
     while (!this.closed) {
-      const now = this.now();
+      const now = this.monoNow();
       const due = [...this.entries.values()].find((entry): entry is ValidEntry => entry.kind === 'valid' && this.isDue(entry, sink, now));
       if (due === undefined) return;
       await this.tryEntry(due, sink);
@@ -499,10 +519,13 @@ export class Spool {
   /** A sink took a capture: others waiting for it need not sit out their backoff. */
   private sinkIsBack(sink: string, exceptKey: string, nowMs: number): void {
     const at = new Date(nowMs).toISOString();
+    const monoMs = this.monoNow();
     for (const entry of this.entries.values()) {
       if (entry.kind !== 'valid' || entry.key === exceptKey || entry.delivered.has(sink)) continue;
       const state = entry.state.sinks[sink];
-      if (state !== undefined && !state.failed && Date.parse(state.nextAttemptAt) > nowMs) state.nextAttemptAt = at;
+      if (state === undefined || state.failed || this.dueMs(state) <= monoMs) continue;
+      state.nextAttemptAt = at;
+      this.dueMonoMs.set(state, monoMs);
     }
   }
 

@@ -136,7 +136,7 @@ function pcapdaemonStarts(host: Host, config: Config): boolean {
 
 // --- pcapd ---------------------------------------------------------------------
 
-const clock: Clock = { nowMs: () => Date.parse('2026-11-25T14:00:00Z') };
+const clock: Clock = { nowMs: () => Date.parse('2026-11-25T14:00:00Z'), monotonicMs: () => 0 };
 
 function pcapdParse(message: Message, host: Host, config: Config): ParseResult | PcapdError {
   let ids = 0;

@@ -80,7 +80,7 @@ beforeEach(async () => {
     sinks: () => sinks,
     log,
     metrics,
-    clock: { nowMs: () => Date.now() },
+    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
     onChange: (change) => service.applySpoolChange(change),
   });
   await spool.open(0);

@@ -28,6 +28,7 @@ export const TEST_COMMANDS: Readonly<Record<string, string>> = {
   umount: 'mount',
   getconf: 'libc-bin',
   sh: 'dash',
+  faketime: 'faketime',
 };
 
 function onPath(command: string): boolean {

@@ -20,7 +20,8 @@ export interface TcpProxy {
   stop(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }, options: { listenHost?: string } = {}): Promise<TcpProxy> {
+/** `listenPort` reopens a stopped proxy on its old port: to its clients, the server went down and came back. */
+export async function startTcpProxy(target: { host: string; port: number }, options: { listenHost?: string; listenPort?: number } = {}): Promise<TcpProxy> {
   let bytesUp = 0;
   let stallAt: number | undefined;
   let stalled = false;
@@ -55,7 +56,7 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, options.listenHost ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.listenPort ?? 0, options.listenHost ?? '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
   return {

@@ -13,7 +13,7 @@ import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
 import { eveAlert, eveAlertLine } from '../helpers/eve.js';
 
 const NOW_MS = Date.parse('2026-11-29T10:00:00Z');
-const clock: Clock = { nowMs: () => NOW_MS };
+const clock: Clock = { nowMs: () => NOW_MS, monotonicMs: () => 0 };
 
 function configWith(overrides: Record<string, unknown> = {}): Config {
   return ConfigSchema.parse({

@@ -38,7 +38,7 @@ const config: Config = ConfigSchema.parse({
   ],
 });
 
-const fakeClock: Clock = { nowMs: () => NOW_MS };
+const fakeClock: Clock = { nowMs: () => NOW_MS, monotonicMs: () => 0 };
 
 function context(overrides: Partial<ParseContext> = {}): ParseContext {
   let ids = 0;

@@ -16,7 +16,7 @@ import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
 import { requestObjectOf, signRequestText } from '../../src/requests/signature.js';
 
 const NOW_SECONDS = Date.parse('2026-11-25T12:00:00Z') / 1000;
-const clock: Clock = { nowMs: () => NOW_SECONDS * 1000 };
+const clock: Clock = { nowMs: () => NOW_SECONDS * 1000, monotonicMs: () => 0 };
 const SECRET = 'a'.repeat(16) + 'signing-secret-for-tests';
 const OLD_SECRET = 'b'.repeat(16) + 'the-previous-secret-here';
 

@@ -95,7 +95,7 @@ function harness(settings: Settings = {}) {
     config: () => config,
     log,
     metrics: new Metrics({ version: 'test', libpcap: 'test', defaults: false }),
-    clock: { nowMs: () => nowMs },
+    clock: { nowMs: () => nowMs, monotonicMs: () => nowMs },
     startCapture: (spec) => {
       const capture = new FakeCapture(spec, () => BigInt(nowMs) * 1_000_000n);
       started.push(capture);

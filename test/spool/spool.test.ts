@@ -38,7 +38,7 @@ interface Harness {
   spool: Spool;
   changes: SpoolChange[];
   metrics: Metrics;
-  clock: { offsetMs: number; nowMs(): number };
+  clock: { offsetMs: number; nowMs(): number; monotonicMs(): number };
   settings: Config['spool'];
 }
 
@@ -54,6 +54,7 @@ async function openSpool(sinks: () => readonly Sink[], overrides: Partial<Config
     nowMs() {
       return Date.now() + this.offsetMs;
     },
+    monotonicMs: () => performance.now(),
   };
   const spool = new Spool({
     settings: () => settings(overrides),
