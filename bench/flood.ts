@@ -72,7 +72,11 @@ async function flood(daemon: RunningDaemon, link: TestLink, channel: string): Pr
     const http = paced(count, RATE, async (index) => {
       sent.http++;
       try {
-        const response = await fetch(`${daemon.baseUrl}/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: floodBody(index, link.hostIf, 'h') });
+        const response = await fetch(`${daemon.baseUrl}/captures`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: floodBody(index, link.hostIf, 'h'),
+        });
         await response.arrayBuffer();
         sent.httpStatus.set(response.status, (sent.httpStatus.get(response.status) ?? 0) + 1);
       } catch {
@@ -107,11 +111,14 @@ async function main(): Promise<void> {
   const { host, port } = redisAddress();
   const link = await createTestLink();
   let daemon: RunningDaemon | undefined;
-  const guard = setTimeout(() => {
-    console.error(`flood: still running after ${SECONDS + 120} s, giving up`);
-    process.exitCode = 1;
-    void Promise.allSettled([daemon?.stop(), link.destroy()]).then(() => process.exit(1));
-  }, (SECONDS + 120) * 1000);
+  const guard = setTimeout(
+    () => {
+      console.error(`flood: still running after ${SECONDS + 120} s, giving up`);
+      process.exitCode = 1;
+      void Promise.allSettled([daemon?.stop(), link.destroy()]).then(() => process.exit(1));
+    },
+    (SECONDS + 120) * 1000,
+  );
   try {
     daemon = await startDaemon({
       edits: {
@@ -125,7 +132,10 @@ async function main(): Promise<void> {
     const idleRss = rssBytes(pid);
 
     const pcap = join(daemon.dir, 'witness.pcap');
-    await writeFramesPcap(pcap, Array.from({ length: WITNESS_PACKETS }, (_, sequence) => udpFrame(64, sequence)));
+    await writeFramesPcap(
+      pcap,
+      Array.from({ length: WITNESS_PACKETS }, (_, sequence) => udpFrame(64, sequence)),
+    );
     const ids = await witnesses(daemon, link);
     const traffic = link.replay(pcap, { pps: WITNESS_PPS });
 
@@ -140,10 +150,14 @@ async function main(): Promise<void> {
     const running = daemon;
     const finished = await Promise.all(ids.map((id) => running.waitForState(id, ['done', 'failed'], 90_000)));
     // Every accepted flood capture ends within queuetimeout (30 s) plus its one second.
-    await waitFor('the flood captures to finish', async () => {
-      const stats = (await running.api('/stats')).body as { scheduler?: { running: number; queued: number } };
-      return stats.scheduler === undefined || (stats.scheduler.running === 0 && stats.scheduler.queued === 0);
-    }, 60_000);
+    await waitFor(
+      'the flood captures to finish',
+      async () => {
+        const stats = (await running.api('/stats')).body as { scheduler?: { running: number; queued: number } };
+        return stats.scheduler === undefined || (stats.scheduler.running === 0 && stats.scheduler.queued === 0);
+      },
+      60_000,
+    );
     clearInterval(sampler);
     peakRss = Math.max(peakRss, rssBytes(pid));
 
@@ -153,19 +167,33 @@ async function main(): Promise<void> {
     const ignored = await metricSamples(daemon, 'pcapd_requests_ignored_total');
     const duplicate = await metricSamples(daemon, 'pcapd_requests_duplicate_total');
     const failedByAdmission = await metricSum(daemon, 'pcapd_captures_failed_total', { reason: 'PCAPD_ERR_ADMISSION_FULL' });
-    const bySource = (samples: typeof received, source: string): number => samples.filter((s) => s.labels['source'] === source).reduce((sum, s) => sum + s.value, 0);
+    const bySource = (samples: typeof received, source: string): number =>
+      samples.filter((s) => s.labels['source'] === source).reduce((sum, s) => sum + s.value, 0);
 
-    console.log(`flood: ${RATE}/s for ${SECONDS} s through HTTP and through Redis pub/sub at once (${floodSeconds.toFixed(1)} s), witnesses at ${WITNESS_PPS} pps`);
+    console.log(
+      `flood: ${RATE}/s for ${SECONDS} s through HTTP and through Redis pub/sub at once (${floodSeconds.toFixed(1)} s), witnesses at ${WITNESS_PPS} pps`,
+    );
     console.log('');
     console.log('source  sent   received  accepted  refused  ignored  duplicate  unaccounted');
     for (const source of ['http', 'redis'] as const) {
-      const counts = [sent[source], bySource(received, source), bySource(accepted, source), bySource(rejected, source), bySource(ignored, source), bySource(duplicate, source)];
+      const counts = [
+        sent[source],
+        bySource(received, source),
+        bySource(accepted, source),
+        bySource(rejected, source),
+        bySource(ignored, source),
+        bySource(duplicate, source),
+      ];
       const [s = 0, r = 0, a = 0, j = 0, i = 0, d = 0] = counts;
       const witnessesHere = source === 'http' ? ids.length : 0;
       const unaccounted = s + witnessesHere - (a + j + i + d);
-      console.log(`${source.padEnd(6)}  ${String(s).padStart(5)}  ${String(r).padStart(8)}  ${String(a).padStart(8)}  ${String(j).padStart(7)}  ${String(i).padStart(7)}  ${String(d).padStart(9)}  ${String(unaccounted).padStart(11)}`);
+      console.log(
+        `${source.padEnd(6)}  ${String(s).padStart(5)}  ${String(r).padStart(8)}  ${String(a).padStart(8)}  ${String(j).padStart(7)}  ${String(i).padStart(7)}  ${String(d).padStart(9)}  ${String(unaccounted).padStart(11)}`,
+      );
     }
-    console.log(`(http also carried the ${ids.length} witness requests; HTTP answers: ${[...sent.httpStatus].map(([status, n]) => `${status}×${n}`).join(' ')}${sent.httpErrors > 0 ? `, ${sent.httpErrors} connection errors` : ''})`);
+    console.log(
+      `(http also carried the ${ids.length} witness requests; HTTP answers: ${[...sent.httpStatus].map(([status, n]) => `${status}×${n}`).join(' ')}${sent.httpErrors > 0 ? `, ${sent.httpErrors} connection errors` : ''})`,
+    );
     console.log(`accepted then refused from the queue (queuetimeout): ${failedByAdmission}`);
     console.log('refused by code:');
     const codes = new Map<string, number>();
@@ -173,15 +201,23 @@ async function main(): Promise<void> {
     for (const [code, n] of [...codes].sort((a, b) => b[1] - a[1])) console.log(`  ${code.padEnd(32)} ${n}`);
     console.log('');
     const limit = MEMORY_BUDGET + idleRss;
-    console.log(`RSS: idle ${(idleRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)} MiB; budget ${(MEMORY_BUDGET / MIB).toFixed(0)} MiB + idle = ${(limit / MIB).toFixed(1)} MiB: ${peakRss <= limit ? 'within' : 'EXCEEDED'}`);
+    console.log(
+      `RSS: idle ${(idleRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)} MiB; budget ${(MEMORY_BUDGET / MIB).toFixed(0)} MiB + idle = ${(limit / MIB).toFixed(1)} MiB: ${peakRss <= limit ? 'within' : 'EXCEEDED'}`,
+    );
     for (const [index, outcome] of finished.entries()) {
-      const files = await waitFor(`${ids[index]}'s file`, async () => {
-        const listing = (await running.api(`/captures/${ids[index]}`)).body as { deliveries?: Array<{ sink: string; locations: string[] }> };
-        return listing.deliveries?.find((delivery) => delivery.sink === 'local')?.locations;
-      }, 30_000);
+      const files = await waitFor(
+        `${ids[index]}'s file`,
+        async () => {
+          const listing = (await running.api(`/captures/${ids[index]}`)).body as { deliveries?: Array<{ sink: string; locations: string[] }> };
+          return listing.deliveries?.find((delivery) => delivery.sink === 'local')?.locations;
+        },
+        30_000,
+      );
       const packets = (await Promise.all(files.map((file) => readPackets(file)))).flat();
       const { missing, duplicated } = sequenceCheck(packets.map((packet) => packet.sequence));
-      console.log(`witness ${ids[index]}: ${outcome.state} (${outcome.reason ?? outcome.error?.code}), ${packets.length} of ${WITNESS_PACKETS} packets, missing ${missing}, duplicated ${duplicated}`);
+      console.log(
+        `witness ${ids[index]}: ${outcome.state} (${outcome.reason ?? outcome.error?.code}), ${packets.length} of ${WITNESS_PACKETS} packets, missing ${missing}, duplicated ${duplicated}`,
+      );
     }
   } finally {
     clearTimeout(guard);

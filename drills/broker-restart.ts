@@ -50,7 +50,15 @@ const BROKERS: readonly Broker[] = [
 /** A broker outage, capped so the whole run stays within its ten minutes. */
 const outageMs = (outageSeconds: number): number => Math.min(outageSeconds, 20) * 1000;
 
-async function publishAll(ctx: DrillContext, fixture: BrokerFixture, daemon: RunningDaemon, link: TestLink, ids: string[], phase: string, n: number): Promise<void> {
+async function publishAll(
+  ctx: DrillContext,
+  fixture: BrokerFixture,
+  daemon: RunningDaemon,
+  link: TestLink,
+  ids: string[],
+  phase: string,
+  n: number,
+): Promise<void> {
   for (let i = 0; i < n; i += 1) {
     const id = `${fixture.listener}-${phase}-${i}`;
     ids.push(id);
@@ -73,7 +81,10 @@ function brokerDrill(broker: Broker): Drill {
       ctx.defer(() => proxy.stop());
       // Captures of a quiet link end at their duration with no packet: delivered all the same.
       // Five at once on one interface exceed scheduler.perinterface: the rest wait in the queue.
-      const daemon = await startDaemon({ dir, edits: mergeEdits(broker.edits(fixture, port), { general: { deliverempty: 'true' }, scheduler: { queue: '32' } }) });
+      const daemon = await startDaemon({
+        dir,
+        edits: mergeEdits(broker.edits(fixture, port), { general: { deliverempty: 'true' }, scheduler: { queue: '32' } }),
+      });
       ctx.defer(() => daemon.stop());
       const link = await createTestLink();
       ctx.defer(() => link.destroy());
@@ -81,7 +92,9 @@ function brokerDrill(broker: Broker): Drill {
 
       await publishAll(ctx, fixture, daemon, link, ids, 'before', 5);
       await daemon.waitForState(ids.at(-1) ?? '', ['done'], 30_000);
-      ctx.step(`5 requests published and captured; ${broker.name} goes away for ${outageMs(ctx.options.outageSeconds) / 1000} s (proxy closed, connections cut)`);
+      ctx.step(
+        `5 requests published and captured; ${broker.name} goes away for ${outageMs(ctx.options.outageSeconds) / 1000} s (proxy closed, connections cut)`,
+      );
       await proxy.stop();
       if (broker.keepsMessagesWhileDown) {
         await publishAll(ctx, fixture, daemon, link, ids, 'during', 5);

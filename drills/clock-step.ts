@@ -30,7 +30,13 @@ const HOUR_MS = 3_600_000;
 async function libfaketime(): Promise<string> {
   for (const arch of await readdir('/usr/lib')) {
     const path = join('/usr/lib', arch, 'faketime', 'libfaketimeMT.so.1');
-    if (await access(path).then(() => true, () => false)) return path;
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
   }
   throw new Error('libfaketimeMT.so.1 not found: install the Debian package faketime (scripts/install.sh --test)');
 }
@@ -48,7 +54,16 @@ async function daemonOffsetHours(daemon: RunningDaemon): Promise<number> {
 }
 
 /** Seconds from armed to done, on the drill's own monotonic clock, the daemon's wall clock jumping by `offset` a second in. */
-async function timedCapture(ctx: DrillContext, daemon: RunningDaemon, link: TestLink, offsetFile: string, id: string, limits: Record<string, unknown>, offset: string, traffic: boolean): Promise<{ seconds: number; outcome: Outcome }> {
+async function timedCapture(
+  ctx: DrillContext,
+  daemon: RunningDaemon,
+  link: TestLink,
+  offsetFile: string,
+  id: string,
+  limits: Record<string, unknown>,
+  offset: string,
+  traffic: boolean,
+): Promise<{ seconds: number; outcome: Outcome }> {
   await armCapture(daemon, captureRequest(link, id, limits));
   ctx.counts.requested += 1;
   const armedMs = performance.now();
@@ -85,12 +100,18 @@ export const clockSteps: Drill = {
 
     const forward = await timedCapture(ctx, daemon, link, offsetFile, 'clock-duration-fwd', { duration: 3 }, '+1h', false);
     ctx.step(`duration 3 s, wall clock +1 h a second in: ended (${forward.outcome.reason ?? forward.outcome.state}) after ${forward.seconds.toFixed(2)} s`);
-    ctx.check('duration 3 s lasts about 3 s across a forward step', forward.outcome.reason === 'duration' && forward.seconds > 2.5 && forward.seconds < 5, forward);
+    ctx.check(
+      'duration 3 s lasts about 3 s across a forward step',
+      forward.outcome.reason === 'duration' && forward.seconds > 2.5 && forward.seconds < 5,
+      forward,
+    );
     const back = await timedCapture(ctx, daemon, link, offsetFile, 'clock-duration-back', { duration: 3 }, '-1h', false);
     ctx.step(`duration 3 s, wall clock stepped back 2 h: ended (${back.outcome.reason ?? back.outcome.state}) after ${back.seconds.toFixed(2)} s`);
     ctx.check('duration 3 s lasts about 3 s across a backward step', back.outcome.reason === 'duration' && back.seconds > 2.5 && back.seconds < 5, back);
     const idle = await timedCapture(ctx, daemon, link, offsetFile, 'clock-idle', { timeout: 2, duration: 30 }, '+1h', true);
-    ctx.step(`idle timeout 2 s, wall clock +2 h after the last packet: ended (${idle.outcome.reason ?? idle.outcome.state}) ${idle.seconds.toFixed(2)} s after the traffic`);
+    ctx.step(
+      `idle timeout 2 s, wall clock +2 h after the last packet: ended (${idle.outcome.reason ?? idle.outcome.state}) ${idle.seconds.toFixed(2)} s after the traffic`,
+    );
     ctx.check('the idle timeout lasts about 2 s', idle.outcome.reason === 'timeout' && idle.seconds > 1 && idle.seconds < 4.5, idle);
 
     // Retries: both remote sinks down, the capture spooled with tries due a second or two
@@ -105,7 +126,9 @@ export const clockSteps: Drill = {
     const retriedFromMs = performance.now();
     const delivered = await waitDelivered(daemon, 'clock-retry', ['local', 's3', 'cloudshark'], 30_000);
     const retrySeconds = (performance.now() - retriedFromMs) / 1000;
-    ctx.step(`wall clock stepped back 2 h, sinks back: delivered to [${sinksOf(delivered).join(', ')}] ${retrySeconds.toFixed(1)} s later (spool.retrymax 2 s)`);
+    ctx.step(
+      `wall clock stepped back 2 h, sinks back: delivered to [${sinksOf(delivered).join(', ')}] ${retrySeconds.toFixed(1)} s later (spool.retrymax 2 s)`,
+    );
     ctx.step(`pcapd's wall clock ${await daemonOffsetHours(daemon)} h from ours`);
     const everywhere = sinksOf(delivered).length === 3;
     ctx.check('the spool retries within seconds of a backward step', everywhere, delivered);
@@ -119,8 +142,13 @@ export const clockSteps: Drill = {
     const agreeing = new Date(Date.now() - HOUR_MS).toISOString();
     const fresh = await daemon.api('/captures', postJson({ ...captureRequest(link, 'clock-fresh', { duration: 1 }), timestamp: agreeing }));
     const ahead = await daemon.api('/captures', postJson({ ...captureRequest(link, 'clock-ahead', { duration: 1 }), timestamp: new Date().toISOString() }));
-    ctx.step(`staleafter 60 s, pcapd's clock 1 h behind: request stamped in its time → ${fresh.status}; stamped 1 h ahead of it → ${ahead.status} ${String(ahead.body?.error?.code ?? '')}`);
-    ctx.check('freshness is judged on pcapd\'s wall clock', fresh.status === 202 && ahead.body?.error?.code === 'PCAPD_ERR_REQUEST_STALE', { fresh: fresh.body, ahead: ahead.body });
+    ctx.step(
+      `staleafter 60 s, pcapd's clock 1 h behind: request stamped in its time → ${fresh.status}; stamped 1 h ahead of it → ${ahead.status} ${String(ahead.body?.error?.code ?? '')}`,
+    );
+    ctx.check("freshness is judged on pcapd's wall clock", fresh.status === 202 && ahead.body?.error?.code === 'PCAPD_ERR_REQUEST_STALE', {
+      fresh: fresh.body,
+      ahead: ahead.body,
+    });
     if (fresh.status === 202) await daemon.waitForState('clock-fresh', ['done', 'failed'], 15_000);
   },
 };

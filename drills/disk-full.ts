@@ -52,7 +52,9 @@ export const spoolDiskFull: Drill = {
     const full = await captureFrames(daemon, link, dir, 'spoolfull-1', FRAMES);
     ctx.counts.requested += 1;
     const spoolFull = full.deliveryFailures.find((failure) => failure.sink === 'cloudshark');
-    ctx.step(`capture while full: ${full.state}, ${full.packets} packets, delivered to [${sinksOf(full).join(', ')}], cloudshark: ${spoolFull?.code ?? 'no failure reported'}`);
+    ctx.step(
+      `capture while full: ${full.state}, ${full.packets} packets, delivered to [${sinksOf(full).join(', ')}], cloudshark: ${spoolFull?.code ?? 'no failure reported'}`,
+    );
     ctx.check('the capture ends done with every packet', full.state === 'done' && full.packets === FRAMES, full);
     ctx.check('the local sink still has it', sinksOf(full).includes('local'), full.deliveries);
     ctx.check('Cloudshark is reported PCAPD_ERR_SPOOL_FULL', spoolFull?.code === 'PCAPD_ERR_SPOOL_FULL', full.deliveryFailures);
@@ -116,7 +118,10 @@ export const localDiskFull: Drill = {
     ctx.counts.requested += 1;
     if (next.state === 'done') ctx.counts.captured += 1;
     ctx.step(`next capture: ${next.state}, ${next.packets} packets, delivered to [${sinksOf(next).join(', ')}]`);
-    for (const [id, outcome] of [['localfull-1', late], ['localfull-2', next]] as const) {
+    for (const [id, outcome] of [
+      ['localfull-1', late],
+      ['localfull-2', next],
+    ] as const) {
       const copies = await localCopies(disk.path, id);
       if (sinksOf(outcome).includes('local') && copies >= 1) ctx.counts.delivered += 1;
       else ctx.counts.lost += 1;

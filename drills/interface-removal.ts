@@ -40,7 +40,9 @@ export const interfaceRemoval: Drill = {
     const ended = (await daemon.waitForState('ifgone-1', ['done', 'failed'], 15_000)) as Outcome;
     const files = (await readdir(daemon.captureDir)).filter((name) => name.includes('-ifgone-1.'));
     const packetsInFile = files[0] === undefined ? 0 : (await readPackets(join(daemon.captureDir, files[0]))).length;
-    ctx.step(`capture ended: ${ended.state}, reason ${ended.reason ?? '-'} (${ended.error?.code ?? 'no code'}), ${ended.packets} packets; file read back by tshark: ${packetsInFile} packets`);
+    ctx.step(
+      `capture ended: ${ended.state}, reason ${ended.reason ?? '-'} (${ended.error?.code ?? 'no code'}), ${ended.packets} packets; file read back by tshark: ${packetsInFile} packets`,
+    );
     // State `failed` with the cause (PCAPD_ERR_CAPTURE_FAILED), or `done`: either way reason `error` and the packets delivered.
     ctx.check('it ends with reason error', ended.reason === 'error', ended);
     ctx.check('the file keeps every packet', packetsInFile === FRAMES && files.length === 1, { files, packetsInFile });

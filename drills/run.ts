@@ -23,7 +23,16 @@ import { formatTable, runDrill, type Drill, type DrillReport } from './lib/drill
 import { sinkOutage } from './sink-outage.js';
 import { killedDuringCapture, killedDuringDelivery } from './sigkill.js';
 
-const ALL: readonly Drill[] = [sinkOutage, killedDuringCapture, killedDuringDelivery, ...brokerRestarts, spoolDiskFull, localDiskFull, interfaceRemoval, clockSteps];
+const ALL: readonly Drill[] = [
+  sinkOutage,
+  killedDuringCapture,
+  killedDuringDelivery,
+  ...brokerRestarts,
+  spoolDiskFull,
+  localDiskFull,
+  interfaceRemoval,
+  clockSteps,
+];
 /** The whole run is abandoned past this, whatever a drill's own budget says. */
 const TOTAL_BUDGET_MS = 10 * 60_000;
 

@@ -105,7 +105,11 @@ export const killedDuringDelivery: Drill = {
     // S3 overwrites the same key and the local sink never writes twice; Cloudshark has no
     // idempotent key, so an upload it stored whose answer the killed pcapd never read is sent
     // once more after the restart: at most one extra copy, as the README says.
-    ctx.check('one copy in S3 and locally, at most two in Cloudshark', copies.s3 === 1 && copies.local === 1 && copies.cloudshark >= 1 && copies.cloudshark <= 2, copies);
+    ctx.check(
+      'one copy in S3 and locally, at most two in Cloudshark',
+      copies.s3 === 1 && copies.local === 1 && copies.cloudshark >= 1 && copies.cloudshark <= 2,
+      copies,
+    );
     if (copies.cloudshark === 2) ctx.step('Cloudshark: 1 documented extra copy (it stored the upload the killed pcapd never heard back about)');
     ctx.counts.duplicated += Math.max(0, copies.s3 - 1) + Math.max(0, copies.local - 1);
     ctx.counts.documentedDuplicates += Math.max(0, copies.cloudshark - 1);

@@ -32,7 +32,9 @@ export const sinkOutage: Drill = {
       ctx.counts.requested += 1;
       const outcome = await captureFrames(daemon, link, dir, id, 40);
       if (outcome.state === 'done') ctx.counts.captured += 1;
-      ctx.step(`${id}: ${outcome.state}, ${outcome.packets} packets, delivered [${sinksOf(outcome).join(', ')}], pending [${(outcome.pending ?? []).map((p) => `${p.sink} ${p.code}`).join(', ')}]`);
+      ctx.step(
+        `${id}: ${outcome.state}, ${outcome.packets} packets, delivered [${sinksOf(outcome).join(', ')}], pending [${(outcome.pending ?? []).map((p) => `${p.sink} ${p.code}`).join(', ')}]`,
+      );
     };
 
     await capture('outage-before');

@@ -29,7 +29,7 @@ export async function mountSmallDisk(sizeBytes: number): Promise<SmallDisk> {
       const block = Buffer.alloc(64 * 1024);
       try {
         // Bounded by the disk's size; halving the block fills the last page too.
-        for (let size = block.length; size > 0; ) {
+        for (let size = block.length; size > 0;) {
           try {
             await file.write(block, 0, size);
           } catch (err: unknown) {

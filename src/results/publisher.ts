@@ -164,10 +164,7 @@ export class ResultPublisher {
       log.debug({ reqId: event.id, destination: where, state: event.state }, 'result event published');
     } catch (err: unknown) {
       metrics.resultEvents.inc({ transport: destination.transport, outcome: 'error' });
-      log.warn(
-        { reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) },
-        'result event not published',
-      );
+      log.warn({ reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) }, 'result event not published');
     }
   }
 

@@ -217,7 +217,15 @@ export class Scheduler {
     return downloadOf(this.finished.get(id), this.retained.files(id));
   }
 
-  stats(): { running: number; queued: number; reservedBytes: number; budgetBytes: number; lookbackRingBytes: number; retainedBytes: number; shuttingDown: boolean } {
+  stats(): {
+    running: number;
+    queued: number;
+    reservedBytes: number;
+    budgetBytes: number;
+    lookbackRingBytes: number;
+    retainedBytes: number;
+    shuttingDown: boolean;
+  } {
     return {
       running: this.running,
       queued: this.queue.length,
@@ -471,13 +479,7 @@ export class Scheduler {
     });
   }
 
-  private async deliver(
-    entry: Entry,
-    files: DeliverableFile[],
-    segment: number,
-    final: boolean,
-    reason: FinishedCapture['reason'],
-  ): Promise<void> {
+  private async deliver(entry: Entry, files: DeliverableFile[], segment: number, final: boolean, reason: FinishedCapture['reason']): Promise<void> {
     const capture: FinishedCapture = {
       job: entry.job,
       segment,

@@ -50,7 +50,11 @@ it('releases every capture thread when its capture ends, and every capture objec
 
   // Joined right after the last event (no garbage collection needed).
   const seen = (): string => `now ${JSON.stringify(captureResources())}, before ${JSON.stringify(before)}`;
-  await waitFor('every capture thread joined', () => captureResources().captureThreads <= before.captureThreads, { timeoutMs: 2_000, intervalMs: 20, detail: seen });
+  await waitFor('every capture thread joined', () => captureResources().captureThreads <= before.captureThreads, {
+    timeoutMs: 2_000,
+    intervalMs: 20,
+    detail: seen,
+  });
   expect(captureResources().captureThreads).toBe(before.captureThreads);
   // Collecting garbage between probes: a dropped capture object goes only when the collector runs.
   const collected = (): boolean => {

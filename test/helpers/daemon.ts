@@ -119,7 +119,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       'a log line',
       () => {
         const found = logs.find(predicate);
-        if (found === undefined && (child.exitCode !== null || child.signalCode !== null)) throw new StopWaiting(`pcapd exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
+        if (found === undefined && (child.exitCode !== null || child.signalCode !== null))
+          throw new StopWaiting(`pcapd exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
         return found;
       },
       { timeoutMs, intervalMs: 20, detail: () => `stderr: ${stderr}` },

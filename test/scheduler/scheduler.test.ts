@@ -59,7 +59,18 @@ class FakeCapture implements CaptureHandle {
       lastPacketNs: packets > 0 ? endedNs : null,
       packets,
       bytes: fileBytes,
-      files: [{ format: 'pcapng', chunks, bytes: fileBytes, packets, firstPacketNs: null, lastPacketNs: null, segment: 0, interfaces: this.spec.interfaces.map((i) => i.name) }],
+      files: [
+        {
+          format: 'pcapng',
+          chunks,
+          bytes: fileBytes,
+          packets,
+          firstPacketNs: null,
+          lastPacketNs: null,
+          segment: 0,
+          interfaces: this.spec.interfaces.map((i) => i.name),
+        },
+      ],
       interfaces: [],
       packetSummaries: [],
       packetSummariesOmitted: 0,
@@ -161,7 +172,9 @@ describe('Scheduler queue', () => {
     expect(h.scheduler.get('b')?.state).toBe('queued');
     expect(h.scheduler.stats()).toMatchObject({ running: 1, queued: 2 });
     // The queue is full: refused at once.
-    expect(() => h.scheduler.submit(job('d'))).toThrow(expect.objectContaining({ code: 'PCAPD_ERR_ADMISSION_FULL', message: expect.stringMatching(/queue is full \(2\)/) }));
+    expect(() => h.scheduler.submit(job('d'))).toThrow(
+      expect.objectContaining({ code: 'PCAPD_ERR_ADMISSION_FULL', message: expect.stringMatching(/queue is full \(2\)/) }),
+    );
 
     h.capture('a').finish('packets');
     expect(await a.outcome).toMatchObject({ state: 'done', reason: 'packets' });
@@ -217,7 +230,9 @@ describe('Scheduler admission', () => {
     const budget = 20 * MIB;
     const h = harness({ scheduler: { maxconcurrent: 8, perinterface: 8, queue: 1, memorybudget: budget } });
     // Larger than the whole budget: refused at once, though the queue has room.
-    expect(() => h.scheduler.submit(job('huge', ['eth0'], budget))).toThrow(expect.objectContaining({ code: 'PCAPD_ERR_ADMISSION_FULL', message: expect.stringMatching(/scheduler\.memorybudget/) }));
+    expect(() => h.scheduler.submit(job('huge', ['eth0'], budget))).toThrow(
+      expect.objectContaining({ code: 'PCAPD_ERR_ADMISSION_FULL', message: expect.stringMatching(/scheduler\.memorybudget/) }),
+    );
 
     const a = accepted(h.scheduler.submit(job('a', ['eth0'], MIB)));
     accepted(h.scheduler.submit(job('b', ['eth1'], MIB)));
@@ -309,7 +324,7 @@ describe('Scheduler downloads of captures with no local copy', () => {
 });
 
 describe('Scheduler cancellation', () => {
-  it('gives a running capture\'s slot back at once, before the capture has closed, and counts it once', async () => {
+  it("gives a running capture's slot back at once, before the capture has closed, and counts it once", async () => {
     const h = harness({ scheduler: { maxconcurrent: 1, queue: 0 } });
     const a = accepted(h.scheduler.submit(job('a')));
     h.capture('a').arm();
