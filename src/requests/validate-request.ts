@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 
 import { PcapdError } from '../errors.js';
-import { jsonPointer, valueAt } from '../json.js';
+import { jsonPointer, jsonType, valueAt } from '../json.js';
 import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from '../model/request.js';
 import { shorten } from '../text.js';
 
@@ -144,12 +144,6 @@ function describeValue(value: unknown, code: Issue['code']): string {
   if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `${value.length} items`;
   if (typeof value === 'object' && value !== null) return 'an object';
   return String(value);
-}
-
-export function jsonType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
 }
 
 function isRecord(value: unknown): value is JsonSchema {

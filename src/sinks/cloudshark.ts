@@ -24,6 +24,7 @@ import { Agent, FormData, request } from 'undici';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorMessage, SinkError } from '../errors.js';
+import { readJsonObject } from '../json.js';
 import type { Log } from '../log/logger.js';
 import type { Sink } from './sink.js';
 import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
@@ -71,28 +72,18 @@ function statusRetriable(status: number): boolean {
 
 /** Cloudshark's error answer: {"status": …, "exceptions": ["…"]}; anything else is quoted, shortened. */
 function errorDetail(body: string): string {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'exceptions' in parsed && Array.isArray(parsed.exceptions)) {
-      return parsed.exceptions.map(String).join('; ');
-    }
-  } catch {
-    // not JSON
-  }
+  const exceptions = readJsonObject(body)?.['exceptions'];
+  if (Array.isArray(exceptions)) return exceptions.map(String).join('; ');
   return body.length > MAX_QUOTED_BODY_CHARS ? `${body.slice(0, MAX_QUOTED_BODY_CHARS)}…` : body;
 }
 
 function uploadAnswer(body: string): { id?: string; filename?: string } {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    const answer: { id?: string; filename?: string } = {};
-    if ('id' in parsed && (typeof parsed.id === 'string' || typeof parsed.id === 'number')) answer.id = String(parsed.id);
-    if ('filename' in parsed && typeof parsed.filename === 'string') answer.filename = parsed.filename;
-    return answer;
-  } catch {
-    return {};
-  }
+  const parsed = readJsonObject(body) ?? {};
+  const answer: { id?: string; filename?: string } = {};
+  const { id, filename } = parsed;
+  if (typeof id === 'string' || typeof id === 'number') answer.id = String(id);
+  if (typeof filename === 'string') answer.filename = filename;
+  return answer;
 }
 
 export class CloudsharkSink implements Sink {
