@@ -108,21 +108,22 @@ export class Daemon {
     this.log = this.root.log.child({ component: 'daemon' });
     this.metrics = new Metrics({ version: VERSION, libpcap: libpcapVersion() });
     const clock = options.clock ?? systemClock;
-    this.delivery = new DeliveryService({
-      sinks: () => this.sinks,
-      log: this.root.log.child({ component: 'delivery' }),
-      metrics: this.metrics,
-      amendOutcome: (id, change, fallback) => this.scheduler.amendOutcome(id, change, fallback),
-    });
     this.spool = new Spool({
       settings: () => this.config.spool,
       sinks: () => this.sinks,
       log: this.root.log,
       metrics: this.metrics,
       clock,
+      // Called once the spool is open, by then delivery exists.
       onChange: (change) => this.delivery.applySpoolChange(change),
     });
-    this.delivery.useSpool(this.spool);
+    this.delivery = new DeliveryService({
+      sinks: () => this.sinks,
+      spool: this.spool,
+      log: this.root.log.child({ component: 'delivery' }),
+      metrics: this.metrics,
+      amendOutcome: (id, change, fallback) => this.scheduler.amendOutcome(id, change, fallback),
+    });
     this.warm = new WarmInterfaces({
       log: this.root.log.child({ component: 'warm' }),
       metrics: this.metrics,

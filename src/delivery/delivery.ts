@@ -41,6 +41,8 @@ export type DeliveredListener = (outcome: CaptureOutcome, context: LateOutcomeCo
 
 export interface DeliveryServiceDeps {
   sinks(): readonly Sink[];
+  /** Where what a sink did not take waits and is retried. */
+  spool: Spool;
   log: Log;
   metrics: Metrics;
   /**
@@ -129,15 +131,11 @@ export class DeliveryService {
   private readonly deps: DeliveryServiceDeps;
   private readonly listeners = new Set<DeliveredListener>();
   private readonly inFlight = new Set<InFlight>();
-  private spool: Spool | undefined;
+  private readonly spool: Spool;
 
   constructor(deps: DeliveryServiceDeps) {
     this.deps = deps;
-  }
-
-  /** Failed deliveries are spooled from now on (without a spool they are only reported). */
-  useSpool(spool: Spool): void {
-    this.spool = spool;
+    this.spool = deps.spool;
   }
 
   /**
@@ -196,9 +194,8 @@ export class DeliveryService {
     outcome: CaptureOutcome,
     log: Log,
   ): Promise<{ key: string } | { error: unknown } | undefined> | undefined {
-    const spool = this.spool;
-    if (spool === undefined || sinks.every((sink) => sink.writesLocally === true)) return undefined;
-    return spool
+    if (sinks.every((sink) => sink.writesLocally === true)) return undefined;
+    return this.spool
       .hold(
         capture,
         sinks.map((sink) => sink.name),
@@ -226,7 +223,7 @@ export class DeliveryService {
 
   private async releaseJournal(key: string, capture: FinishedCapture, first: FirstTry, log: Log): Promise<Omit<DeliveryReport, 'deliveries'>> {
     try {
-      const view = await (this.spool as Spool).release(key, first.deliveries, first.failed);
+      const view = await this.spool.release(key, first.deliveries, first.failed);
       return { failures: view.failures, pending: view.pending };
     } catch (err: unknown) {
       log.error({ key, err: errorMessage(err) }, 'the write-ahead spool entry vanished during the first try');
@@ -242,7 +239,7 @@ export class DeliveryService {
   async spoolUnfinished(log: Log): Promise<number> {
     let spooled = 0;
     for (const flight of this.inFlight) {
-      if (this.spool === undefined || flight.spooledKey !== undefined) continue;
+      if (flight.spooledKey !== undefined) continue;
       // Already in the spool: its sinks stay held, and the next start tries those without a marker.
       const journal = await flight.journal;
       if (journal !== undefined && 'key' in journal) {
@@ -304,7 +301,6 @@ export class DeliveryService {
     log: Log,
     spoolError?: unknown,
   ): Promise<Omit<DeliveryReport, 'deliveries'>> {
-    if (this.spool === undefined) return { failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
     // The write-ahead copy already failed: the spool cannot keep this capture either.
     if (spoolError !== undefined) return unspooled(capture, first, log, spoolError);
     try {
@@ -319,7 +315,7 @@ export class DeliveryService {
   private async afterShutdownSpool(flight: InFlight, first: FirstTry, log: Log): Promise<DeliveryReport> {
     const key = flight.spooledKey ?? '';
     for (const delivery of first.deliveries) {
-      await this.spool?.markDeliveredLate(key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not mark a late delivery'));
+      await this.spool.markDeliveredLate(key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not mark a late delivery'));
     }
     return { deliveries: first.deliveries, failures: [], pending: first.failed.map((failure) => pendingOf(failure, flight.capture.segment)) };
   }

@@ -64,8 +64,17 @@ beforeEach(async () => {
   cloudshark.uploads.length = 0;
   cloudshark.holdUploads(false);
   const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
+  spool = new Spool({
+    settings: () => ({ dir: join(dir, 'spool'), maxbytes: 1 << 30, maxage: 3600, retrybase: 1, retrymax: 1, cullinterval: 3600 }),
+    sinks: () => sinks,
+    log,
+    metrics,
+    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+    onChange: (change) => service.applySpoolChange(change),
+  });
   service = new DeliveryService({
     sinks: () => sinks,
+    spool,
     log,
     metrics,
     amendOutcome: (id, change, fallback) => {
@@ -75,16 +84,7 @@ beforeEach(async () => {
       return structuredClone(current);
     },
   });
-  spool = new Spool({
-    settings: () => ({ dir: join(dir, 'spool'), maxbytes: 1 << 30, maxage: 3600, retrybase: 1, retrymax: 1, cullinterval: 3600 }),
-    sinks: () => sinks,
-    log,
-    metrics,
-    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
-    onChange: (change) => service.applySpoolChange(change),
-  });
   await spool.open(0);
-  service.useSpool(spool);
   service.onDelivered((outcome, context) => late.push({ outcome, context }));
 });
 
