@@ -6,15 +6,17 @@
  * before the outage and after it are all captured; SQS also keeps what was
  * published during it (Redis pub/sub keeps nothing by design, so none is sent then).
  *
- * Kafka is not drilled this way: its clients connect to the address the
+ * Kafka cannot be cut this way: its clients connect to the address the
  * broker advertises after the first metadata call, so a proxy in front of
- * the bootstrap address never carries the consumer's traffic.
+ * the bootstrap address never carries the consumer's traffic. Its drill
+ * restarts the test server itself (scripts/test-services.sh restart kafka):
+ * run `npm run drills` with nothing else using the test servers.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createFixture, mergeEdits, redisAddress, testEnv, type BrokerFixture, type Edits } from '../test/helpers/brokers.js';
+import { createFixture, mergeEdits, redisAddress, restartService, testEnv, type BrokerFixture, type Edits } from '../test/helpers/brokers.js';
 import { startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
 import { createTestLink, type TestLink } from '../test/helpers/netns.js';
 import { startTcpProxy, type TcpProxy } from '../test/helpers/tcp-proxy.js';
@@ -22,9 +24,11 @@ import { captureRequest, localCopies, sinksOf, type Outcome } from './lib/captur
 import type { Drill, DrillContext } from './lib/drill.js';
 
 interface Broker {
-  name: 'redis' | 'sqs';
+  name: 'redis' | 'sqs' | 'kafka';
+  /** Where pcapd reaches the server: through a proxy the drill cuts, or directly while the server itself restarts. */
+  outage: 'proxy' | 'restart';
   upstream(): { host: string; port: number };
-  /** The fixture's edits, pointed at the proxy. */
+  /** The fixture's edits, pointed at the proxy (with outage "proxy"). */
   edits(fixture: BrokerFixture, proxyPort: number): Edits;
   keepsMessagesWhileDown: boolean;
 }
@@ -32,18 +36,31 @@ interface Broker {
 const BROKERS: readonly Broker[] = [
   {
     name: 'redis',
+    outage: 'proxy',
     upstream: redisAddress,
     edits: (fixture, port) => mergeEdits(fixture.edits(), { redis: { host: '"127.0.0.1"', port: String(port) } }),
     keepsMessagesWhileDown: false,
   },
   {
     name: 'sqs',
+    outage: 'proxy',
     upstream: () => {
       const url = new URL(testEnv('PCAPD_TEST_SQS_ENDPOINT'));
       return { host: url.hostname, port: Number(url.port) };
     },
     edits: (fixture, port) => mergeEdits(fixture.edits(), { sqs: { endpoint: JSON.stringify(`http://127.0.0.1:${port}`) } }),
     keepsMessagesWhileDown: true,
+  },
+  {
+    name: 'kafka',
+    outage: 'restart',
+    upstream: () => {
+      const [host = '127.0.0.1', port = '9092'] = testEnv('PCAPD_TEST_KAFKA_BROKERS').split(',')[0]?.split(':') ?? [];
+      return { host, port: Number(port) };
+    },
+    edits: (fixture) => fixture.edits(),
+    // Nothing can be published while the only broker is down.
+    keepsMessagesWhileDown: false,
   },
 ];
 
@@ -92,17 +109,22 @@ function brokerDrill(broker: Broker): Drill {
 
       await publishAll(ctx, fixture, daemon, link, ids, 'before', 5);
       await daemon.waitForState(ids.at(-1) ?? '', ['done'], 30_000);
-      ctx.step(
-        `5 requests published and captured; ${broker.name} goes away for ${outageMs(ctx.options.outageSeconds) / 1000} s (proxy closed, connections cut)`,
-      );
-      await proxy.stop();
-      if (broker.keepsMessagesWhileDown) {
-        await publishAll(ctx, fixture, daemon, link, ids, 'during', 5);
-        ctx.step('5 requests published to the server while pcapd cannot reach it');
+      const away =
+        broker.outage === 'restart' ? 'is restarted' : `goes away for ${outageMs(ctx.options.outageSeconds) / 1000} s (proxy closed, connections cut)`;
+      ctx.step(`5 requests published and captured; ${broker.name} ${away}`);
+      if (broker.outage === 'restart') {
+        await restartService(broker.name as 'kafka');
+        ctx.step(`${broker.name} server restarted`);
+      } else {
+        await proxy.stop();
+        if (broker.keepsMessagesWhileDown) {
+          await publishAll(ctx, fixture, daemon, link, ids, 'during', 5);
+          ctx.step('5 requests published to the server while pcapd cannot reach it');
+        }
+        await new Promise((resolve) => setTimeout(resolve, outageMs(ctx.options.outageSeconds)));
+        proxy = await startTcpProxy(broker.upstream(), { listenPort: port });
+        ctx.step(`${broker.name} reachable again`);
       }
-      await new Promise((resolve) => setTimeout(resolve, outageMs(ctx.options.outageSeconds)));
-      proxy = await startTcpProxy(broker.upstream(), { listenPort: port });
-      ctx.step(`${broker.name} reachable again`);
       await publishAll(ctx, fixture, daemon, link, ids, 'after', 5);
 
       const deadline = performance.now() + 60_000;
