@@ -57,6 +57,14 @@ const General = z.strictObject({
   maxrequestbytes: z.number().int().min(256).max(MIB).default(64 * 1024).describe('largest request message accepted'),
   staleafter: seconds().default(300).describe('drop requests whose timestamp is older than this many seconds (0: never)'),
   packetdebuglines: count().max(1_000_000).default(1000).describe('most packet summaries logged per capture'),
+  maxsegmentbytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(100_000_000)
+    .describe('named captures with segments: largest segment.bytes, and the segment size when the request gives none (such a capture runs past maxbytes, holding at most two segments in memory)'),
+  maxnamedduration: seconds().default(0).describe('named captures with segments: longest duration (they run past maxduration); 0: unlimited, until DELETE, SIGTERM or a SIGHUP that removes its [[capture]]'),
+  maxnamedbytes: count().default(0).describe('named captures: most bytes of a capture\'s files kept under localdir (its ring\'s bytes, clamped to this); the oldest are deleted beyond it; 0: no bound beyond the ring'),
   maxlookback: seconds().max(86_400).default(300).describe('largest lookback (seconds before the request) a request may ask for'),
 });
 

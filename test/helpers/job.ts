@@ -21,7 +21,7 @@ export function makeJob(overrides: Partial<CaptureJob> = {}): CaptureJob {
     filter: '',
     snaplenBytes: 65_535,
     format: 'pcapng',
-    limits: { packets: 100, bytes: 1_000_000, durationSeconds: 10, timeoutSeconds: 0, segmentSeconds: 0, segmentBytes: 0, lookbackSeconds: 0 },
+    limits: { packets: 100, bytes: 1_000_000, durationSeconds: 10, timeoutSeconds: 0, segmentSeconds: 0, segmentBytes: 0, segmentAlign: false, lookbackSeconds: 0 },
     clamps: [],
     tags: [],
     packetDebug: false,

@@ -500,6 +500,7 @@ describe('parseRequest: limits', () => {
       timeoutSeconds: 10,
       segmentSeconds: 0,
       segmentBytes: 0,
+      segmentAlign: false,
       lookbackSeconds: 0,
     },
     snaplenBytes: 1500,
