@@ -177,6 +177,34 @@ const Interface = z.strictObject({
     .describe('warm only: BPF of what the lookback ring keeps (e.g. "not port 22"); empty: every packet'),
 });
 
+/**
+ * A named capture declared in the config: pcapd starts it at startup, again
+ * after a restart, and reconciles it on SIGHUP (started, stopped, or
+ * restarted when its block changed). It goes through the same request
+ * validation as any request, with source "config".
+ */
+const Capture = z
+  .strictObject({
+    name: text(64).min(1).describe('the capture\'s name (as a request\'s name): unique among [[capture]] blocks and running captures'),
+    interface: z.array(text(255).min(1)).max(16).default([]).describe('interfaces to capture on (or alias)'),
+    alias: z.array(text(255).min(1)).max(16).default([]).describe('interface aliases from [[interface]] blocks (or interface)'),
+    bpf: text(8192).default('').describe('BPF filter; empty captures everything'),
+    snap: count().default(0).describe('snap length in bytes (0: general.snaplength)'),
+    format: z.enum(CAPTURE_FORMATS).optional().describe('file format (default: general.format)'),
+    folder: text(1024).optional().describe('sub-folder under localdir and the S3 prefix; strftime fields and {name} allowed ("{name}/%Y/%m/%d")'),
+    duration: seconds().default(0).describe('seconds to run (0: general.maxnamedduration, itself 0 for unlimited)'),
+    segmentseconds: positive().optional().describe('cut a segment this often (segmentseconds or segmentbytes is required)'),
+    segmentbytes: z.number().int().min(4096).optional().describe('cut a segment before it exceeds this size (default: general.maxsegmentbytes)'),
+    segmentalign: z.boolean().default(false).describe('cut segmentseconds on the clock (UTC): hourly files start on the hour'),
+    ringfiles: count().default(0).describe('keep only this many newest files under localdir (0: no count bound)'),
+    ringbytes: count().default(0).describe('keep only this many bytes of the newest files under localdir (0: general.maxnamedbytes)'),
+  })
+  .refine((block) => block.segmentseconds !== undefined || block.segmentbytes !== undefined, {
+    message: 'a [[capture]] runs in segments: give segmentseconds or segmentbytes',
+    path: ['segmentseconds'],
+  });
+export type CaptureBlock = z.output<typeof Capture>;
+
 /** S3's canned ACLs: a typo in the config or a request is refused, not sent. */
 export const S3_CANNED_ACLS = [
   'private',
@@ -312,6 +340,12 @@ export const ConfigSchema = z.strictObject({
     .array(Interface)
     .default([])
     .describe('interface aliases (requests name an alias, each host maps it to its own interface) and warm interfaces'),
+  capture: z
+    .array(Capture)
+    .max(256)
+    .default([])
+    .refine((blocks) => new Set(blocks.map((block) => block.name)).size === blocks.length, 'two [[capture]] blocks have the same name')
+    .describe('named captures pcapd runs from startup (restarted after a restart, reconciled on SIGHUP)'),
   s3: S3.default(() => S3.parse({})),
   sqs: Sqs.default(() => Sqs.parse({})),
   http: Http.default(() => Http.parse({})),
