@@ -44,6 +44,9 @@ class CaptureOutput {
 
   // Opens the first segment; throws CaptureError (e.g. a byte limit too small).
   void Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs);
+  // Recording starts now (after the handles and files were opened): the
+  // first segment's file is named from this moment.
+  void MarkRecordingStart(uint64_t startNs) { segmentStartNs_ = startNs; }
 
   // Writes one packet, cutting a segment when it is due. Returns the limit
   // this packet reached (kPackets, kBytes, or kFlowEnd when it completes the

@@ -82,6 +82,7 @@ void CaptureSession::Run() {
     return;
   }
   startNs_ = RealtimeNs();  // the files were opened a moment before; this is when recording starts
+  output_.MarkRecordingStart(startNs_);
   startMonoNs_ = MonotonicNs();
   armedCpuNs_ = ThreadCpuNs();
   segmentClock_.Restart(startMonoNs_, startNs_);
