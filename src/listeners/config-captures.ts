@@ -10,7 +10,9 @@
  *
  * A capture of a block that ends on its own (its interface went away, a
  * duration ran out) or is refused (an interface not there yet) is started
- * again with backoff, as long as the block stays in the config.
+ * again with backoff, as long as the block stays in the config. One stopped
+ * by DELETE stays stopped until the next SIGHUP or restart: the operator's
+ * stop wins over the config until the config is read again.
  */
 import { backoffDelayMs, type BackoffOptions } from '../backoff.js';
 import type { CaptureBlock, Config } from '../config/schema.js';
@@ -35,8 +37,8 @@ export interface ConfigCapturesDeps {
 interface Held {
   /** The block as it was started: a different one restarts the capture. */
   key: string;
-  /** Settles when the capture ends (delivered), or at once when it was refused. */
-  ended: Promise<void>;
+  /** Settles with the stop reason when the capture ends (delivered), or at once (undefined) when it was refused. */
+  ended: Promise<string | undefined>;
   restartTimer?: NodeJS.Timeout;
   attempts: number;
 }
@@ -117,12 +119,18 @@ export class ConfigCaptures {
     } else {
       this.deps.log.error({ name: block.name, result }, 'configured capture not started; trying again with backoff');
     }
-    void held.ended.then(() => this.restartLater(block.name, held));
+    void held.ended.then((reason) => this.restartLater(block.name, held, reason));
   }
 
   /** The block's capture ended on its own (or was refused): start it again while the block stays. */
-  private restartLater(name: string, held: Held): void {
+  private restartLater(name: string, held: Held, reason: string | undefined): void {
     if (this.stopped || this.held.get(name) !== held) return;
+    if (reason === 'cancelled') {
+      // Not stopHeld's own cancel (that forgets the capture first): a DELETE. The next reconcile starts it again.
+      this.held.delete(name);
+      this.deps.log.warn({ name }, 'configured capture stopped by DELETE; it starts again on SIGHUP or restart');
+      return;
+    }
     const delayMs = backoffDelayMs(held.attempts + 1, RESTART_BACKOFF);
     this.deps.log.warn({ name, delayMs }, 'configured capture ended; starting it again');
     held.restartTimer = setTimeout(() => {
@@ -139,6 +147,6 @@ function keyOf(block: CaptureBlock): string {
   return JSON.stringify(requestOfBlock(block));
 }
 
-function endedOf(result: IntakeResult): Promise<void> {
-  return result.kind === 'accepted' ? result.outcome.then(() => undefined) : Promise.resolve();
+function endedOf(result: IntakeResult): Promise<string | undefined> {
+  return result.kind === 'accepted' ? result.outcome.then((outcome) => outcome.reason) : Promise.resolve(undefined);
 }
