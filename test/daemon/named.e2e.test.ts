@@ -92,10 +92,9 @@ describe('named captures', () => {
       else expect(startMs, names).toBe(nameTimeMs(files[0]!) + index * 1000);
       for (const packet of packets) {
         const atMs = Number(packet.timeEpochNs / 1_000_000n);
-        // Segments are cut on the capture thread's clock, packets stamped by the kernel: one stamped a
-        // moment before a cut but read after it lands in the next file. A few ms of slack, never a second.
-        expect(atMs).toBeGreaterThanOrEqual(startMs - 50);
-        expect(atMs).toBeLessThan(startMs + 1000 + 50);
+        // A boundary is a packet timestamp: each file holds exactly the packets stamped in its second.
+        expect(atMs).toBeGreaterThanOrEqual(startMs);
+        expect(atMs).toBeLessThan(startMs + 1000);
         sequences.push(packet.sequence);
       }
     }

@@ -76,6 +76,7 @@ StopReason CaptureOutput::Deliver(const PacketRecord& packet) {
 }
 
 StopReason CaptureOutput::Write(const PacketRecord& packet) {
+  if (cutAtNs_ != 0 && packet.timestampNs >= cutAtNs_) CutIfPending();
   Recorder::Verdict verdict = recorder_->Check(packet);
   if (verdict == Recorder::Verdict::kRotate) {
     if (!recorder_->CanOpenNextSegment(packet)) {
@@ -130,6 +131,13 @@ void CaptureOutput::RotateIfNotEmpty(uint64_t nowNs) {
   } else {
     segmentStartNs_ = nowNs;
   }
+}
+
+void CaptureOutput::CutIfPending() {
+  if (cutAtNs_ == 0) return;
+  const uint64_t boundaryNs = cutAtNs_;
+  cutAtNs_ = 0;
+  RotateIfNotEmpty(boundaryNs);
 }
 
 void CaptureOutput::RotateSegment(uint64_t nowNs) {

@@ -70,6 +70,12 @@ class CaptureOutput {
   // packets fall in.
   void RotateIfNotEmpty(uint64_t nowNs);
 
+  // Time segments: the next segment starts at `boundaryNs` (realtime). The
+  // first packet stamped at or after it cuts there (segment_clock.h); so does
+  // CutIfPending() when the clock's grace period ends first.
+  void CutAt(uint64_t boundaryNs) { cutAtNs_ = boundaryNs; }
+  void CutIfPending();
+
   // Closes the last segment and says how the capture ended: what the files
   // know, plus the stop reason, the error if any (a write failure's own
   // when `errorMessage` is empty), when it was armed
@@ -95,6 +101,7 @@ class CaptureOutput {
   std::optional<FlowTracker> flow_;  // flow captures only: the others parse nothing
   uint64_t startNs_ = 0;
   uint64_t segmentStartNs_ = 0;
+  uint64_t cutAtNs_ = 0;  // 0: no time cut pending
   bool closed_ = false;
   std::string failure_;
   std::vector<std::string> summaries_;

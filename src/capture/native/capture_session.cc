@@ -86,6 +86,7 @@ void CaptureSession::Run() {
   startMonoNs_ = MonotonicNs();
   armedCpuNs_ = ThreadCpuNs();
   segmentClock_.Restart(startMonoNs_, startNs_);
+  if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
   output_.StartFlowClock(startNs_, startMonoNs_);
   sink_->OnArmed({startNs_, interfaces_});
   // Nothing leaves this thread as an exception (std::terminate would end the
@@ -168,14 +169,17 @@ void CaptureSession::Loop() {
       if (!staged_.empty()) FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);
       output_.RotateIfNotEmpty(RealtimeNs());
     }
-    if (output_.segment() != segmentsSeen_) {  // a byte cut or a rotate started a new segment
+    if (segmentClock_.Due(now)) {  // no packet crossed the boundary within the grace period
+      if (!staged_.empty()) FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);
+      output_.CutIfPending();
       segmentsSeen_ = output_.segment();
-      segmentClock_.Restart(now, RealtimeNs());
+      segmentClock_.Advance();
+      output_.CutAt(segmentClock_.BoundaryRealNs());
     }
-    if (segmentClock_.Due(now)) {
-      output_.RotateIfNotEmpty(RealtimeNs());
+    if (output_.segment() != segmentsSeen_) {  // a packet past the boundary, a byte cut or a rotate began a segment
       segmentsSeen_ = output_.segment();
       segmentClock_.Restart(now, RealtimeNs());
+      if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
     }
     if (!staged_.empty()) {
       FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);

@@ -80,6 +80,7 @@ bool WarmCapture::Arm(const InterfaceInfo& reader, const LookbackRing& ring, uin
   startNs_ = nowNs;
   startMonoNs_ = nowMonoNs;
   segmentClock_.Restart(nowMonoNs, nowNs);
+  if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
   cpuAtArmNs_ = ThreadCpuNs();
 
   ArmedEvent armed{nowNs, output_.interfaces()};
@@ -141,14 +142,16 @@ void WarmCapture::Tick(uint64_t nowMonoNs) {
     return;
   }
   if (rotateRequested_.exchange(false)) output_.RotateIfNotEmpty(RealtimeNs());
-  if (output_.segment() != segmentsSeen_) {  // a byte cut or a rotate started a new segment
+  if (segmentClock_.Due(nowMonoNs)) {  // no packet crossed the boundary within the grace period
+    output_.CutIfPending();
     segmentsSeen_ = output_.segment();
-    segmentClock_.Restart(nowMonoNs, RealtimeNs());
+    segmentClock_.Advance();
+    output_.CutAt(segmentClock_.BoundaryRealNs());
   }
-  if (segmentClock_.Due(nowMonoNs)) {
-    output_.RotateIfNotEmpty(RealtimeNs());
+  if (output_.segment() != segmentsSeen_) {  // a packet past the boundary, a byte cut or a rotate began a segment
     segmentsSeen_ = output_.segment();
     segmentClock_.Restart(nowMonoNs, RealtimeNs());
+    if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
   }
 }
 
