@@ -185,7 +185,11 @@ const Interface = z.strictObject({
  */
 const Capture = z
   .strictObject({
-    name: text(64).min(1).describe('the capture\'s name (as a request\'s name): unique among [[capture]] blocks and running captures'),
+    // The request's rule (src/requests/capture-name.ts), here so a bad name fails the config, not every start.
+    name: text(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/u, 'A-Z a-z 0-9 . _ -, starting with a letter or digit')
+      .refine((name) => !name.includes('..'), 'must not contain ".."')
+      .describe('the capture\'s name (as a request\'s name): unique among [[capture]] blocks and running captures'),
     interface: z.array(text(255).min(1)).max(16).default([]).describe('interfaces to capture on (or alias)'),
     alias: z.array(text(255).min(1)).max(16).default([]).describe('interface aliases from [[interface]] blocks (or interface)'),
     bpf: text(8192).default('').describe('BPF filter; empty captures everything'),

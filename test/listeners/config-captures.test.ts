@@ -30,5 +30,6 @@ describe('[[capture]] blocks', () => {
   it('refuses a block without segments and two blocks of one name', () => {
     expect(() => blocks([{ name: 'a', interface: ['eth1'] }])).toThrow(/segmentseconds or segmentbytes/u);
     expect(() => blocks([{ name: 'a', segmentseconds: 1 }, { name: 'a', segmentseconds: 2 }])).toThrow(/same name/u);
+    for (const name of ['../x', 'a..b', '.hidden', 'a/b', '']) expect(() => blocks([{ name, segmentseconds: 1 }]), name).toThrow();
   });
 });
