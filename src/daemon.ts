@@ -238,9 +238,7 @@ export class Daemon {
     // node name, which names their consumer groups, changed): a restart
     // waits for the captures its listener is to acknowledge.
     const nodeChanged = nodeName(previous) !== nodeName(next);
-    const changed = LISTENER_SECTIONS.filter(
-      (section) => nodeChanged || JSON.stringify(previous[section]) !== JSON.stringify(next[section]),
-    );
+    const changed = LISTENER_SECTIONS.filter((section) => nodeChanged || JSON.stringify(previous[section]) !== JSON.stringify(next[section]));
     if (changed.length > 0) await this.restartListeners(new Set(changed));
     this.metrics.configReloads.inc({ outcome: 'ok' });
     this.log.info({ sinks: this.sinks.map((s) => s.name) }, 'config reloaded');
@@ -262,10 +260,7 @@ export class Daemon {
     // after the other, each would wait for the other.
     this.configCaptures.stop();
     const drainMs = this.config.scheduler.drainseconds * 1000;
-    const [{ unfinished }] = await Promise.all([
-      this.scheduler.drain(drainMs),
-      Promise.allSettled(this.listeners.map((listener) => listener.stop())),
-    ]);
+    const [{ unfinished }] = await Promise.all([this.scheduler.drain(drainMs), Promise.allSettled(this.listeners.map((listener) => listener.stop()))]);
     await this.results.close();
     await this.warm.close();
     // A sink still busy after drainseconds must not cost the capture: it waits in the spool for the restart.

@@ -34,7 +34,8 @@ export const ERROR_CODES = {
   PCAPD_ERR_REQUEST_STALE: 'the request timestamp is older than general.staleafter seconds (or in the future)',
   PCAPD_ERR_REQUEST_DUPLICATE: 'a request with this id was already accepted',
   PCAPD_ERR_REQUEST_UNSIGNED: 'this node accepts only signed requests ([signing] required = true)',
-  PCAPD_ERR_SIGNATURE_INVALID: 'a signed request whose signature does not match any [signing] secret, is malformed, lacks id or timestamp, or whose timestamp is outside the replay window',
+  PCAPD_ERR_SIGNATURE_INVALID:
+    'a signed request whose signature does not match any [signing] secret, is malformed, lacks id or timestamp, or whose timestamp is outside the replay window',
   PCAPD_ERR_EVE_INVALID: 'a Suricata EVE alert event is malformed or names no capturable flow (the field is named)',
 
   // Scheduler and API
@@ -47,7 +48,8 @@ export const ERROR_CODES = {
   PCAPD_ERR_INTERNAL: 'an unexpected internal error (a bug: the log line has the stack)',
 
   // Broker listeners, result events and `pcapd request`
-  PCAPD_ERR_REPLY_INVALID: 'reply is not redis:<channel>, kafka:<topic> or sqs:<queue-url>, names a listener that is not enabled, or an SQS queue on another endpoint',
+  PCAPD_ERR_REPLY_INVALID:
+    'reply is not redis:<channel>, kafka:<topic> or sqs:<queue-url>, names a listener that is not enabled, or an SQS queue on another endpoint',
   PCAPD_ERR_BROKER_CONNECTION: 'a listener lost or could not open its broker connection (it reconnects with backoff)',
   PCAPD_ERR_BROKER_RECEIVE: 'reading requests from the broker failed (retried with backoff)',
   PCAPD_ERR_BROKER_ACK: 'committing, deleting or acknowledging a message failed: the broker may deliver it again',
@@ -63,11 +65,11 @@ export const ERROR_CODES = {
   PCAPD_ERR_SINK_LOCAL: 'writing the capture file under general.localdir failed',
   PCAPD_ERR_SINK_FAILED: 'a sink failed with an unexpected error (see the log line)',
   PCAPD_ERR_SINK_S3: 'uploading to S3 failed (the S3 error code and HTTP status are named)',
-  PCAPD_ERR_SINK_CLOUDSHARK: 'uploading to Cloudshark failed (the HTTP status and Cloudshark\'s message are named)',
+  PCAPD_ERR_SINK_CLOUDSHARK: "uploading to Cloudshark failed (the HTTP status and Cloudshark's message are named)",
   PCAPD_ERR_SINK_NOT_CONFIGURED: 'a spooled capture waits for a sink that the configuration no longer enables',
 
   // Spool (captures kept on disk until every sink has them)
-  PCAPD_ERR_SPOOL_FULL: 'the spool\'s disk is full (ENOSPC) or the capture is larger than spool.maxbytes: it is not kept for the sinks that failed',
+  PCAPD_ERR_SPOOL_FULL: "the spool's disk is full (ENOSPC) or the capture is larger than spool.maxbytes: it is not kept for the sinks that failed",
   PCAPD_ERR_SPOOL_WRITE: 'a capture could not be written to the spool (the errno code is named): it is not kept for the sinks that failed',
   PCAPD_ERR_SPOOL_READ: 'a spooled capture could not be read back (a missing or damaged file)',
   PCAPD_ERR_SPOOL_CULLED: 'a spooled capture was removed before every sink had it: older than spool.maxage, or evicted to stay within spool.maxbytes',

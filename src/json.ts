@@ -12,9 +12,7 @@ export function readJsonObject(text: string): Record<string, unknown> | undefine
 
 /** RFC 6901: "/segment/bytez", with ~ and / escaped; untrusted keys are shortened. */
 export function jsonPointer(path: ReadonlyArray<PropertyKey>): string {
-  return path
-    .map((segment) => `/${shorten(String(segment)).replaceAll('~', '~0').replaceAll('/', '~1')}`)
-    .join('');
+  return path.map((segment) => `/${shorten(String(segment)).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
 /** The value at `path` inside parsed JSON, own properties only; undefined where there is none. */

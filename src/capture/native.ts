@@ -39,16 +39,7 @@ export interface NativeFile {
   interfaces: number[];
 }
 
-export type NativeStopReason =
-  | 'packets'
-  | 'bytes'
-  | 'duration'
-  | 'timeout'
-  | 'flow-end'
-  | 'flow-idle'
-  | 'cancelled'
-  | 'shutdown'
-  | 'error';
+export type NativeStopReason = 'packets' | 'bytes' | 'duration' | 'timeout' | 'flow-end' | 'flow-idle' | 'cancelled' | 'shutdown' | 'error';
 
 /**
  * End a capture with the one flow its filter selects (src/capture/native/flow_tracker.h),
@@ -202,10 +193,7 @@ export interface NativeDevice {
 export type NativeFilterCheck = { ok: true; instructions: number } | { ok: false; error: string };
 
 export interface NativeAddon {
-  Capture: new (
-    options: NativeCaptureOptions,
-    onEvent: (name: NativeEvent['name'], payload: NativeEvent['payload']) => void,
-  ) => NativeCapture;
+  Capture: new (options: NativeCaptureOptions, onEvent: (name: NativeEvent['name'], payload: NativeEvent['payload']) => void) => NativeCapture;
   WarmInterface: new (
     options: NativeWarmInterfaceOptions,
     onEvent: (name: NativeWarmEvent['name'], payload: NativeWarmEvent['payload']) => void,

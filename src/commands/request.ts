@@ -225,12 +225,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
  * capturing node knows is not checked: whether its interfaces exist, and
  * whether it enables the listener a reply names.
  */
-function validateLocally(
-  request: CaptureRequest,
-  via: Via,
-  config: Config,
-  say: (line: string) => void,
-): { code: string; message: string } | undefined {
+function validateLocally(request: CaptureRequest, via: Via, config: Config, say: (line: string) => void): { code: string; message: string } | undefined {
   const anyListener: Config = {
     ...config,
     redis: { ...config.redis, listen: true },

@@ -190,22 +190,38 @@ export class DeliveryService {
    * a long upload still has it at the next start. Local-only delivery needs
    * no copy: the local sink is itself a disk write.
    */
-  private writeAhead(capture: FinishedCapture, sinks: readonly Sink[], outcome: CaptureOutcome, log: Log): Promise<{ key: string } | { error: unknown } | undefined> | undefined {
+  private writeAhead(
+    capture: FinishedCapture,
+    sinks: readonly Sink[],
+    outcome: CaptureOutcome,
+    log: Log,
+  ): Promise<{ key: string } | { error: unknown } | undefined> | undefined {
     const spool = this.spool;
     if (spool === undefined || sinks.every((sink) => sink.writesLocally === true)) return undefined;
-    return spool.hold(capture, sinks.map((sink) => sink.name), this.snapshot(outcome, [])).then(
-      (key) => (key === undefined ? undefined : { key }),
-      (err: unknown) => {
-        log.warn({ code: errorCodeOf(err), err: errorMessage(err), segment: capture.segment }, 'no write-ahead copy in the spool: a crash during this upload would lose the capture for the remote sinks');
-        return { error: err };
-      },
-    );
+    return spool
+      .hold(
+        capture,
+        sinks.map((sink) => sink.name),
+        this.snapshot(outcome, []),
+      )
+      .then(
+        (key) => (key === undefined ? undefined : { key }),
+        (err: unknown) => {
+          log.warn(
+            { code: errorCodeOf(err), err: errorMessage(err), segment: capture.segment },
+            'no write-ahead copy in the spool: a crash during this upload would lose the capture for the remote sinks',
+          );
+          return { error: err };
+        },
+      );
   }
 
   private async markEarly(journal: NonNullable<InFlight['journal']>, delivery: Delivery, log: Log): Promise<void> {
     const written = await journal;
     if (written === undefined || !('key' in written)) return;
-    await this.spool?.markDeliveredLate(written.key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err), sink: delivery.sink }, 'could not mark a delivery in the write-ahead copy'));
+    await this.spool
+      ?.markDeliveredLate(written.key, delivery)
+      .catch((err: unknown) => log.warn({ err: errorMessage(err), sink: delivery.sink }, 'could not mark a delivery in the write-ahead copy'));
   }
 
   private async releaseJournal(key: string, capture: FinishedCapture, first: FirstTry, log: Log): Promise<Omit<DeliveryReport, 'deliveries'>> {
@@ -247,7 +263,10 @@ export class DeliveryService {
         flight.spooledKey = key;
         spooled += 1;
       } catch (err: unknown) {
-        log.error({ reqId: flight.capture.job.id, code: errorCodeOf(err), err: errorMessage(err) }, 'shutdown: capture could not be spooled and is lost for the sinks that had not answered');
+        log.error(
+          { reqId: flight.capture.job.id, code: errorCodeOf(err), err: errorMessage(err) },
+          'shutdown: capture could not be spooled and is lost for the sinks that had not answered',
+        );
       }
     }
     return spooled;

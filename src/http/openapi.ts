@@ -119,12 +119,10 @@ function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
     const status = httpStatusFor(code);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  return Object.fromEntries(
-    [...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]),
-  );
+  return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]));
 }
 
-const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the request id, or a named capture\'s name' };
+const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: "the request id, or a named capture's name" };
 
 /** What POST /captures refuses a request with (any listener's intake refuses the same). */
 const REQUEST_REFUSALS: ErrorCode[] = [
@@ -173,7 +171,13 @@ function paths(): JsonObject {
             allowEmptyValue: true,
             description: 'no value, done, 1 or true: wait for the outcome; armed: wait until recording',
           },
-          { name: 'timeout', in: 'query', required: false, schema: { type: 'integer', minimum: 1 }, description: 'seconds ?wait waits at most (default and cap: 3600)' },
+          {
+            name: 'timeout',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1 },
+            description: 'seconds ?wait waits at most (default and cap: 3600)',
+          },
         ],
         requestBody: {
           required: true,
@@ -210,7 +214,8 @@ function paths(): JsonObject {
       parameters: [ID_PARAMETER],
       post: {
         operationId: 'rotateCapture',
-        summary: 'Close the current segment of a running capture and hand it to the sinks now; capturing goes on in the next segment (an empty segment is not delivered)',
+        summary:
+          'Close the current segment of a running capture and hand it to the sinks now; capturing goes on in the next segment (an empty segment is not delivered)',
         responses: { '202': json('rotating', ref('Rotating')), ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND') },
       },
     },
@@ -220,7 +225,13 @@ function paths(): JsonObject {
         operationId: 'downloadCapture',
         summary: "Download a finished capture's file: the local sink's file from disk, else the copy retained in memory",
         parameters: [
-          { name: 'file', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture" },
+          {
+            name: 'file',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 0, default: 0 },
+            description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture",
+          },
         ],
         responses: {
           '200': {

@@ -47,7 +47,8 @@ function segmentProblem(segment: string): string | undefined {
   if (SEGMENT.test(segment)) return undefined;
   if (!TEMPLATE_SEGMENT.test(segment)) return 'may contain only A-Z a-z 0-9 . _ -, strftime fields such as %Y, {name}, and / between segments';
   for (const token of tokenize(segment)) {
-    if (token.kind === 'unknown') return `has ${quoted(token.text)}, which is no strftime field (%Y %m %d %H %M %S %j %s %F) or placeholder ({name} {node} {id} …)`;
+    if (token.kind === 'unknown')
+      return `has ${quoted(token.text)}, which is no strftime field (%Y %m %d %H %M %S %j %s %F) or placeholder ({name} {node} {id} …)`;
     if (token.kind === 'text' && /[{}%]/u.test(token.text)) return 'has an unmatched brace';
   }
   return undefined;

@@ -36,7 +36,6 @@ export interface ParseContext {
 
 export type ParseResult = { kind: 'accepted'; job: CaptureJob } | { kind: 'ignored'; why: 'other-node' };
 
-
 /** Throws PcapdError when the request is refused. */
 export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseResult {
   const { config } = ctx;
@@ -78,10 +77,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function decodeBody(body: string | Buffer, maxBytes: number): string {
   const bytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   if (bytes > maxBytes) {
-    throw new PcapdError(
-      'PCAPD_ERR_REQUEST_TOO_LARGE',
-      `the request is ${bytes} bytes; general.maxrequestbytes allows ${maxBytes}`,
-    );
+    throw new PcapdError('PCAPD_ERR_REQUEST_TOO_LARGE', `the request is ${bytes} bytes; general.maxrequestbytes allows ${maxBytes}`);
   }
   if (typeof body === 'string') return body;
   try {

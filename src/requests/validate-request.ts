@@ -63,8 +63,6 @@ function issueError(issue: Issue, raw: unknown): PcapdError {
   return new PcapdError('PCAPD_ERR_REQUEST_INVALID', `${jsonPointer(path)}: expected ${expected}, got ${got}`);
 }
 
-
-
 // The request's published JSON Schema is the one description of what each
 // field accepts, so messages quote it rather than zod's wording.
 type JsonSchema = Record<string, unknown>;
@@ -74,8 +72,7 @@ function jsonSchemaAt(path: ReadonlyArray<string | number>): JsonSchema | undefi
   requestSchema ??= requestJsonSchema();
   let schema: JsonSchema | undefined = requestSchema;
   for (const segment of path) {
-    const next: unknown =
-      typeof segment === 'number' ? schema?.['items'] : (schema?.['properties'] as JsonSchema | undefined)?.[segment];
+    const next: unknown = typeof segment === 'number' ? schema?.['items'] : (schema?.['properties'] as JsonSchema | undefined)?.[segment];
     schema = isRecord(next) ? next : undefined;
   }
   return schema;

@@ -166,10 +166,7 @@ export class ResultPublisher {
       log.debug({ reqId: event.id, destination: where, state: event.state }, 'result event published');
     } catch (err: unknown) {
       metrics.resultEvents.inc({ transport: destination.transport, outcome: 'error' });
-      log.warn(
-        { reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) },
-        'result event not published',
-      );
+      log.warn({ reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) }, 'result event not published');
     }
   }
 
@@ -184,8 +181,7 @@ export class ResultPublisher {
     return sender;
   }
 
-  private readonly defaultSender = (transport: ResultTransport, config: Config): ResultSender =>
-    new DeferredSender(this.loadSender(transport, config));
+  private readonly defaultSender = (transport: ResultTransport, config: Config): ResultSender => new DeferredSender(this.loadSender(transport, config));
 
   /** Each transport's client library is imported when its first event is sent (most nodes never use two). */
   private async loadSender(transport: ResultTransport, config: Config): Promise<ResultSender> {

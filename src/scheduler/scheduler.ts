@@ -247,7 +247,15 @@ export class Scheduler {
     return downloadOf(this.finished.get(id), this.retained.files(id));
   }
 
-  stats(): { running: number; queued: number; reservedBytes: number; budgetBytes: number; lookbackRingBytes: number; retainedBytes: number; shuttingDown: boolean } {
+  stats(): {
+    running: number;
+    queued: number;
+    reservedBytes: number;
+    budgetBytes: number;
+    lookbackRingBytes: number;
+    retainedBytes: number;
+    shuttingDown: boolean;
+  } {
     return {
       running: this.running,
       queued: this.queue.length,
@@ -288,7 +296,10 @@ export class Scheduler {
   private checkNameFree(name: string): void {
     const holder = this.activeEntry(name);
     if (holder === undefined || holder.job.name !== name) return;
-    throw new PcapdError('PCAPD_ERR_NAME_TAKEN', `a capture named ${name} is ${holder.outcome.state} (id ${holder.job.id}); stop it first (DELETE /captures/${name})`);
+    throw new PcapdError(
+      'PCAPD_ERR_NAME_TAKEN',
+      `a capture named ${name} is ${holder.outcome.state} (id ${holder.job.id}); stop it first (DELETE /captures/${name})`,
+    );
   }
 
   private mergeIntoFlowCapture(job: CaptureJob): SubmitResult | undefined {

@@ -57,7 +57,9 @@ export function cloudsharkTags(capture: FinishedCapture, file: DeliverableFile):
   if (job.customer !== undefined && job.customer !== '') tags.push(`customer:${tagValue(job.customer)}`);
   if (job.alertid !== undefined) tags.push(`alertid:${tagValue(String(job.alertid))}`);
   tags.push(...job.tags.map(tagValue));
-  const aliases = new Set(job.interfaces.filter((iface) => file.interfaces.includes(iface.name) && iface.alias !== undefined).map((iface) => iface.alias ?? ''));
+  const aliases = new Set(
+    job.interfaces.filter((iface) => file.interfaces.includes(iface.name) && iface.alias !== undefined).map((iface) => iface.alias ?? ''),
+  );
   for (const alias of aliases) tags.push(`alias:${tagValue(alias)}`);
   tags.push(`node:${tagValue(job.node)}`, `interface:${tagValue(file.interfaces.join('+'))}`, `snaplength:${job.snaplenBytes}`);
   return tags.join(',');
@@ -164,9 +166,14 @@ export class CloudsharkSink implements Sink {
       });
     }
     if (status < 200 || status > 299) {
-      throw new SinkError('PCAPD_ERR_SINK_CLOUDSHARK', this.name, `upload of ${file.name} to ${this.#safeUrl()} answered HTTP ${status}: ${errorDetail(body)}`, {
-        retriable: statusRetriable(status),
-      });
+      throw new SinkError(
+        'PCAPD_ERR_SINK_CLOUDSHARK',
+        this.name,
+        `upload of ${file.name} to ${this.#safeUrl()} answered HTTP ${status}: ${errorDetail(body)}`,
+        {
+          retriable: statusRetriable(status),
+        },
+      );
     }
     const answer = uploadAnswer(body);
     // 2xx means Cloudshark stored it: retrying for a missing id would upload a duplicate.

@@ -165,11 +165,23 @@ export class Spool {
     const now = this.now();
     const state: SpoolState = { sinks: {} };
     for (const failure of failures) state.sinks[failure.sink] = this.failedState(undefined, failure.error, now);
-    const entry = await this.write(capture, failures.map((failure) => failure.sink), outcome, state);
+    const entry = await this.write(
+      capture,
+      failures.map((failure) => failure.sink),
+      outcome,
+      state,
+    );
     const bytes = entry.bytes;
     this.entries.set(entry.key, entry);
     this.log.warn(
-      { reqId: capture.job.id, key: entry.key, segment: capture.segment, bytes, sinks: entry.record.sinks, nextAttemptAt: viewOf(entry).pending.map((p) => p.nextAttemptAt) },
+      {
+        reqId: capture.job.id,
+        key: entry.key,
+        segment: capture.segment,
+        bytes,
+        sinks: entry.record.sinks,
+        nextAttemptAt: viewOf(entry).pending.map((p) => p.nextAttemptAt),
+      },
       'capture spooled: it is retried until every sink has it',
     );
     this.updateGauges();
@@ -216,7 +228,10 @@ export class Spool {
       );
     } else {
       await this.persistStateNow(entry);
-      this.log.warn({ reqId: entry.record.id, key, segment: entry.record.segment, sinks: failures.map((f) => f.sink) }, 'capture spooled: it is retried until every sink has it');
+      this.log.warn(
+        { reqId: entry.record.id, key, segment: entry.record.segment, sinks: failures.map((f) => f.sink) },
+        'capture spooled: it is retried until every sink has it',
+      );
     }
     this.updateGauges();
     this.schedule();
@@ -274,10 +289,15 @@ export class Spool {
   async cull(options: { dryRun?: boolean; extraBytes?: number } = {}): Promise<CullItem[]> {
     const settings = this.deps.settings();
     const now = this.now();
-    const plan = planCull([...this.entries.values()], now, { maxAgeMs: settings.maxage * 1000, maxBytes: settings.maxbytes }, {
-      busy: new Set([...this.busy].map((busyKey) => busyKey.slice(0, busyKey.indexOf('\0')))),
-      extraBytes: options.extraBytes ?? 0,
-    });
+    const plan = planCull(
+      [...this.entries.values()],
+      now,
+      { maxAgeMs: settings.maxage * 1000, maxBytes: settings.maxbytes },
+      {
+        busy: new Set([...this.busy].map((busyKey) => busyKey.slice(0, busyKey.indexOf('\0')))),
+        extraBytes: options.extraBytes ?? 0,
+      },
+    );
     if (options.dryRun) return plan;
     for (const item of plan) await this.removeEntry(item);
     if (plan.length > 0) this.updateGauges();
@@ -488,11 +508,17 @@ export class Spool {
     const log = this.log.child({ reqId: entry.record.id, key: entry.key, sink });
     if (state.failed) {
       this.deps.metrics.deliveryRetries.inc({ sink, outcome: 'failed' });
-      log.error({ code: state.code, err: errorMessage(err), attempts: state.failures }, 'spooled capture failed for good: kept until a reload, pcapd spool retry, or spool.maxage');
+      log.error(
+        { code: state.code, err: errorMessage(err), attempts: state.failures },
+        'spooled capture failed for good: kept until a reload, pcapd spool retry, or spool.maxage',
+      );
       this.deps.onChange({ kind: 'failed', record: entry.record, ...viewOf(entry) });
     } else {
       this.deps.metrics.deliveryRetries.inc({ sink, outcome: 'error' });
-      log.warn({ code: state.code, err: errorMessage(err), attempts: state.failures, nextAttemptAt: state.nextAttemptAt, retriable: isRetriable(err) }, 'spooled capture not delivered; retrying later');
+      log.warn(
+        { code: state.code, err: errorMessage(err), attempts: state.failures, nextAttemptAt: state.nextAttemptAt, retriable: isRetriable(err) },
+        'spooled capture not delivered; retrying later',
+      );
     }
   }
 
@@ -539,12 +565,19 @@ export class Spool {
     }
     this.log.error(
       { reqId, key: item.key, reason: item.reason, undelivered: item.undelivered, bytes: item.bytes, ageSeconds: Math.round(item.ageMs / 1000) },
-      item.reason === 'age' ? 'spooled capture culled: older than spool.maxage, never delivered to every sink' : 'spooled capture culled to stay within spool.maxbytes, never delivered to every sink',
+      item.reason === 'age'
+        ? 'spooled capture culled: older than spool.maxage, never delivered to every sink'
+        : 'spooled capture culled to stay within spool.maxbytes, never delivered to every sink',
     );
     if (entry?.kind !== 'valid') return;
     const view = viewOf(entry);
     const message = item.reason === 'age' ? 'removed from the spool: older than spool.maxage' : 'removed from the spool to stay within spool.maxbytes';
-    const culled: DeliveryFailure[] = [...view.pending, ...view.failures].map((p) => ({ sink: p.sink, code: 'PCAPD_ERR_SPOOL_CULLED', message, segment: entry.record.segment }));
+    const culled: DeliveryFailure[] = [...view.pending, ...view.failures].map((p) => ({
+      sink: p.sink,
+      code: 'PCAPD_ERR_SPOOL_CULLED',
+      message,
+      segment: entry.record.segment,
+    }));
     this.deps.onChange({ kind: 'culled', record: entry.record, deliveries: view.deliveries, pending: [], failures: culled });
   }
 
@@ -593,7 +626,9 @@ export class Spool {
     for (const { id, request } of requests) {
       const result = await this.serve(request);
       this.log.info({ action: request.action, targets: request.targets, result: result.message }, 'pcapd spool request served');
-      await this.store.control.writeResult(id, result).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
+      await this.store.control
+        .writeResult(id, result)
+        .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
     }
   }
 
@@ -605,7 +640,11 @@ export class Spool {
       }
       case 'cull': {
         const removed = await this.cull();
-        return { ok: true, message: `the running pcapd removed ${removed.length} capture(s)`, removed: removed.map((item) => ({ key: item.key, reason: item.reason })) };
+        return {
+          ok: true,
+          message: `the running pcapd removed ${removed.length} capture(s)`,
+          removed: removed.map((item) => ({ key: item.key, reason: item.reason })),
+        };
       }
       default: {
         const unreachable: never = request.action;

@@ -37,7 +37,16 @@ async function sendBurst(count: number, sizeBytes: number): Promise<void> {
 describe('a capture requested over HTTP', () => {
   it('is armed, captures the traffic and lands on disk as a pcapng tshark reads', async () => {
     link = await createTestLink();
-    const request = { node: 'sensor-e2e', interface: [link.hostIf], bpf: TEST_FILTER, packets: 25, id: 'e2e-basic', alertid: 4242, tags: 'e2e,http', customer: 'acme' };
+    const request = {
+      node: 'sensor-e2e',
+      interface: [link.hostIf],
+      bpf: TEST_FILTER,
+      packets: 25,
+      id: 'e2e-basic',
+      alertid: 4242,
+      tags: 'e2e,http',
+      customer: 'acme',
+    };
     const submitted = await daemon.api('/captures', postJson(request));
     expect(submitted.status).toBe(202);
     expect(submitted.body).toMatchObject({ id: 'e2e-basic', queued: false, location: '/captures/e2e-basic' });
@@ -46,7 +55,15 @@ describe('a capture requested over HTTP', () => {
     await sendBurst(40, 150);
     const outcome = await daemon.waitForState('e2e-basic', ['done', 'failed']);
 
-    expect(outcome).toMatchObject({ state: 'done', reason: 'packets', packets: 25, node: 'sensor-e2e', alertid: 4242, customer: 'acme', tags: ['e2e', 'http'] });
+    expect(outcome).toMatchObject({
+      state: 'done',
+      reason: 'packets',
+      packets: 25,
+      node: 'sensor-e2e',
+      alertid: 4242,
+      customer: 'acme',
+      tags: ['e2e', 'http'],
+    });
     expect(outcome.deliveries).toHaveLength(1);
     const [path] = outcome.deliveries[0].locations as string[];
     expect(path).toMatch(new RegExp(`^${daemon.captureDir}/sensor-e2e-${link.hostIf}-\\d{8}T\\d{6}Z-e2e-basic\\.pcapng$`));

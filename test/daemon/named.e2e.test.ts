@@ -78,7 +78,7 @@ describe('named captures', () => {
     expect(outcome).toMatchObject({ state: 'done', reason: 'duration', name: 'aligned' });
 
     const files = await filesOf(daemon, 'aligned');
-    const names = `${armed.startedAt} ${files.map((file) => file.split("/").pop()).join(" ")}`;
+    const names = `${armed.startedAt} ${files.map((file) => file.split('/').pop()).join(' ')}`;
     expect(files.length === 5 || files.length === 6, `${files.length} files`).toBe(true);
     expect(files.map(segmentOf)).toEqual(files.map((_, index) => index));
     const sequences: number[] = [];
@@ -103,50 +103,52 @@ describe('named captures', () => {
 
     // Each segment but the last was written before the capture ended.
     const ended = daemon.logs.findIndex((line) => line.msg === 'capture ended' && line['reqId'] === outcome.id);
-    const written = daemon.logs
-      .map((line, index) => ({ line, index }))
-      .filter(({ line }) => line.msg === 'capture written' && line['reqId'] === outcome.id);
+    const written = daemon.logs.map((line, index) => ({ line, index })).filter(({ line }) => line.msg === 'capture written' && line['reqId'] === outcome.id);
     expect(written).toHaveLength(files.length);
     for (const { line, index } of written) {
       if ((line['segment'] as number) < files.length - 1) expect(index).toBeLessThan(ended);
     }
   }, 60_000);
 
-  it.each(['cold', 'warm'] as const)('rotates on request (%s interface): the segment so far is delivered at once and capturing goes on; GET shows the live view by name', async (path) => {
-    const warm = `[[interface]]\nname = "${link.hostIf}"\nwarm = true\nlookbackbytes = 0\n`;
-    daemon = await startDaemon({ edits: { general: { filename: PATTERN } }, ...(path === 'warm' ? { append: warm } : {}) });
-    if (path === 'warm') {
-      await waitFor('the warm interface up', async () => ((await daemon!.api('/interfaces')).body.warm[0]?.state === 'up' ? true : undefined));
-    }
-    await arm(daemon, { name: 'rot', segment: { seconds: 3600 } });
-    if (path === 'warm') expect((await daemon.api('/interfaces')).body.warm[0].capturesAttached).toBe(1);
-    await link.replay(await traffic(daemon, 'rot', 20, 0));
-    await waitFor('20 packets', async () => ((await daemon!.api('/captures/rot')).body.packets === 20 ? true : undefined));
+  it.each(['cold', 'warm'] as const)(
+    'rotates on request (%s interface): the segment so far is delivered at once and capturing goes on; GET shows the live view by name',
+    async (path) => {
+      const warm = `[[interface]]\nname = "${link.hostIf}"\nwarm = true\nlookbackbytes = 0\n`;
+      daemon = await startDaemon({ edits: { general: { filename: PATTERN } }, ...(path === 'warm' ? { append: warm } : {}) });
+      if (path === 'warm') {
+        await waitFor('the warm interface up', async () => ((await daemon!.api('/interfaces')).body.warm[0]?.state === 'up' ? true : undefined));
+      }
+      await arm(daemon, { name: 'rot', segment: { seconds: 3600 } });
+      if (path === 'warm') expect((await daemon.api('/interfaces')).body.warm[0].capturesAttached).toBe(1);
+      await link.replay(await traffic(daemon, 'rot', 20, 0));
+      await waitFor('20 packets', async () => ((await daemon!.api('/captures/rot')).body.packets === 20 ? true : undefined));
 
-    const live = (await daemon.api('/captures/rot')).body;
-    expect(live.live).toMatchObject({ interfaces: [link.hostIf], filter: TEST_FILTER, segment: 0 });
-    expect(live.live.packetsPerSecond).toBeGreaterThanOrEqual(0);
+      const live = (await daemon.api('/captures/rot')).body;
+      expect(live.live).toMatchObject({ interfaces: [link.hostIf], filter: TEST_FILTER, segment: 0 });
+      expect(live.live.packetsPerSecond).toBeGreaterThanOrEqual(0);
 
-    const rotated = await daemon.api('/captures/rot/rotate', { method: 'POST' });
-    expect(rotated.status).toBe(202);
-    expect(rotated.body).toMatchObject({ rotating: true, segment: 0, id: live.id });
-    const [first] = await waitFor('the rotated file', async () => {
-      const files = await filesOf(daemon!, 'rot');
-      return files.length === 1 ? files : undefined;
-    });
-    expect(segmentOf(first!)).toBe(0);
-    expect((await readPackets(first!)).map((packet) => packet.sequence)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect((await daemon.api('/captures/rot')).body).toMatchObject({ state: 'capturing', live: { segment: 1 } });
+      const rotated = await daemon.api('/captures/rot/rotate', { method: 'POST' });
+      expect(rotated.status).toBe(202);
+      expect(rotated.body).toMatchObject({ rotating: true, segment: 0, id: live.id });
+      const [first] = await waitFor('the rotated file', async () => {
+        const files = await filesOf(daemon!, 'rot');
+        return files.length === 1 ? files : undefined;
+      });
+      expect(segmentOf(first!)).toBe(0);
+      expect((await readPackets(first!)).map((packet) => packet.sequence)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect((await daemon.api('/captures/rot')).body).toMatchObject({ state: 'capturing', live: { segment: 1 } });
 
-    await link.replay(await traffic(daemon, 'rot', 10, 20));
-    await waitFor('30 packets', async () => ((await daemon!.api('/captures/rot')).body.packets === 30 ? true : undefined));
-    expect((await daemon.api('/captures/rot', { method: 'DELETE' })).body).toEqual({ id: live.id, cancelling: true });
-    await daemon.waitForState('rot', ['done']);
-    const files = await filesOf(daemon, 'rot');
-    expect(files.map(segmentOf)).toEqual([0, 1]);
-    expect((await readPackets(files[1]!)).map((packet) => packet.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
-    expect((await daemon.api('/captures/nobody/rotate', { method: 'POST' })).body.error.code).toBe('PCAPD_ERR_CAPTURE_NOT_FOUND');
-  }, 60_000);
+      await link.replay(await traffic(daemon, 'rot', 10, 20));
+      await waitFor('30 packets', async () => ((await daemon!.api('/captures/rot')).body.packets === 30 ? true : undefined));
+      expect((await daemon.api('/captures/rot', { method: 'DELETE' })).body).toEqual({ id: live.id, cancelling: true });
+      await daemon.waitForState('rot', ['done']);
+      const files = await filesOf(daemon, 'rot');
+      expect(files.map(segmentOf)).toEqual([0, 1]);
+      expect((await readPackets(files[1]!)).map((packet) => packet.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
+      expect((await daemon.api('/captures/nobody/rotate', { method: 'POST' })).body.error.code).toBe('PCAPD_ERR_CAPTURE_NOT_FOUND');
+    },
+    60_000,
+  );
 
   it('keeps a ring of the newest 3 files, deleting the oldest the local sink wrote', async () => {
     daemon = await startDaemon({ edits: { general: { filename: PATTERN } } });

@@ -44,7 +44,10 @@ describe('a warm interface in the daemon', () => {
     const before = join(running.dir, 'before.pcap');
     await writeTrafficPcap(before, 300, 150, { firstSequence: 0 });
     await link.replay(before, { pps: 1000 });
-    const armed = await running.api('/captures?wait=armed', postJson({ node: 'sensor-warm', alias: ['sensor'], bpf: 'udp dst port 9999', lookback: 60, packets: 400, id: 'warm-lookback' }));
+    const armed = await running.api(
+      '/captures?wait=armed',
+      postJson({ node: 'sensor-warm', alias: ['sensor'], bpf: 'udp dst port 9999', lookback: 60, packets: 400, id: 'warm-lookback' }),
+    );
     expect(armed.status).toBe(200);
     expect(armed.body).toMatchObject({ state: 'capturing', lookback: { askedSeconds: 20, packets: 300 } });
     expect(armed.body.clamps).toEqual([{ field: 'lookback', requested: 60, applied: 20 }]);

@@ -145,10 +145,14 @@ describe('DeliveryService', () => {
     await cloudshark.waitForAttempt(1);
 
     // What a pcapd killed now would find at its next start: the capture, local already marked.
-    const entries = await waitFor('the write-ahead copy, the local sink marked in it', async () => {
-      const listed = await spool.store.list();
-      return listed[0]?.kind === 'valid' && listed[0].delivered.has('local') ? listed : undefined;
-    }, 10_000);
+    const entries = await waitFor(
+      'the write-ahead copy, the local sink marked in it',
+      async () => {
+        const listed = await spool.store.list();
+        return listed[0]?.kind === 'valid' && listed[0].delivered.has('local') ? listed : undefined;
+      },
+      10_000,
+    );
     expect(entries).toHaveLength(1);
     const [entry] = entries;
     expect(entry).toMatchObject({ kind: 'valid', record: { id: 'd5', sinks: ['local', 'cloudshark'] } });
@@ -168,7 +172,12 @@ describe('DeliveryService', () => {
     const report = await service.deliver(finishedCapture([smallPcap('lost.pcap')], makeJob({ id: 'd3' })), outcome('d3'), log);
     expect(report.pending).toEqual([]);
     expect(report.failures).toEqual([
-      { sink: 's3', segment: 0, code: 'PCAPD_ERR_SPOOL_WRITE', message: expect.stringMatching(/ECONNREFUSED.*the spool could not keep the capture: the spool is not open/) },
+      {
+        sink: 's3',
+        segment: 0,
+        code: 'PCAPD_ERR_SPOOL_WRITE',
+        message: expect.stringMatching(/ECONNREFUSED.*the spool could not keep the capture: the spool is not open/),
+      },
     ]);
   });
 
@@ -193,7 +202,7 @@ describe('DeliveryService', () => {
 describe('applySpoolChange', () => {
   const record = { id: 'x', segment: 2, sinks: ['s3', 'cloudshark'] } as SpoolRecord;
 
-  it('replaces the pending entries and failures of the change\'s segment and sinks, and adds deliveries once', () => {
+  it("replaces the pending entries and failures of the change's segment and sinks, and adds deliveries once", () => {
     const current = outcome('x');
     current.deliveries = [{ sink: 'local', locations: ['/a'] }];
     current.pending = [
@@ -209,9 +218,11 @@ describe('applySpoolChange', () => {
     };
     applySpoolChange(current, change);
     applySpoolChange(current, change);
-    expect(current.deliveries).toEqual([{ sink: 'local', locations: ['/a'] }, { sink: 's3', locations: ['s3://b/k'] }]);
+    expect(current.deliveries).toEqual([
+      { sink: 'local', locations: ['/a'] },
+      { sink: 's3', locations: ['s3://b/k'] },
+    ]);
     expect(current.pending?.map((item) => `${item.sink}/${item.segment}`)).toEqual(['s3/1', 'cloudshark/2']);
     expect(current.deliveryFailures).toEqual([]);
   });
 });
-

@@ -155,7 +155,10 @@ describe('S3 and Cloudshark down when captures finish', () => {
 
     await versitygwIs('up');
     await cloudshark.start();
-    const delivered = [await waitDelivered(daemon, 'fault-1', ['local', 's3', 'cloudshark']), await waitDelivered(daemon, 'fault-2', ['local', 's3', 'cloudshark'])];
+    const delivered = [
+      await waitDelivered(daemon, 'fault-1', ['local', 's3', 'cloudshark']),
+      await waitDelivered(daemon, 'fault-2', ['local', 's3', 'cloudshark']),
+    ];
 
     for (const outcome of delivered) await expectOneCopyEach(outcome);
     const sinksOf = (event: Record<string, unknown>, field: 'deliveries' | 'pending'): string[] =>
@@ -250,7 +253,7 @@ describe('pcapd killed with SIGKILL in the middle of the uploads from its spool'
   }, 180_000);
 });
 
-describe('pcapd killed with SIGKILL in the middle of a capture\'s first upload', () => {
+describe("pcapd killed with SIGKILL in the middle of a capture's first upload", () => {
   const proxy = s3ThroughProxy();
 
   it('finds the write-ahead copy at the restart and delivers it, exactly once per sink', async () => {

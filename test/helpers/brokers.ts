@@ -25,9 +25,7 @@ import { REPO, type RunningDaemon } from './daemon.js';
 export type ListenerName = 'redis' | 'kafka' | 'sqs' | 'http';
 export type Edits = Record<string, Record<string, string>>;
 
-const ENV_HINT =
-  'start the test servers with scripts/test-services.sh start and export /var/tmp/pcapd-test-services/env ' +
-  '(scripts/test.sh does both)';
+const ENV_HINT = 'start the test servers with scripts/test-services.sh start and export /var/tmp/pcapd-test-services/env ' + '(scripts/test.sh does both)';
 
 export function testEnv(name: 'PCAPD_TEST_REDIS_URL' | 'PCAPD_TEST_KAFKA_BROKERS' | 'PCAPD_TEST_SQS_ENDPOINT'): string {
   const value = process.env[name];

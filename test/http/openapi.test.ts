@@ -131,9 +131,13 @@ describe('GET /openapi.json', () => {
       for (const [method, operation] of Object.entries(item)) {
         if (method === 'parameters') continue;
         const responses = Object.entries(operation.responses ?? {});
-        expect(responses.some(([status]) => status.startsWith('2')), `${method} ${path}`).toBe(true);
+        expect(
+          responses.some(([status]) => status.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true);
         for (const [status, response] of responses) {
-          if (Number(status) >= 400) expect(response.content?.['application/json']?.schema, `${method} ${path} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+          if (Number(status) >= 400)
+            expect(response.content?.['application/json']?.schema, `${method} ${path} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
         }
       }
     }

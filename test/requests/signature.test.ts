@@ -94,9 +94,9 @@ describe('a node with signing required', () => {
 
   it('checks the inner request with the same schema: a typo inside is still a typo', () => {
     expect(refusal(envelope({ ...REQUEST, pakets: 5 }, SECRET), required).code).toBe('PCAPD_ERR_REQUEST_UNKNOWN_FIELD');
-    expect(refusal(JSON.stringify({ signed: '{"node":', signature: `sha256=${createHmac('sha256', SECRET).update('{"node":').digest('hex')}` }), required).code).toBe(
-      'PCAPD_ERR_REQUEST_JSON',
-    );
+    expect(
+      refusal(JSON.stringify({ signed: '{"node":', signature: `sha256=${createHmac('sha256', SECRET).update('{"node":').digest('hex')}` }), required).code,
+    ).toBe('PCAPD_ERR_REQUEST_JSON');
   });
 
   it('treats an object with a third key as a request, not an envelope (and so refuses it)', () => {
@@ -130,7 +130,9 @@ describe('[signing] configuration', () => {
   });
 
   it('keeps request ids at least as long as the replay window', () => {
-    expect(build(`[signing]\nsecrets = ["${SECRET}"]\nwindow = 600\n[scheduler]\ndedupwindow = 300`)).toThrow(/scheduler\.dedupwindow.*signing\.window \(600\)/);
+    expect(build(`[signing]\nsecrets = ["${SECRET}"]\nwindow = 600\n[scheduler]\ndedupwindow = 300`)).toThrow(
+      /scheduler\.dedupwindow.*signing\.window \(600\)/,
+    );
   });
 
   it('never shows a secret in check-config output', () => {
@@ -140,7 +142,7 @@ describe('[signing] configuration', () => {
   });
 });
 
-describe('requestObjectOf (what result events read a refused request\'s id and reply from)', () => {
+describe("requestObjectOf (what result events read a refused request's id and reply from)", () => {
   it('looks inside an envelope', () => {
     expect(requestObjectOf(envelope(REQUEST, SECRET))).toEqual(REQUEST);
     expect(requestObjectOf(JSON.stringify(REQUEST))).toEqual(REQUEST);

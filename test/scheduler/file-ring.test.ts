@@ -40,7 +40,7 @@ describe('FileRings', () => {
     expect((await readdir(dir)).sort()).toEqual(['b-3']);
   });
 
-  it('keeps each name\'s ring apart, and counts a file deleted by someone else as gone', async () => {
+  it("keeps each name's ring apart, and counts a file deleted by someone else as gone", async () => {
     const rings = new FileRings();
     await rings.add('x', { files: 1, bytes: 0 }, [await file('x-0', 1)], log);
     await rings.add('y', { files: 1, bytes: 0 }, [await file('y-0', 1)], log);

@@ -203,7 +203,9 @@ describe('LocalSink', () => {
     await expect(newSink().deliver(capture([file('a/b.pcap', [Buffer.from('x')])]))).rejects.toMatchObject({ sink: 'local', retriable: false });
     await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: '../out' })))).rejects.toMatchObject({ retriable: false });
     await writeFile(join(root, 'blocker'), 'x');
-    await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: 'blocker/sub' })))).rejects.toMatchObject({ retriable: true });
+    await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: 'blocker/sub' })))).rejects.toMatchObject({
+      retriable: true,
+    });
   });
 
   it('reports a folder that is a file with the path and errno code', async () => {

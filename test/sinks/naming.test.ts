@@ -136,7 +136,7 @@ describe('renderFolder', () => {
 });
 
 describe('captureFileName with {name}', () => {
-  it('renders a named capture\'s name, and nothing for an unnamed one', () => {
+  it("renders a named capture's name, and nothing for an unnamed one", () => {
     expect(captureFileName('{name}-%H%M%S-{id}', fields({ name: 'sip' }), 'pcapng')).toBe('sip-030405-r42.pcapng');
     expect(captureFileName('{name}-%H%M%S-{id}', fields(), 'pcapng')).toBe('030405-r42.pcapng');
   });

@@ -43,7 +43,11 @@ function settings(overrides: Partial<Config['spool']> = {}): Config['spool'] {
   return { dir: join(dir, 'spool'), maxbytes: 64 * MIB, maxage: 3600, retrybase: 1, retrymax: 2, cullinterval: 3600, ...overrides };
 }
 
-async function openSpool(sinks: () => readonly Sink[], overrides: Partial<Config['spool']> = {}, options: { random?: () => number; open?: boolean } = {}): Promise<Harness> {
+async function openSpool(
+  sinks: () => readonly Sink[],
+  overrides: Partial<Config['spool']> = {},
+  options: { random?: () => number; open?: boolean } = {},
+): Promise<Harness> {
   const changes: SpoolChange[] = [];
   const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
   const clock = {
@@ -137,7 +141,11 @@ describe('Spool', () => {
     const entryDir = join(dir, 'spool', 'entries', key);
     expect((await readdir(entryDir)).sort()).toEqual(['capture.json', 'file-0.pcap', 'state.json']);
     expect((await readFile(join(entryDir, 'file-0.pcap'))).equals(Buffer.concat(file.chunks))).toBe(true);
-    expect(JSON.parse(await readFile(join(entryDir, 'capture.json'), 'utf8'))).toMatchObject({ id: 'r1', sinks: ['local'], files: [{ name: 'cap-r1.pcap', bytes: file.bytes }] });
+    expect(JSON.parse(await readFile(join(entryDir, 'capture.json'), 'utf8'))).toMatchObject({
+      id: 'r1',
+      sinks: ['local'],
+      files: [{ name: 'cap-r1.pcap', bytes: file.bytes }],
+    });
     expect(await metricValue(metrics, 'pcapd_spool_files')).toBe(1);
     expect(await metricValue(metrics, 'pcapd_spool_pending', { sink: 'local', state: 'retrying' })).toBe(1);
 
@@ -213,7 +221,14 @@ describe('Spool', () => {
     try {
       const first = await openSpool(() => [local.sink, s3Down], { retrybase: 1, retrymax: 1 });
       const capture = finishedCapture([smallPcap('resume-r6.pcap')], makeJob({ id: 'r6' }));
-      await first.spool.add(capture, [{ sink: 'local', error: sinkError('local') }, { sink: 's3', error: sinkError('s3') }], makeOutcome('r6'));
+      await first.spool.add(
+        capture,
+        [
+          { sink: 'local', error: sinkError('local') },
+          { sink: 's3', error: sinkError('s3') },
+        ],
+        makeOutcome('r6'),
+      );
       await local.fix();
       await until(() => first.changes.find((change) => change.kind === 'delivered'), 'the local delivery');
       await first.spool.close();
@@ -238,11 +253,21 @@ describe('Spool', () => {
     const cloudshark = await startCloudsharkServer();
     cloudshark.holdUploads(true);
     const local = await breakableLocal();
-    const hanging = new CloudsharkSink({ settings: ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port: cloudshark.port, token: cloudshark.token, upload: true }), log });
+    const hanging = new CloudsharkSink({
+      settings: ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port: cloudshark.port, token: cloudshark.token, upload: true }),
+      log,
+    });
     try {
       const { spool, changes } = await openSpool(() => [local.sink, hanging]);
       for (const id of ['h1', 'h2']) {
-        await spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink: 'local', error: sinkError('local') }, { sink: 'cloudshark', error: sinkError('cloudshark') }], makeOutcome(id));
+        await spool.add(
+          finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })),
+          [
+            { sink: 'local', error: sinkError('local') },
+            { sink: 'cloudshark', error: sinkError('cloudshark') },
+          ],
+          makeOutcome(id),
+        );
       }
       await cloudshark.waitForAttempt(1);
       await local.fix();
@@ -278,7 +303,9 @@ describe('Spool', () => {
     expect(await metricValue(harness.metrics, 'pcapd_spool_culled_total', { reason: 'age' })).toBe(2);
     const culled = harness.changes.filter((change) => change.kind === 'culled');
     expect(culled.map((change) => change.record.id)).toEqual(['old', 'mid', 'new']);
-    expect(culled[0]?.failures).toEqual([{ sink: 'local', code: 'PCAPD_ERR_SPOOL_CULLED', segment: 0, message: 'removed from the spool to stay within spool.maxbytes' }]);
+    expect(culled[0]?.failures).toEqual([
+      { sink: 'local', code: 'PCAPD_ERR_SPOOL_CULLED', segment: 0, message: 'removed from the spool to stay within spool.maxbytes' },
+    ]);
     expect(harness.spool.stats().captures).toBe(1);
   });
 
