@@ -18,6 +18,7 @@ import { loadConfigFile, nodeName } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { warmEntries } from './config/warm.js';
 import { errorMessage, PcapdError } from './errors.js';
+import { ConfigCaptures } from './listeners/config-captures.js';
 import type { HttpListener } from './listeners/http.js';
 import type { Listener } from './listeners/listener.js';
 import type { RequestHandler } from './requests/intake-contract.js';
@@ -95,6 +96,8 @@ export class Daemon {
   private readonly spool: Spool;
   private readonly results: ResultPublisher;
   private readonly warm: WarmInterfaces;
+  /** The [[capture]] blocks' named captures. */
+  private readonly configCaptures: ConfigCaptures;
   private readonly options: DaemonOptions;
   /** Read once at start: capabilities do not change under a running process. */
   private readonly permission: CapturePermission = capturePermission();
@@ -153,6 +156,11 @@ export class Daemon {
       clock,
     });
     this.delivery.onDelivered((outcome, context) => this.results.lateOutcome(outcome, context));
+    this.configCaptures = new ConfigCaptures({
+      config: () => this.config,
+      cancel: (name) => this.scheduler.cancel(name),
+      log: this.root.log.child({ component: 'config-captures' }),
+    });
   }
 
   /** What every listener calls: the intake's decision, and the result event once there is one. */
@@ -177,7 +185,8 @@ export class Daemon {
     await this.warm.reconcile(warmSettings(this.config));
     this.listeners = await this.buildListeners(this.config);
     for (const listener of this.listeners) await listener.start(this.handleRequest);
-    if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
+    await this.configCaptures.start(this.handleRequest);
+    if (this.listeners.length === 0 && this.config.capture.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
     if (this.sinks.length === 0) this.log.warn('no sink enabled: captures are only kept for GET /captures/:id/pcap');
     if (!this.permission.permitted) {
       this.log.error({ code: 'PCAPD_ERR_PERMISSION_DENIED', missing: this.permission.missing }, permissionAdvice(this.permission.missing));
@@ -190,6 +199,7 @@ export class Daemon {
         listeners: this.listeners.map((l) => l.name),
         sinks: this.sinks.map((s) => s.name),
         warm: warmEntries(this.config).map((entry) => entry.name),
+        captures: this.config.capture.map((block) => block.name),
         http: this.httpAddress(),
       },
       'pcapd started',
@@ -222,6 +232,8 @@ export class Daemon {
     this.spool.retryNow();
     // Warm interfaces added open, removed ones close (their captures end with reason shutdown), changed ones reopen.
     await this.warm.reconcile(warmSettings(next));
+    // [[capture]] blocks added start, removed ones stop, changed ones restart under their name.
+    await this.configCaptures.reconcile();
     // Only listeners whose section changed are restarted (all of them when the
     // node name, which names their consumer groups, changed): a restart
     // waits for the captures its listener is to acknowledge.
@@ -246,6 +258,7 @@ export class Daemon {
     // acknowledge them (a Kafka commit, an SQS delete, an XACK), and an HTTP
     // request waiting for its outcome returns once the capture ends. Run one
     // after the other, each would wait for the other.
+    this.configCaptures.stop();
     const drainMs = this.config.scheduler.drainseconds * 1000;
     const [{ unfinished }] = await Promise.all([this.scheduler.drain(drainMs), Promise.allSettled(this.listeners.map((listener) => listener.stop()))]);
     await this.results.close();

@@ -27,7 +27,7 @@ export interface CaptureLimits {
   packets: number;
   /** The delivered file(s), headers included, never exceed this; 0 for none. */
   bytes: number;
-  /** Wall-clock time from arming; required. */
+  /** Wall-clock time from arming; 0 for none (a named capture bounded by its own maxima). */
   durationMs: number;
   /** Idle time after the last packet, counted only after the first; 0 for off (reason 'timeout'). */
   idleMs: number;
@@ -35,6 +35,8 @@ export interface CaptureLimits {
   segmentBytes?: number;
   /** Cut a new segment this often; 0 for off. */
   segmentMs?: number;
+  /** Cut on multiples of segmentMs in UTC: hourly files start on the hour. */
+  segmentAlign?: boolean;
 }
 
 export interface CaptureSpec {
@@ -96,6 +98,8 @@ export interface CaptureFile {
   firstPacketNs: bigint | null;
   lastPacketNs: bigint | null;
   segment: number;
+  /** When the segment began: arming, or the cut that opened it. */
+  segmentStartNs: bigint;
   /** Interface names in this file (one for classic pcap). */
   interfaces: string[];
 }
@@ -137,7 +141,10 @@ export interface CaptureHandle {
   /** Settles once: the finished capture, or the error that prevented it. */
   readonly done: Promise<CaptureResult>;
   cancel(reason?: 'cancelled' | 'shutdown'): void;
-  progress(): { packets: number; bytes: number };
+  /** Closes the current segment now and hands it over (if it holds packets); capturing goes on. */
+  rotate(): void;
+  /** `segment`: the number of the segment being written. */
+  progress(): { packets: number; bytes: number; segment: number };
 }
 
 export const APPLICATION_NAME = 'pcapd';
@@ -170,6 +177,7 @@ function toOptions(spec: CaptureSpec): NativeCaptureOptions {
       idleMs: spec.limits.idleMs,
       segmentBytes: spec.limits.segmentBytes ?? 0,
       segmentMs: spec.limits.segmentMs ?? 0,
+      segmentAlign: spec.limits.segmentAlign ?? false,
     },
     packetDebug: spec.packetDebug ?? false,
     maxSummaryLines: spec.maxSummaryLines ?? 1000,
@@ -191,6 +199,7 @@ function toFile(file: NativeFile, format: CaptureFormat, names: readonly string[
     firstPacketNs: nsOrNull(file.packets, file.firstNs),
     lastPacketNs: nsOrNull(file.packets, file.lastNs),
     segment: file.segment,
+    segmentStartNs: file.startNs,
     interfaces: file.interfaces.map((index) => names[index] ?? `#${index}`),
   };
 }
@@ -285,6 +294,7 @@ export function startCapture(spec: CaptureSpec): CaptureHandle {
     armed,
     done,
     cancel: (reason) => native.cancel(reason),
+    rotate: () => native.rotate(),
     progress: () => native.progress(),
   };
 }

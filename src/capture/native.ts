@@ -34,6 +34,8 @@ export interface NativeFile {
   firstNs: bigint;
   lastNs: bigint;
   segment: number;
+  /** When this segment began (realtime ns): arming, or the cut that opened it. */
+  startNs: bigint;
   /** Indexes into the capture's interface list. */
   interfaces: number[];
 }
@@ -104,10 +106,13 @@ export interface NativeCaptureOptions {
   limits: {
     packets: number;
     bytes: number;
+    /** 0: no duration limit. */
     durationMs: number;
     idleMs: number;
     segmentBytes: number;
     segmentMs: number;
+    /** Cut time segments on multiples of segmentMs in UTC (the first one shortened to the next boundary). */
+    segmentAlign?: boolean;
   };
   packetDebug: boolean;
   maxSummaryLines: number;
@@ -162,7 +167,10 @@ export interface NativeWarmInterface {
 export interface NativeCapture {
   start(): void;
   cancel(reason?: 'cancelled' | 'shutdown'): void;
-  progress(): { packets: number; bytes: number };
+  /** Closes the current segment (if it holds packets) and delivers it; capturing goes on. */
+  rotate(): void;
+  /** `segment`: the number of the segment being written. */
+  progress(): { packets: number; bytes: number; segment: number };
 }
 
 export interface NativeDeviceAddress {

@@ -5,7 +5,7 @@
  * (src/sinks/naming.ts), so what config accepts is what the sinks can render.
  */
 
-const PLACEHOLDERS = ['node', 'alertid', 'id', 'customer', 'iface', 'segment'] as const;
+const PLACEHOLDERS = ['node', 'alertid', 'id', 'customer', 'iface', 'segment', 'name'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 const STRFTIME_DIRECTIVES = ['Y', 'm', 'd', 'H', 'M', 'S', 'j', 's', 'F', 'T', '%'] as const;

@@ -64,6 +64,24 @@ const General = z.strictObject({
     .describe('largest request message accepted'),
   staleafter: seconds().default(300).describe('drop requests whose timestamp is older than this many seconds (0: never)'),
   packetdebuglines: count().max(1_000_000).default(1000).describe('most packet summaries logged per capture'),
+  maxsegmentbytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(100_000_000)
+    .describe(
+      'named captures with segments: largest segment.bytes, and the segment size when the request gives none (such a capture runs past maxbytes, holding at most two segments in memory)',
+    ),
+  maxnamedduration: seconds()
+    .default(0)
+    .describe(
+      'named captures with segments: longest duration (they run past maxduration); 0: unlimited, until DELETE, SIGTERM or a SIGHUP that removes its [[capture]]',
+    ),
+  maxnamedbytes: count()
+    .default(0)
+    .describe(
+      "named captures: most bytes of a capture's files kept under localdir (its ring's bytes, clamped to this); the oldest are deleted beyond it; 0: no bound beyond the ring",
+    ),
   maxlookback: seconds().max(86_400).default(300).describe('largest lookback (seconds before the request) a request may ask for'),
 });
 
@@ -181,6 +199,38 @@ const Interface = z.strictObject({
     .describe("warm only: the shared reader's kernel ring (TPACKET_V3), kept for the daemon's lifetime; general.bufferbytes is for cold captures"),
   lookbackfilter: text(8192).default('').describe('warm only: BPF of what the lookback ring keeps (e.g. "not port 22"); empty: every packet'),
 });
+
+/**
+ * A named capture declared in the config: pcapd starts it at startup, again
+ * after a restart, and reconciles it on SIGHUP (started, stopped, or
+ * restarted when its block changed). It goes through the same request
+ * validation as any request, with source "config".
+ */
+const Capture = z
+  .strictObject({
+    // The request's rule (src/requests/capture-name.ts), here so a bad name fails the config, not every start.
+    name: text(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/u, 'A-Z a-z 0-9 . _ -, starting with a letter or digit')
+      .refine((name) => !name.includes('..'), 'must not contain ".."')
+      .describe("the capture's name (as a request's name): unique among [[capture]] blocks and running captures"),
+    interface: z.array(text(255).min(1)).max(16).default([]).describe('interfaces to capture on (or alias)'),
+    alias: z.array(text(255).min(1)).max(16).default([]).describe('interface aliases from [[interface]] blocks (or interface)'),
+    bpf: text(8192).default('').describe('BPF filter; empty captures everything'),
+    snap: count().default(0).describe('snap length in bytes (0: general.snaplength)'),
+    format: z.enum(CAPTURE_FORMATS).optional().describe('file format (default: general.format)'),
+    folder: text(1024).optional().describe('sub-folder under localdir and the S3 prefix; strftime fields and {name} allowed ("{name}/%Y/%m/%d")'),
+    duration: seconds().default(0).describe('seconds to run (0: general.maxnamedduration, itself 0 for unlimited)'),
+    segmentseconds: positive().optional().describe('cut a segment this often (segmentseconds or segmentbytes is required)'),
+    segmentbytes: z.number().int().min(4096).optional().describe('cut a segment before it exceeds this size (default: general.maxsegmentbytes)'),
+    segmentalign: z.boolean().default(false).describe('cut segmentseconds on the clock (UTC): hourly files start on the hour'),
+    ringfiles: count().default(0).describe('keep only this many newest files under localdir (0: no count bound)'),
+    ringbytes: count().default(0).describe('keep only this many bytes of the newest files under localdir (0: general.maxnamedbytes)'),
+  })
+  .refine((block) => block.segmentseconds !== undefined || block.segmentbytes !== undefined, {
+    message: 'a [[capture]] runs in segments: give segmentseconds or segmentbytes',
+    path: ['segmentseconds'],
+  });
+export type CaptureBlock = z.output<typeof Capture>;
 
 /** S3's canned ACLs: a typo in the config or a request is refused, not sent. */
 export const S3_CANNED_ACLS = [
@@ -351,6 +401,12 @@ export const ConfigSchema = z.strictObject({
   kafka: Kafka.default(() => Kafka.parse({})),
   syslog: Syslog.optional().describe('present: logs also go to syslog with this priority and tag'),
   interface: z.array(Interface).default([]).describe('interface aliases (requests name an alias, each host maps it to its own interface) and warm interfaces'),
+  capture: z
+    .array(Capture)
+    .max(256)
+    .default([])
+    .refine((blocks) => new Set(blocks.map((block) => block.name)).size === blocks.length, 'two [[capture]] blocks have the same name')
+    .describe('named captures pcapd runs from startup (restarted after a restart, reconciled on SIGHUP)'),
   s3: S3.default(() => S3.parse({})),
   sqs: Sqs.default(() => Sqs.parse({})),
   http: Http.default(() => Http.parse({})),

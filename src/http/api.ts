@@ -184,15 +184,23 @@ export function buildApi(deps: ApiDeps) {
     return outcome;
   });
 
+  // :id is a capture's id or, for a named capture, its name.
   app.delete('/captures/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const id = scheduler.idOf(request.params.id) ?? request.params.id;
     if (!scheduler.cancel(request.params.id)) {
       return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no running or queued capture ${request.params.id}`);
     }
-    return reply.code(202).send({ id: request.params.id, cancelling: true });
+    return reply.code(202).send({ id, cancelling: true });
+  });
+
+  app.post('/captures/:id/rotate', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const rotated = scheduler.rotate(request.params.id);
+    if (!rotated) return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no capture ${request.params.id} is capturing`);
+    return reply.code(202).send({ id: rotated.id, rotating: true, segment: rotated.segment });
   });
 
   app.get('/captures/:id/pcap', async (request: FastifyRequest<{ Params: { id: string }; Querystring: { file?: string } }>, reply) => {
-    const download = scheduler.download(request.params.id);
+    const download = scheduler.download(scheduler.idOf(request.params.id) ?? request.params.id);
     const index = Number(request.query.file ?? 0);
     if (download?.kind === 'local') return sendLocalFile(reply, request.params.id, download.paths, index);
     const file = Number.isInteger(index) ? download?.files[index] : undefined;

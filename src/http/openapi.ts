@@ -50,6 +50,14 @@ export const MergedSchema = z
 
 export const CancellingSchema = z.strictObject({ id: z.string(), cancelling: z.literal(true) }).describe('the capture is being cancelled');
 
+export const RotatingSchema = z
+  .strictObject({
+    id: z.string(),
+    rotating: z.literal(true),
+    segment: z.number().int().describe('the segment being closed and delivered; capturing goes on in the next'),
+  })
+  .describe('the current segment is being closed and handed to the sinks');
+
 export const HealthSchema = z
   .strictObject({
     ok: z.literal(true),
@@ -83,6 +91,7 @@ const SCHEMAS = {
   Ignored: toSchema(IgnoredSchema),
   Merged: toSchema(MergedSchema),
   Cancelling: toSchema(CancellingSchema),
+  Rotating: toSchema(RotatingSchema),
   Health: toSchema(HealthSchema),
   CaptureOutcome: toSchema(CaptureOutcomeSchema),
   CaptureList: toSchema(CaptureListSchema),
@@ -113,11 +122,13 @@ function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
   return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]));
 }
 
-const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the request id' };
+const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: "the request id, or a named capture's name" };
 
 /** What POST /captures refuses a request with (any listener's intake refuses the same). */
 const REQUEST_REFUSALS: ErrorCode[] = [
   'PCAPD_ERR_REQUEST_JSON',
+  'PCAPD_ERR_NAME_INVALID',
+  'PCAPD_ERR_NAME_TAKEN',
   'PCAPD_ERR_REQUEST_INVALID',
   'PCAPD_ERR_REQUEST_UNKNOWN_FIELD',
   'PCAPD_ERR_REQUEST_TARGET',
@@ -197,6 +208,15 @@ function paths(): JsonObject {
         operationId: 'cancelCapture',
         summary: 'Cancel a queued or running capture; a running one ends with reason cancelled and is delivered',
         responses: { '202': json('cancelling', ref('Cancelling')), ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND') },
+      },
+    },
+    '/captures/{id}/rotate': {
+      parameters: [ID_PARAMETER],
+      post: {
+        operationId: 'rotateCapture',
+        summary:
+          'Close the current segment of a running capture and hand it to the sinks now; capturing goes on in the next segment (an empty segment is not delivered)',
+        responses: { '202': json('rotating', ref('Rotating')), ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND') },
       },
     },
     '/captures/{id}/pcap': {

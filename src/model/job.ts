@@ -21,6 +21,8 @@ export interface JobLimits {
   timeoutSeconds: number;
   segmentSeconds: number;
   segmentBytes: number;
+  /** Time segments cut on the clock (UTC multiples of segmentSeconds). */
+  segmentAlign: boolean;
   /** Seconds before arming the file starts from a warm interface's ring; 0: none. */
   lookbackSeconds: number;
 }
@@ -46,14 +48,23 @@ export interface JobFlow {
 
 /** A limit the request asked above the configured maximum, and what was applied. */
 export interface Clamp {
-  field: 'packets' | 'bytes' | 'timeout' | 'duration' | 'snap' | 'lookback';
+  field: 'packets' | 'bytes' | 'timeout' | 'duration' | 'snap' | 'lookback' | 'segmentbytes' | 'ringbytes';
   requested: number;
   applied: number;
+}
+
+/** A named capture's ring of files: its oldest local files are deleted beyond these; 0: no bound. */
+export interface JobRing {
+  files: number;
+  bytes: number;
 }
 
 export interface CaptureJob {
   /** The request's id, or a generated one. */
   id: string;
+  /** A long-running capture's name (validated, unique among running captures). */
+  name?: string;
+  ring?: JobRing;
   /** Listener that delivered the request: "http", "redis", "kafka", "sqs". */
   source: string;
   receivedAt: Date;
@@ -69,7 +80,7 @@ export interface CaptureJob {
   tags: string[];
   alertid?: string | number;
   customer?: string;
-  /** Validated relative folder ("a/b"), never absolute, never "..". */
+  /** Validated relative folder ("a/b"), never absolute, never ".."; may hold strftime fields and {name}, rendered per segment. */
   folder?: string;
   packetDebug: boolean;
   logRequest: boolean;

@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { StopReason } from '../capture/capture.js';
-import type { Clamp, JobLimits } from './job.js';
+import type { Clamp, JobLimits, JobRing } from './job.js';
 import type { Delivery } from './finished-capture.js';
 
 export type CaptureState = 'queued' | 'arming' | 'capturing' | 'delivering' | 'done' | 'failed';
@@ -80,8 +80,26 @@ export interface FlowOutcome {
   omitted: number;
 }
 
+/** A running capture, as GET /captures/:id shows it while it runs. */
+export interface LiveView {
+  interfaces: string[];
+  filter: string;
+  /** The number of the segment being written (0 for the first). */
+  segment: number;
+  packetsPerSecond: number;
+  bitsPerSecond: number;
+  /** The interval the rates are over (the time since the previous reading at least a second old). */
+  intervalSeconds: number;
+}
+
 export interface CaptureOutcome {
   id: string;
+  /** A named capture's name: it is addressed by it as by its id. */
+  name?: string;
+  /** A named capture's ring of files. */
+  ring?: JobRing;
+  /** While capturing: interfaces, BPF, current segment and rates. */
+  live?: LiveView;
   node: string;
   source: string;
   alertid?: string | number;

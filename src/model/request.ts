@@ -54,11 +54,36 @@ export const CaptureRequestSchema = z
       .regex(REQUEST_ID_PATTERN, 'id: 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit')
       .optional()
       .describe('request id: names the files, deduplicates, and is used to query or cancel'),
+    name: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe(
+        'a name for a long-running capture, unique among running ones: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit. The capture is addressed by it as by its id (GET/DELETE /captures/:name, POST /captures/:name/rotate), {name} in general.filename and folder renders it, and with segments it runs past maxduration and maxbytes, bounded by general.maxnamedduration, general.maxsegmentbytes and its ring',
+      ),
+    ring: z
+      .strictObject({
+        files: z.number().int().positive().optional().describe("keep at most this many of the capture's newest files under localdir"),
+        bytes: z
+          .number()
+          .int()
+          .min(4096)
+          .optional()
+          .describe("keep at most this many bytes of the capture's newest files under localdir; clamped to general.maxnamedbytes"),
+      })
+      .optional()
+      .describe(
+        'named captures: a ring of files (as dumpcap -b files:N): the oldest files the local sink wrote for this capture are deleted beyond these bounds',
+      ),
     format: z.enum(CAPTURE_FORMATS).optional().describe('pcapng (default): one file for all interfaces; pcap: one per interface'),
     segment: z
       .strictObject({
         seconds: z.number().int().positive().optional().describe('close and deliver a segment this often'),
         bytes: z.number().int().min(4096).optional().describe('close and deliver a segment before it exceeds this size'),
+        align: z
+          .boolean()
+          .optional()
+          .describe('cut `seconds` segments on the clock (UTC): hourly files start on the hour, the first segment shortened to the next boundary'),
       })
       .optional()
       .describe('cut a long capture into segments delivered as they close'),

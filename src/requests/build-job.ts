@@ -3,7 +3,7 @@
  * interfaces, filter and folder, the limits it runs with, and what pcapd
  * did not do as asked (notes).
  */
-import type { CaptureJob, JobFlow, JobInterface } from '../model/job.js';
+import type { CaptureJob, Clamp, JobFlow, JobInterface, JobRing } from '../model/job.js';
 import type { CaptureRequest } from '../model/request.js';
 import { limitsOf, lookbackOf } from './limits.js';
 import type { Config } from '../config/schema.js';
@@ -32,6 +32,8 @@ export interface JobParts {
   filter: string;
   folder: string | undefined;
   flow: JobFlow | undefined;
+  /** The validated name (src/requests/capture-name.ts). */
+  name?: string | undefined;
 }
 
 export function buildJob(parts: JobParts): CaptureJob {
@@ -59,6 +61,11 @@ export function buildJob(parts: JobParts): CaptureJob {
     logRequest: request.logrequest ?? general.logrequests,
   };
   // exactOptionalPropertyTypes: absent stays absent, never `key: undefined`.
+  if (parts.name !== undefined) {
+    job.name = parts.name;
+    const ring = ringOf(request, general, clamps);
+    if (ring !== undefined) job.ring = ring;
+  }
   if (request.alertid !== undefined) job.alertid = request.alertid;
   if (request.customer !== undefined) job.customer = request.customer;
   if (folder !== undefined) job.folder = folder;
@@ -67,6 +74,18 @@ export function buildJob(parts: JobParts): CaptureJob {
   const notes = notesOf(parts);
   if (notes.length > 0) job.notes = notes;
   return job;
+}
+
+/** A named capture's ring: the request's bounds, its bytes clamped to general.maxnamedbytes (which applies alone when the request gives none). */
+function ringOf(request: CaptureRequest, general: JobParts['ctx']['config']['general'], clamps: Clamp[]): JobRing | undefined {
+  const files = request.ring?.files ?? 0;
+  let bytes = request.ring?.bytes ?? 0;
+  const max = general.maxnamedbytes;
+  if (max > 0 && (bytes === 0 || bytes > max)) {
+    if (bytes > max) clamps.push({ field: 'ringbytes', requested: bytes, applied: max });
+    bytes = max;
+  }
+  return files === 0 && bytes === 0 ? undefined : { files, bytes };
 }
 
 /** What the request asked that this node does not do, said in the result and the log instead of refused. */

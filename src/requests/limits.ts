@@ -31,6 +31,7 @@ export function limitsOf(request: CaptureRequest, general: Config['general']): {
   const limit = (requested: number | undefined, field: Clamp['field'], fallback: number, max: number): number =>
     applyLimit(requested, { field, fallback, max }, clamps);
   const g = general;
+  if (isLongRunning(request)) return namedLimitsOf(request, g, clamps, limit);
   const limits: JobLimits = {
     packets: limit(request.packets, 'packets', g.maxpackets, g.maxpackets),
     bytes: limit(request.bytes, 'bytes', g.maxbytes, g.maxbytes),
@@ -38,6 +39,42 @@ export function limitsOf(request: CaptureRequest, general: Config['general']): {
     timeoutSeconds: limit(request.timeout, 'timeout', g.defaulttimeout, g.maxtimeout),
     segmentSeconds: request.segment?.seconds ?? 0,
     segmentBytes: request.segment?.bytes ?? 0,
+    segmentAlign: request.segment?.align ?? false,
+    lookbackSeconds: 0,
+  };
+  const snaplenBytes = limit(request.snap, 'snap', g.snaplength, g.maxsnaplength);
+  return { limits, snaplenBytes, clamps };
+}
+
+/** A named capture cut into segments: it runs past maxduration and maxbytes, bounded by its own maxima. */
+function isLongRunning(request: CaptureRequest): boolean {
+  return request.name !== undefined && request.segment !== undefined && (request.segment.seconds !== undefined || request.segment.bytes !== undefined);
+}
+
+/**
+ * Limits of a long-running named capture: no total byte limit (its files on
+ * disk are bounded by its ring and general.maxnamedbytes), segments of at
+ * most general.maxsegmentbytes (so memory holds two at most), a duration
+ * bounded by general.maxnamedduration (0: none), and packet and idle limits
+ * only when the request asks for them.
+ */
+function namedLimitsOf(
+  request: CaptureRequest,
+  g: Config['general'],
+  clamps: Clamp[],
+  limit: (requested: number | undefined, field: Clamp['field'], fallback: number, max: number) => number,
+): { limits: JobLimits; snaplenBytes: number; clamps: Clamp[] } {
+  // The native core's longest duration (31 days); 0 asks for none at all.
+  const unlimited = 31 * 86_400;
+  const asked = (value: number | undefined): number => value ?? 0;
+  const limits: JobLimits = {
+    packets: asked(request.packets) === 0 ? 0 : limit(request.packets, 'packets', g.maxpackets, g.maxpackets),
+    bytes: 0,
+    durationSeconds: limit(request.duration, 'duration', g.maxnamedduration, g.maxnamedduration === 0 ? unlimited : g.maxnamedduration),
+    timeoutSeconds: asked(request.timeout) === 0 ? 0 : limit(request.timeout, 'timeout', g.defaulttimeout, g.maxtimeout),
+    segmentSeconds: request.segment?.seconds ?? 0,
+    segmentBytes: limit(request.segment?.bytes, 'segmentbytes', g.maxsegmentbytes, g.maxsegmentbytes),
+    segmentAlign: request.segment?.align ?? false,
     lookbackSeconds: 0,
   };
   const snaplenBytes = limit(request.snap, 'snap', g.snaplength, g.maxsnaplength);

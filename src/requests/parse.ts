@@ -13,6 +13,7 @@ import type { CaptureJob } from '../model/job.js';
 import { buildJob } from './build-job.js';
 import { quoteFlowIds } from './eve-message.js';
 import { checkFilterSize } from './filter-size.js';
+import { checkCaptureName } from './capture-name.js';
 import { checkFolder } from './folder.js';
 import { flowInterfaceChoice, flowNodeTarget, flowRequestOf } from './flow-request.js';
 import { checkFreshness } from './freshness.js';
@@ -58,12 +59,16 @@ export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseRes
   validateFilter(filter);
   // pcapdaemon clients send "" for "no folder" (Go's zero value).
   const folder = request.folder === undefined || request.folder === '' ? undefined : checkFolder(request.folder);
+  const name = request.name === undefined ? undefined : checkCaptureName(request.name);
+  if (request.ring !== undefined && name === undefined) {
+    throw new PcapdError('PCAPD_ERR_REQUEST_INVALID', '/ring: a ring of files belongs to a named capture; give the request a name');
+  }
   checkS3Overrides(request, config);
   if (request.reply !== undefined) checkReply(request.reply, config);
   else if (request.replyon !== undefined) {
     throw new PcapdError('PCAPD_ERR_REPLY_INVALID', '/replyon: says which events go to reply, and the request has no reply');
   }
-  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, skipped, filter, folder, flow: flowRequest?.flow }) };
+  return { kind: 'accepted', job: buildJob({ request, ctx, nowMs, interfaces, skipped, filter, folder, flow: flowRequest?.flow, name }) };
 }
 
 // Size and encoding first: nothing larger than maxrequestbytes is parsed.

@@ -43,6 +43,7 @@ export function captureSpec(job: CaptureJob, config: Config): CaptureSpec {
       idleMs: job.limits.timeoutSeconds * 1000,
       segmentBytes: job.limits.segmentBytes,
       segmentMs: job.limits.segmentSeconds * 1000,
+      segmentAlign: job.limits.segmentAlign,
     },
     ...(job.flow === undefined ? {} : { flow: { tcpClose: job.flow.tcpClose, idleMs: job.flow.idleSeconds * 1000 } }),
   };
@@ -77,6 +78,7 @@ const CHUNK_SLACK_BYTES = 2 * 4 * 1024 * 1024;
  */
 export function memoryReservationBytes(job: CaptureJob): number {
   const { bytes, segmentBytes } = job.limits;
-  const held = segmentBytes > 0 ? Math.min(bytes, 2 * segmentBytes) : bytes;
+  // bytes 0: a named capture with no total limit, bounded by its segments.
+  const held = segmentBytes > 0 ? (bytes === 0 ? 2 * segmentBytes : Math.min(bytes, 2 * segmentBytes)) : bytes;
   return held + CHUNK_SLACK_BYTES;
 }

@@ -19,7 +19,8 @@ import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../model/job.js';
-import { captureFileName } from '../sinks/naming.js';
+import { captureFileName, renderFolder, type FileNameFields } from '../sinks/naming.js';
+import { LOCAL_SINK_NAME } from '../sinks/local.js';
 import type { DeliverableFile, FinishedCapture } from '../model/finished-capture.js';
 import { downloadOf, hasLocalCopy, RetainedFiles, type CaptureDownload } from './downloads.js';
 import { FinishedCaptures } from './finished-captures.js';
@@ -27,6 +28,8 @@ import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders }
 import type { DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
 import type { CaptureOutcome, InterfaceCounters } from '../model/outcome.js';
+import { FileRings, type RingFile } from './file-ring.js';
+import { RateMeter } from './rate-meter.js';
 
 export interface SchedulerDeps {
   config(): Config;
@@ -71,6 +74,8 @@ interface Entry {
   deliveries: Array<Promise<void>>;
   /** Its admission slot was given back (at a cancel, before the capture has closed). */
   slotReleased?: boolean;
+  /** Rates for GET /captures/:id, from arming on. */
+  rates?: RateMeter;
 }
 
 /**
@@ -104,6 +109,7 @@ export class Scheduler {
   private readonly seenIds = new Map<string, number>();
   private readonly perInterface = new Map<string, number>();
   private readonly flows = new FlowCaptures();
+  private readonly rings = new FileRings();
   private running = 0;
   private reservedBytes = 0;
   private shuttingDown = false;
@@ -123,6 +129,7 @@ export class Scheduler {
     }
     const merged = this.mergeIntoFlowCapture(job);
     if (merged !== undefined) return merged;
+    if (job.name !== undefined) this.checkNameFree(job.name);
     const settings = this.deps.config().scheduler;
     const budgetBytes = this.captureBudgetBytes();
     const reservationBytes = memoryReservationBytes(job);
@@ -157,9 +164,9 @@ export class Scheduler {
     );
   }
 
-  /** Cancels a queued or running capture; false when the id is not active. */
-  cancel(id: string): boolean {
-    const entry = this.active.get(id);
+  /** Cancels a queued or running capture by id or name; false when none is active. */
+  cancel(idOrName: string): boolean {
+    const entry = this.activeEntry(idOrName);
     if (!entry) return false;
     const queuedAt = this.queue.indexOf(entry);
     if (queuedAt >= 0) {
@@ -177,11 +184,30 @@ export class Scheduler {
     return true;
   }
 
-  /** The current view of a capture (live counters while it runs). */
-  get(id: string): CaptureOutcome | undefined {
-    const entry = this.active.get(id);
+  /** The current view of a capture by id or name (live counters while it runs; by name, the running one or the newest finished). */
+  get(idOrName: string): CaptureOutcome | undefined {
+    const entry = this.activeEntry(idOrName);
     if (entry) return this.snapshot(entry);
-    return this.finished.get(id);
+    return this.finished.get(idOrName) ?? this.finished.newestFirst().find((outcome) => outcome.name === idOrName);
+  }
+
+  /** The id of the capture `idOrName` addresses, running or finished. */
+  idOf(idOrName: string): string | undefined {
+    return this.get(idOrName)?.id;
+  }
+
+  /**
+   * Closes a running capture's current segment and delivers it now;
+   * capturing goes on in the next. Returns the number of the segment closed,
+   * or undefined when no capture by that id or name is capturing.
+   */
+  rotate(idOrName: string): { id: string; segment: number } | undefined {
+    const entry = this.activeEntry(idOrName);
+    if (entry?.handle === undefined || entry.outcome.state !== 'capturing') return undefined;
+    const { segment } = entry.handle.progress();
+    entry.handle.rotate();
+    entry.log.info({ segment }, 'rotate requested');
+    return { id: entry.job.id, segment };
   }
 
   /**
@@ -255,6 +281,22 @@ export class Scheduler {
   }
 
   // ---- admission ----
+
+  private activeEntry(idOrName: string): Entry | undefined {
+    const byId = this.active.get(idOrName);
+    if (byId !== undefined) return byId;
+    for (const entry of this.active.values()) if (entry.job.name === idOrName) return entry;
+    return undefined;
+  }
+
+  private checkNameFree(name: string): void {
+    const holder = this.activeEntry(name);
+    if (holder === undefined || holder.job.name !== name) return;
+    throw new PcapdError(
+      'PCAPD_ERR_NAME_TAKEN',
+      `a capture named ${name} is ${holder.outcome.state} (id ${holder.job.id}); stop it first (DELETE /captures/${name})`,
+    );
+  }
 
   private mergeIntoFlowCapture(job: CaptureJob): SubmitResult | undefined {
     if (job.flow === undefined) return undefined;
@@ -387,6 +429,7 @@ export class Scheduler {
       (armed) => {
         entry.outcome.state = 'capturing';
         entry.outcome.startedAt = isoFromNs(armed.startedNs);
+        entry.rates = new RateMeter(this.deps.clock.nowMs());
         if (job.limits.lookbackSeconds > 0) {
           const servedSeconds = Number(armed.lookbackNs) / 1e9;
           entry.outcome.lookback = { askedSeconds: job.limits.lookbackSeconds, servedSeconds, packets: armed.lookbackPackets };
@@ -417,7 +460,7 @@ export class Scheduler {
     if (empty) entry.log.info({ reason: result.reason }, 'capture caught no packet; not delivered (general.deliverempty)');
     const finalFiles = empty ? [] : this.deliverables(entry, this.withMergedAlerts(entry, result.files));
     const segment = result.files[0]?.segment ?? 0;
-    if (finalFiles.length > 0) entry.deliveries.push(this.deliver(entry, finalFiles, segment, true, result.reason));
+    if (finalFiles.length > 0) entry.deliveries.push(this.deliver(entry, finalFiles, segment, true, result.reason, result.files[0]));
     entry.outcome.state = 'delivering';
     void Promise.all(entry.deliveries).then(() => {
       this.releaseMemory(entry);
@@ -447,7 +490,7 @@ export class Scheduler {
 
   private deliverSegment(entry: Entry, files: CaptureFile[]): void {
     const segment = files[0]?.segment ?? 0;
-    entry.deliveries.push(this.deliver(entry, this.deliverables(entry, files), segment, false, 'segment'));
+    entry.deliveries.push(this.deliver(entry, this.deliverables(entry, files), segment, false, 'segment', files[0]));
   }
 
   private deliverables(entry: Entry, files: readonly CaptureFile[]): DeliverableFile[] {
@@ -455,19 +498,8 @@ export class Scheduler {
     const config = this.deps.config();
     // Every file of a segmented capture carries its segment number, so the
     // names sort and never collide, however many segments there turn out to be.
-    const segmented = job.limits.segmentBytes > 0 || job.limits.segmentSeconds > 0;
-    const time = new Date(job.receivedAt.getTime());
     return files.map((file) => {
-      const fields = {
-        node: job.node,
-        id: job.id,
-        iface: file.interfaces.join('+'),
-        segment: file.segment,
-        segmented,
-        time,
-        ...(job.alertid === undefined ? {} : { alertid: job.alertid }),
-        ...(job.customer === undefined ? {} : { customer: job.customer }),
-      };
+      const fields = nameFieldsOf(job, file);
       return {
         name: captureFileName(config.general.filename, fields, file.format),
         format: file.format,
@@ -479,9 +511,19 @@ export class Scheduler {
     });
   }
 
-  private async deliver(entry: Entry, files: DeliverableFile[], segment: number, final: boolean, reason: FinishedCapture['reason']): Promise<void> {
+  private async deliver(
+    entry: Entry,
+    files: DeliverableFile[],
+    segment: number,
+    final: boolean,
+    reason: FinishedCapture['reason'],
+    first: CaptureFile | undefined,
+  ): Promise<void> {
+    // A folder with strftime fields or {name} is rendered per segment, from its start.
+    const { folder } = entry.job;
+    const job = folder === undefined || first === undefined ? entry.job : { ...entry.job, folder: renderFolder(folder, nameFieldsOf(entry.job, first)) };
     const capture: FinishedCapture = {
-      job: entry.job,
+      job,
       segment,
       final,
       reason,
@@ -493,6 +535,17 @@ export class Scheduler {
     entry.outcome.deliveryFailures.push(...report.failures);
     (entry.outcome.pending ??= []).push(...report.pending);
     entry.outcome.segments += 1;
+    await this.rollRing(entry, files, report.deliveries);
+  }
+
+  /** A named capture with a ring: the files the local sink just wrote join its ring, and the oldest beyond it go. */
+  private async rollRing(entry: Entry, files: readonly DeliverableFile[], deliveries: DeliveryReport['deliveries']): Promise<void> {
+    const { name, ring } = entry.job;
+    if (name === undefined || ring === undefined) return;
+    const local = deliveries.find((delivery) => delivery.sink === LOCAL_SINK_NAME);
+    if (local === undefined) return;
+    const written: RingFile[] = local.locations.map((path, index) => ({ path, bytes: files[index]?.bytes ?? 0 }));
+    await this.rings.add(name, ring, written, entry.log);
   }
 
   private record(entry: Entry, result: CaptureResult): void {
@@ -602,9 +655,30 @@ export class Scheduler {
       const progress = entry.handle.progress();
       view.packets = progress.packets;
       view.bytes = progress.bytes;
+      if (entry.rates !== undefined) {
+        const rates = entry.rates.read(this.deps.clock.nowMs(), progress.packets, progress.bytes);
+        view.live = { interfaces: entry.job.interfaces.map((iface) => iface.name), filter: entry.job.filter, segment: progress.segment, ...rates };
+      }
     }
     return view;
   }
+}
+
+/** What a file's name (and folder) is made from: a segmented capture's segment start, else the request time. */
+function nameFieldsOf(job: CaptureJob, file: CaptureFile): FileNameFields {
+  const segmented = job.limits.segmentBytes > 0 || job.limits.segmentSeconds > 0;
+  const time = segmented ? new Date(Number(file.segmentStartNs / 1_000_000n)) : new Date(job.receivedAt.getTime());
+  return {
+    node: job.node,
+    id: job.id,
+    iface: file.interfaces.join('+'),
+    segment: file.segment,
+    segmented,
+    time,
+    ...(job.alertid === undefined ? {} : { alertid: job.alertid }),
+    ...(job.customer === undefined ? {} : { customer: job.customer }),
+    ...(job.name === undefined ? {} : { name: job.name }),
+  };
 }
 
 function withFlow(flow: CaptureOutcome['flow']): Pick<CaptureOutcome, 'flow'> {
@@ -614,6 +688,8 @@ function withFlow(flow: CaptureOutcome['flow']): Pick<CaptureOutcome, 'flow'> {
 function initialOutcome(job: CaptureJob): CaptureOutcome {
   return {
     id: job.id,
+    ...(job.name === undefined ? {} : { name: job.name }),
+    ...(job.ring === undefined ? {} : { ring: job.ring }),
     node: job.node,
     source: job.source,
     ...(job.alertid === undefined ? {} : { alertid: job.alertid }),

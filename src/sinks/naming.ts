@@ -14,11 +14,14 @@ export interface FileNameFields {
   id: string;
   alertid?: string | number;
   customer?: string;
+  /** A named capture's name. */
+  name?: string;
   /** The interface name; for a multi-interface pcapng, the names joined with '+'. */
   iface: string;
   segment: number;
   /** True when the capture is cut into segments (so segment 0 is marked too). */
   segmented: boolean;
+  /** A segmented capture: the segment's start; otherwise when the request came. */
   time: Date;
 }
 
@@ -105,6 +108,8 @@ function fieldValue(field: Placeholder, fields: FileNameFields): string {
       return fields.iface;
     case 'segment':
       return segmentText(fields);
+    case 'name':
+      return fields.name ?? '';
     default: {
       const unreachable: never = field;
       return unreachable;
@@ -194,4 +199,22 @@ export function captureFileName(pattern: string, fields: FileNameFields, format:
   const rendered = collapseEmpty(pieces.map((piece) => piece.text).join(''));
   const stem = finish(truncateKeepingId(rendered, id === EMPTY ? '' : id, MAX_NAME_BYTES - suffix.length), sanitizeValue(fields.id));
   return `${stem.slice(0, MAX_NAME_BYTES - suffix.length)}${suffix}.${format}`;
+}
+
+/**
+ * A folder template ("sip/%Y/%m/%d", "{name}/%H") rendered for one file. The
+ * template passed request validation (src/requests/folder.ts); every rendered
+ * value is sanitised into one path component, so no level gains a "/" or
+ * becomes "." or "..". A level left empty (an absent {customer}) is dropped.
+ */
+export function renderFolder(template: string, fields: FileNameFields): string {
+  if (!/[%{]/u.test(template)) return template;
+  return template
+    .split('/')
+    .map((level) => {
+      const pieces = tokenize(level).map((token) => renderToken(token, fields).text);
+      return removeDotRuns(collapseEmpty(pieces.join(''))).replace(/^\.+/u, '');
+    })
+    .filter((level) => level !== '')
+    .join('/');
 }

@@ -373,7 +373,8 @@ describe('rejections', () => {
   });
 
   it.each([
-    ['zero duration', { durationMs: 0 }],
+    // durationMs 0 is no duration limit (a named capture bounded by its own maxima).
+    ['negative duration', { durationMs: -1 }],
     ['NaN packets', { packets: Number.NaN }],
     ['negative bytes', { bytes: -5 }],
     ['infinite idle', { idleMs: Number.POSITIVE_INFINITY }],

@@ -21,6 +21,10 @@ describe('checkFolder', () => {
     },
   );
 
+  it.each(['sip/%Y/%m/%d', '{name}/%H', 'a/%F-{node}', '%%'])('accepts the folder template %j unchanged', (folder) => {
+    expect(checkFolder(folder)).toBe(folder);
+  });
+
   it('accepts a folder of exactly the maximum length', () => {
     const folder = `${'a'.repeat(127)}/${'b'.repeat(FOLDER_MAX_BYTES - 128)}`;
     expect(Buffer.byteLength(folder)).toBe(FOLDER_MAX_BYTES);
@@ -43,7 +47,10 @@ describe('checkFolder', () => {
     ['a b', 'may contain only'],
     ['a/b:c', 'may contain only'],
     ['caf\u00e9', 'may contain only'],
-    ['a/%2e%2e', 'may contain only'],
+    // A URL-encoded ".." is no strftime field: refused, never decoded.
+    ['a/%2e%2e', 'no strftime field'],
+    ['%Y/{nope}', 'no strftime field'],
+    ['%Y/{name', 'unmatched brace'],
     ['a\u0000b', 'may contain only'],
   ])('rejects %j (%s)', (folder, reason) => {
     const err = folderError(folder);

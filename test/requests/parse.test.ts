@@ -494,6 +494,7 @@ describe('parseRequest: limits', () => {
       timeoutSeconds: 10,
       segmentSeconds: 0,
       segmentBytes: 0,
+      segmentAlign: false,
       lookbackSeconds: 0,
     },
     snaplenBytes: 1500,
@@ -734,5 +735,53 @@ describe("parseRequest: pcapdaemon's own messages", () => {
     expect(job.limits.packets).toBe(1000);
     expect(job.folder).toBeUndefined();
     expect(job.notes).toBeUndefined();
+  });
+});
+
+describe('parseRequest: named captures', () => {
+  it('lets a named capture with segments run past maxduration and maxbytes, bounded by its own maxima', () => {
+    const job = accept({ ...BASE, name: 'sip', segment: { seconds: 3600, align: true } });
+    expect(job.name).toBe('sip');
+    expect(job.limits).toMatchObject({
+      bytes: 0,
+      durationSeconds: 0,
+      packets: 0,
+      timeoutSeconds: 0,
+      segmentSeconds: 3600,
+      segmentAlign: true,
+      segmentBytes: config.general.maxsegmentbytes,
+    });
+    expect(job.clamps).toEqual([]);
+  });
+
+  it('clamps a named capture to general.maxnamedduration and maxsegmentbytes', () => {
+    const bounded = { ...config, general: { ...config.general, maxnamedduration: 7200, maxsegmentbytes: 50_000 } };
+    const job = accept({ ...BASE, name: 'sip', duration: 86_400, segment: { bytes: 100_000 } }, context({ config: bounded }));
+    expect(job.limits).toMatchObject({ durationSeconds: 7200, segmentBytes: 50_000, bytes: 0 });
+    expect(job.clamps).toEqual([
+      { field: 'duration', requested: 86_400, applied: 7200 },
+      { field: 'segmentbytes', requested: 100_000, applied: 50_000 },
+    ]);
+  });
+
+  it('keeps the usual limits for a named capture without segments, and for segments without a name', () => {
+    expect(accept({ ...BASE, name: 'once' }).limits).toMatchObject({ bytes: 1_000_000, durationSeconds: 600 });
+    expect(accept({ ...BASE, segment: { seconds: 10 } }).limits).toMatchObject({ bytes: 1_000_000, durationSeconds: 600 });
+  });
+
+  it('takes a ring, its bytes clamped to general.maxnamedbytes, which also applies alone', () => {
+    const bounded = { ...config, general: { ...config.general, maxnamedbytes: 1_000_000 } };
+    expect(accept({ ...BASE, name: 'r', segment: { seconds: 1 }, ring: { files: 3 } }).ring).toEqual({ files: 3, bytes: 0 });
+    expect(accept({ ...BASE, name: 'r', segment: { seconds: 1 }, ring: { bytes: 5_000_000 } }, context({ config: bounded })).ring).toEqual({
+      files: 0,
+      bytes: 1_000_000,
+    });
+    expect(accept({ ...BASE, name: 'r', segment: { seconds: 1 } }, context({ config: bounded })).ring).toEqual({ files: 0, bytes: 1_000_000 });
+  });
+
+  it('refuses a ring without a name, and a name with a path trick', () => {
+    expect(reject({ ...BASE, segment: { seconds: 1 }, ring: { files: 3 } }).message).toContain('/ring');
+    expect(reject({ ...BASE, name: '../../etc' }).code).toBe('PCAPD_ERR_NAME_INVALID');
+    expect(reject({ ...BASE, folder: '{name}/../x' }).code).toBe('PCAPD_ERR_FOLDER_INVALID');
   });
 });

@@ -67,6 +67,7 @@ class FakeCapture implements CaptureHandle {
           packets,
           firstPacketNs: null,
           lastPacketNs: null,
+          segmentStartNs: endedNs,
           segment: 0,
           interfaces: this.spec.interfaces.map((i) => i.name),
         },
@@ -84,8 +85,13 @@ class FakeCapture implements CaptureHandle {
     this.cancels.push(reason);
   }
 
-  progress(): { packets: number; bytes: number } {
-    return { packets: this.packets, bytes: 0 };
+  /** Rotation is not part of what these tests drive. */
+  rotate(): void {
+    throw new Error('rotate is not used by the scheduler tests');
+  }
+
+  progress(): { packets: number; bytes: number; segment: number } {
+    return { packets: this.packets, bytes: 0, segment: 0 };
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { captureFileName, MAX_NAME_BYTES, type FileNameFields } from '../../src/sinks/naming.js';
+import { captureFileName, MAX_NAME_BYTES, renderFolder, type FileNameFields } from '../../src/sinks/naming.js';
 import { validateFileNamePattern } from '../../src/config/file-name-pattern.js';
 
 const DEFAULT_PATTERN = '{node}-{iface}-%Y%m%dT%H%M%SZ-{id}';
@@ -109,6 +109,36 @@ describe('captureFileName', () => {
     const name = captureFileName('{node}{alertid}{customer}{iface}{id}', hostile, 'pcapng');
     expect(name).toMatch(SAFE_NAME);
     expect(name).not.toContain('..');
+  });
+});
+
+describe('renderFolder', () => {
+  it('renders strftime fields and {name} per level, in UTC', () => {
+    expect(renderFolder('sip/%Y/%m/%d/{name}-%H', fields({ name: 'ctl' }))).toBe('sip/2024/01/02/ctl-03');
+  });
+
+  it('leaves a folder without fields as it is', () => {
+    expect(renderFolder('alerts/2024', fields())).toBe('alerts/2024');
+  });
+
+  it('keeps each rendered value inside its own level: no "/", no ".." and no hidden level', () => {
+    const rendered = renderFolder('{customer}/x-{alertid}/%Y', fields({ customer: '../../etc', alertid: '../..' }));
+    expect(rendered.split('/')).toHaveLength(3);
+    for (const level of rendered.split('/')) {
+      expect(level).not.toMatch(/^\.|\.\./u);
+      expect(level).toMatch(/^[A-Za-z0-9._+-]+$/u);
+    }
+  });
+
+  it('drops a level an absent value leaves empty', () => {
+    expect(renderFolder('{customer}/%Y', fields())).toBe('2024');
+  });
+});
+
+describe('captureFileName with {name}', () => {
+  it("renders a named capture's name, and nothing for an unnamed one", () => {
+    expect(captureFileName('{name}-%H%M%S-{id}', fields({ name: 'sip' }), 'pcapng')).toBe('sip-030405-r42.pcapng');
+    expect(captureFileName('{name}-%H%M%S-{id}', fields(), 'pcapng')).toBe('030405-r42.pcapng');
   });
 });
 

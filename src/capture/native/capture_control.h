@@ -17,10 +17,16 @@ class CaptureControl {
   virtual void Start() = 0;
   // Ends the capture as soon as the thread that feeds it sees the request.
   virtual void RequestStop(StopReason reason) = 0;
+  // Closes the current segment (if it holds packets) and hands it over as
+  // soon as the thread that feeds the capture sees the request; capturing
+  // goes on in the next segment.
+  virtual void RequestRotate() = 0;
   // Waits for whatever thread is still working for this capture alone.
   virtual void Join() = 0;
   virtual uint64_t packets() const = 0;
   virtual uint64_t bytes() const = 0;
+  // Segments handed over so far: the number of the segment being written.
+  virtual uint32_t segment() const = 0;
 };
 
 }  // namespace pcapd

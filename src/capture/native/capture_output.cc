@@ -53,6 +53,7 @@ void CaptureOutput::Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs
   interfaces_ = std::move(interfaces);
   counters_.assign(interfaces_.size(), InterfaceCounters{});
   startNs_ = startNs;
+  segmentStartNs_ = startNs;
   recorder_.emplace(options_.format, options_.section, interfaces_, options_.limits);
   recorder_->Open();
 }
@@ -75,13 +76,14 @@ StopReason CaptureOutput::Deliver(const PacketRecord& packet) {
 }
 
 StopReason CaptureOutput::Write(const PacketRecord& packet) {
+  if (cutAtNs_ != 0 && packet.timestampNs >= cutAtNs_) CutIfPending();
   Recorder::Verdict verdict = recorder_->Check(packet);
   if (verdict == Recorder::Verdict::kRotate) {
     if (!recorder_->CanOpenNextSegment(packet)) {
       closed_ = true;
       return StopReason::kBytes;
     }
-    RotateSegment();
+    RotateSegment(RealtimeNs());
     verdict = recorder_->Check(packet);
   }
   if (verdict != Recorder::Verdict::kWrite) {
@@ -122,15 +124,30 @@ uint64_t CaptureOutput::FlowIdleDeadlineMonoNs() const {
   return flow_ ? flow_->IdleDeadlineMonoNs() : std::numeric_limits<uint64_t>::max();
 }
 
-void CaptureOutput::RotateIfNotEmpty() {
-  if (!closed_ && recorder_->SegmentHasPackets()) RotateSegment();
+void CaptureOutput::RotateIfNotEmpty(uint64_t nowNs) {
+  if (closed_) return;
+  if (recorder_->SegmentHasPackets()) {
+    RotateSegment(nowNs);
+  } else {
+    segmentStartNs_ = nowNs;
+  }
 }
 
-void CaptureOutput::RotateSegment() {
+void CaptureOutput::CutIfPending() {
+  if (cutAtNs_ == 0) return;
+  const uint64_t boundaryNs = cutAtNs_;
+  cutAtNs_ = 0;
+  RotateIfNotEmpty(boundaryNs);
+}
+
+void CaptureOutput::RotateSegment(uint64_t nowNs) {
   readCounters_(counters_);
-  std::vector<FileOutput> files = recorder_->CloseSegment(counters_, startNs_, RealtimeNs());
+  std::vector<FileOutput> files = recorder_->CloseSegment(counters_, startNs_, nowNs);
+  for (auto& file : files) file.startNs = segmentStartNs_;
   sink_.OnSegment({std::move(files)});
   recorder_->OpenNextSegment();
+  segmentStartNs_ = nowNs;
+  segment_.store(recorder_->segment(), std::memory_order_relaxed);
 }
 
 DoneEvent CaptureOutput::Finish(uint64_t endNs, StopReason reason, std::string errorMessage, uint64_t startNs,
@@ -147,6 +164,7 @@ DoneEvent CaptureOutput::Finish(uint64_t endNs, StopReason reason, std::string e
     recorder_->DiscardSegment();  // a trailing empty segment is noise
   } else {
     done.files = recorder_->CloseSegment(counters_, startNs_, endNs);
+    for (auto& file : done.files) file.startNs = segmentStartNs_;
   }
   done.prefetchCpuNs = recorder_->prefetchCpuNs();
   recorder_->ReleaseSpareMemory();

@@ -44,6 +44,9 @@ class CaptureOutput {
 
   // Opens the first segment; throws CaptureError (e.g. a byte limit too small).
   void Open(std::vector<InterfaceInfo> interfaces, uint64_t startNs);
+  // Recording starts now (after the handles and files were opened): the
+  // first segment's file is named from this moment.
+  void MarkRecordingStart(uint64_t startNs) { segmentStartNs_ = startNs; }
 
   // Writes one packet, cutting a segment when it is due. Returns the limit
   // this packet reached (kPackets, kBytes, or kFlowEnd when it completes the
@@ -61,8 +64,17 @@ class CaptureOutput {
   // without a flow idle option.
   uint64_t FlowIdleDeadlineMonoNs() const;
 
-  // Hands the current segment (if it holds packets) to the sink and opens the next.
-  void RotateIfNotEmpty();
+  // Hands the current segment (if it holds packets) to the sink and opens the
+  // next. An empty segment is not handed over, but the next file's start
+  // moves to `nowNs`: a file is named from the start of the period its
+  // packets fall in.
+  void RotateIfNotEmpty(uint64_t nowNs);
+
+  // Time segments: the next segment starts at `boundaryNs` (realtime). The
+  // first packet stamped at or after it cuts there (segment_clock.h); so does
+  // CutIfPending() when the clock's grace period ends first.
+  void CutAt(uint64_t boundaryNs) { cutAtNs_ = boundaryNs; }
+  void CutIfPending();
 
   // Closes the last segment and says how the capture ended: what the files
   // know, plus the stop reason, the error if any (a write failure's own
@@ -72,13 +84,13 @@ class CaptureOutput {
 
   const std::vector<InterfaceInfo>& interfaces() const { return interfaces_; }
   // Segments handed over so far (a byte-cut segment restarts a time-based segment clock).
-  uint32_t segment() const { return recorder_ ? recorder_->segment() : 0; }
+  uint32_t segment() const { return segment_.load(std::memory_order_relaxed); }
   uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
   uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
  private:
   StopReason Write(const PacketRecord& packet);  // Deliver's work; may throw
-  void RotateSegment();
+  void RotateSegment(uint64_t nowNs);
 
   OutputOptions options_;
   EventSink& sink_;
@@ -88,12 +100,15 @@ class CaptureOutput {
   std::optional<Recorder> recorder_;
   std::optional<FlowTracker> flow_;  // flow captures only: the others parse nothing
   uint64_t startNs_ = 0;
+  uint64_t segmentStartNs_ = 0;
+  uint64_t cutAtNs_ = 0;  // 0: no time cut pending
   bool closed_ = false;
   std::string failure_;
   std::vector<std::string> summaries_;
   uint64_t summariesOmitted_ = 0;
   std::atomic<uint64_t> packets_{0};
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint32_t> segment_{0};
 };
 
 }  // namespace pcapd

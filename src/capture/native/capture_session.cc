@@ -27,7 +27,8 @@ constexpr int kMaxPollMs = 1000;
 CaptureSession::CaptureSession(SessionOptions options, std::unique_ptr<EventSink> sink)
     : options_(std::move(options)),
       sink_(std::move(sink)),
-      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }) {}
+      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }),
+      segmentClock_(options_.segmentNs, options_.segmentAlign) {}
 
 CaptureSession::~CaptureSession() {
   if (thread_.joinable()) {
@@ -56,6 +57,11 @@ void CaptureSession::RequestStop(StopReason reason) {
   wake_.Signal();
 }
 
+void CaptureSession::RequestRotate() {
+  rotateRequested_.store(true);
+  wake_.Signal();
+}
+
 // ---- capture thread ----
 
 void CaptureSession::Run() {
@@ -76,9 +82,11 @@ void CaptureSession::Run() {
     return;
   }
   startNs_ = RealtimeNs();  // the files were opened a moment before; this is when recording starts
+  output_.MarkRecordingStart(startNs_);
   startMonoNs_ = MonotonicNs();
   armedCpuNs_ = ThreadCpuNs();
-  segmentStartMonoNs_ = startMonoNs_;
+  segmentClock_.Restart(startMonoNs_, startNs_);
+  if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
   output_.StartFlowClock(startNs_, startMonoNs_);
   sink_->OnArmed({startNs_, interfaces_});
   // Nothing leaves this thread as an exception (std::terminate would end the
@@ -110,13 +118,14 @@ void CaptureSession::OpenSources() {
 }
 
 int CaptureSession::PollTimeoutMs(uint64_t nowNs) const {
-  uint64_t waitNs = options_.durationNs - std::min(options_.durationNs, nowNs - startMonoNs_);
+  uint64_t waitNs = options_.durationNs == 0
+                        ? std::numeric_limits<uint64_t>::max()
+                        : options_.durationNs - std::min(options_.durationNs, nowNs - startMonoNs_);
   if (options_.idleNs != 0 && anyArrival_) {
     waitNs = std::min(waitNs, options_.idleNs - std::min(options_.idleNs, nowNs - lastArrivalMonoNs_));
   }
-  if (options_.segmentNs != 0) {
-    waitNs = std::min(waitNs, options_.segmentNs - std::min(options_.segmentNs, nowNs - segmentStartMonoNs_));
-  }
+  const uint64_t segmentDeadlineNs = segmentClock_.DeadlineMonoNs();
+  waitNs = std::min(waitNs, segmentDeadlineNs > nowNs ? segmentDeadlineNs - nowNs : 0);
   const uint64_t flowIdleNs = output_.FlowIdleDeadlineMonoNs();
   waitNs = std::min(waitNs, flowIdleNs > nowNs ? flowIdleNs - nowNs : 0);
   bool anyStaged = false;
@@ -144,7 +153,7 @@ void CaptureSession::Loop() {
       break;
     }
     const uint64_t now = MonotonicNs();
-    if (now - startMonoNs_ >= options_.durationNs) {
+    if (options_.durationNs != 0 && now - startMonoNs_ >= options_.durationNs) {
       Stop(StopReason::kDuration);
       break;
     }
@@ -156,14 +165,21 @@ void CaptureSession::Loop() {
       Stop(StopReason::kFlowIdle);
       break;
     }
-    if (output_.segment() != segmentsSeen_) {  // a byte cut started a new segment
-      segmentsSeen_ = output_.segment();
-      segmentStartMonoNs_ = now;
+    if (rotateRequested_.exchange(false)) {
+      if (!staged_.empty()) FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);
+      output_.RotateIfNotEmpty(RealtimeNs());
     }
-    if (options_.segmentNs != 0 && now - segmentStartMonoNs_ >= options_.segmentNs) {
-      output_.RotateIfNotEmpty();
+    if (segmentClock_.Due(now)) {  // no packet crossed the boundary within the grace period
+      if (!staged_.empty()) FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);
+      output_.CutIfPending();
       segmentsSeen_ = output_.segment();
-      segmentStartMonoNs_ = now;
+      segmentClock_.Advance();
+      output_.CutAt(segmentClock_.BoundaryRealNs());
+    }
+    if (output_.segment() != segmentsSeen_) {  // a packet past the boundary, a byte cut or a rotate began a segment
+      segmentsSeen_ = output_.segment();
+      segmentClock_.Restart(now, RealtimeNs());
+      if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
     }
     if (!staged_.empty()) {
       FlushStaged(RealtimeNs() - options_.mergeHoldbackNs);
@@ -177,7 +193,10 @@ void CaptureSession::Loop() {
       Stop(StopReason::kError);
       break;
     }
-    if (fds[count].revents != 0) continue;  // RequestStop(): handled at the top
+    if (fds[count].revents != 0) {  // RequestStop() or RequestRotate(): handled at the top
+      wake_.Drain();
+      continue;
+    }
     for (size_t i = 0; i < count; ++i) revents[i] = fds[i].revents;
     DispatchReady(revents, ready == 0);
   }

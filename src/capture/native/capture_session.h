@@ -25,6 +25,7 @@
 #include "capture_events.h"
 #include "capture_output.h"
 #include "live_source.h"
+#include "segment_clock.h"
 #include "wake_event.h"
 
 namespace pcapd {
@@ -32,9 +33,10 @@ namespace pcapd {
 struct SessionOptions {
   std::vector<SourceOptions> sources;
   OutputOptions output;
-  uint64_t durationNs = 0;  // wall clock from arming; required
-  uint64_t idleNs = 0;      // since the last packet, counted after the first; 0: off
-  uint64_t segmentNs = 0;   // cut a new segment this often; 0: off
+  uint64_t durationNs = 0;    // wall clock from arming; 0: no limit (a named capture's own maxima end it)
+  uint64_t idleNs = 0;        // since the last packet, counted after the first; 0: off
+  uint64_t segmentNs = 0;     // cut a new segment this often; 0: off
+  bool segmentAlign = false;  // cut on multiples of segmentNs in UTC (segment_clock.h)
   // With several interfaces, packets are held this long before being written so
   // that packets still in another interface's ring can be merged in timestamp
   // order (one TPACKET_V3 block timeout plus scheduling slack).
@@ -51,6 +53,7 @@ class CaptureSession final : public CaptureControl {
   void Start() override;
   // Ends the capture as soon as the capture thread sees it (any thread).
   void RequestStop(StopReason reason) override;
+  void RequestRotate() override;
   void Join() override;
 
   // Capture threads started and not yet joined, process-wide: a finished
@@ -60,6 +63,7 @@ class CaptureSession final : public CaptureControl {
 
   uint64_t packets() const override { return output_.packets(); }
   uint64_t bytes() const override { return output_.bytes(); }
+  uint32_t segment() const override { return output_.segment(); }
 
  private:
   struct StagedPacket {
@@ -104,13 +108,14 @@ class CaptureSession final : public CaptureControl {
   CaptureOutput output_;
 
   std::atomic<StopReason> requested_{StopReason::kNone};
+  std::atomic<bool> rotateRequested_{false};
   StopReason reason_ = StopReason::kNone;
   std::string errorMessage_;
   uint64_t startNs_ = 0;      // realtime, for files and results
   uint64_t startMonoNs_ = 0;  // monotonic, for the duration limit
   uint64_t armedCpuNs_ = 0;   // capture thread CPU time when armed
   uint64_t lastArrivalMonoNs_ = 0;
-  uint64_t segmentStartMonoNs_ = 0;
+  SegmentClock segmentClock_;
   uint32_t segmentsSeen_ = 0;  // output_.segment() when the segment clock last restarted
   bool anyArrival_ = false;
   bool draining_ = false;  // collecting packets timestamped before the stop

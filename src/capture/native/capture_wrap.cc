@@ -58,6 +58,7 @@ Napi::Object File(Napi::Env env, FileOutput& file) {
   out.Set("firstNs", BigNs(env, file.firstNs));
   out.Set("lastNs", BigNs(env, file.lastNs));
   out.Set("segment", Napi::Number::New(env, file.segment));
+  out.Set("startNs", BigNs(env, file.startNs));
   Napi::Array interfaces = Napi::Array::New(env, file.interfaces.size());
   for (size_t i = 0; i < file.interfaces.size(); ++i) {
     interfaces.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(file.interfaces[i])));
@@ -247,9 +248,11 @@ SessionOptions ParseOptions(Napi::Object options) {
 
   out.output = ParseOutputOptions(options);
   Napi::Object limits = js::RequireObject(options.Get("limits"), "limits");
-  out.durationNs = js::GetInteger(limits, "durationMs", "limits", 1, kMaxDurationMs) * 1'000'000u;
+  // 0: no duration limit (a named capture bounded by its own maxima).
+  out.durationNs = js::GetInteger(limits, "durationMs", "limits", 0, kMaxDurationMs) * 1'000'000u;
   out.idleNs = js::GetInteger(limits, "idleMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
   out.segmentNs = js::GetInteger(limits, "segmentMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
+  out.segmentAlign = js::GetBool(limits, "segmentAlign", "limits", false);
   out.mergeHoldbackNs = js::GetInteger(options, "mergeHoldbackMs", "", 0, 10'000, 20) * 1'000'000u;
   return out;
 }
@@ -265,9 +268,11 @@ WarmCaptureOptions ParseWarmOptions(Napi::Object options) {
   out.description = js::GetString(entry, "description", "interfaces[0]", {1024, true}, "");
   out.output = ParseOutputOptions(options);
   Napi::Object limits = js::RequireObject(options.Get("limits"), "limits");
-  out.durationNs = js::GetInteger(limits, "durationMs", "limits", 1, kMaxDurationMs) * 1'000'000u;
+  // 0: no duration limit (a named capture bounded by its own maxima).
+  out.durationNs = js::GetInteger(limits, "durationMs", "limits", 0, kMaxDurationMs) * 1'000'000u;
   out.idleNs = js::GetInteger(limits, "idleMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
   out.segmentNs = js::GetInteger(limits, "segmentMs", "limits", 0, kMaxDurationMs, 0) * 1'000'000u;
+  out.segmentAlign = js::GetBool(limits, "segmentAlign", "limits", false);
   out.lookbackNs = js::GetInteger(options, "lookbackMs", "", 0, kMaxDurationMs, 0) * 1'000'000u;
   return out;
 }
@@ -279,6 +284,7 @@ Napi::Function CaptureWrap::Define(Napi::Env env) {
                      {
                          InstanceMethod<&CaptureWrap::Start>("start"),
                          InstanceMethod<&CaptureWrap::Cancel>("cancel"),
+                         InstanceMethod<&CaptureWrap::Rotate>("rotate"),
                          InstanceMethod<&CaptureWrap::Progress>("progress"),
                      });
 }
@@ -375,10 +381,16 @@ Napi::Value CaptureWrap::Cancel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value CaptureWrap::Rotate(const Napi::CallbackInfo& info) {
+  session_->RequestRotate();
+  return info.Env().Undefined();
+}
+
 Napi::Value CaptureWrap::Progress(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("packets", static_cast<double>(session_->packets()));
   out.Set("bytes", static_cast<double>(session_->bytes()));
+  out.Set("segment", static_cast<double>(session_->segment()));
   return out;
 }
 

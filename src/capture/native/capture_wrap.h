@@ -24,6 +24,7 @@ class CaptureWrap : public Napi::ObjectWrap<CaptureWrap> {
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Rotate(const Napi::CallbackInfo& info);
   Napi::Value Progress(const Napi::CallbackInfo& info);
 
   std::shared_ptr<CaptureControl> session_;

@@ -32,6 +32,7 @@ struct FileOutput {
   uint64_t lastNs = 0;
   std::vector<size_t> interfaces;
   uint32_t segment = 0;
+  uint64_t startNs = 0;  // when this segment began (realtime): arming, or the cut that opened it
 };
 
 class Recorder {

@@ -36,13 +36,19 @@ WarmCapture::WarmCapture(std::shared_ptr<WarmReader> reader, WarmCaptureOptions 
       options_(std::move(options)),
       sink_(std::move(sink)),
       filter_(DltOf(*reader_), static_cast<int>(options_.snaplen), options_.filter),
-      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }) {}
+      output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }),
+      segmentClock_(options_.segmentNs, options_.segmentAlign) {}
 
 void WarmCapture::Start() { reader_->Attach(shared_from_this()); }
 
 void WarmCapture::RequestStop(StopReason reason) {
   StopReason expected = StopReason::kNone;
   requested_.compare_exchange_strong(expected, reason);
+  reader_->Wake();
+}
+
+void WarmCapture::RequestRotate() {
+  rotateRequested_.store(true);
   reader_->Wake();
 }
 
@@ -73,7 +79,8 @@ bool WarmCapture::Arm(const InterfaceInfo& reader, const LookbackRing& ring, uin
   reader_->ReadCounters(baseline_);
   startNs_ = nowNs;
   startMonoNs_ = nowMonoNs;
-  segmentStartMonoNs_ = nowMonoNs;
+  segmentClock_.Restart(nowMonoNs, nowNs);
+  if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
   cpuAtArmNs_ = ThreadCpuNs();
 
   ArmedEvent armed{nowNs, output_.interfaces()};
@@ -124,7 +131,8 @@ void WarmCapture::Tick(uint64_t nowMonoNs) {
   if (ended_) return;
   const StopReason requested = requested_.load();
   if (requested != StopReason::kNone) BeginStop(requested, nowMonoNs);
-  if (nowMonoNs - startMonoNs_ >= options_.durationNs) BeginStop(StopReason::kDuration, nowMonoNs);
+  if (options_.durationNs != 0 && nowMonoNs - startMonoNs_ >= options_.durationNs)
+    BeginStop(StopReason::kDuration, nowMonoNs);
   if (options_.idleNs != 0 && anyArrival_ && nowMonoNs - lastArrivalMonoNs_ >= options_.idleNs) {
     BeginStop(StopReason::kTimeout, nowMonoNs);
   }
@@ -133,24 +141,28 @@ void WarmCapture::Tick(uint64_t nowMonoNs) {
     if (nowMonoNs >= stopAtMonoNs_) End(stopping_, "");
     return;
   }
-  if (output_.segment() != segmentsSeen_) {  // a byte cut started a new segment
+  if (rotateRequested_.exchange(false)) output_.RotateIfNotEmpty(RealtimeNs());
+  if (segmentClock_.Due(nowMonoNs)) {  // no packet crossed the boundary within the grace period
+    output_.CutIfPending();
     segmentsSeen_ = output_.segment();
-    segmentStartMonoNs_ = nowMonoNs;
+    segmentClock_.Advance();
+    output_.CutAt(segmentClock_.BoundaryRealNs());
   }
-  if (options_.segmentNs != 0 && nowMonoNs - segmentStartMonoNs_ >= options_.segmentNs) {
-    output_.RotateIfNotEmpty();
+  if (output_.segment() != segmentsSeen_) {  // a packet past the boundary, a byte cut or a rotate began a segment
     segmentsSeen_ = output_.segment();
-    segmentStartMonoNs_ = nowMonoNs;
+    segmentClock_.Restart(nowMonoNs, RealtimeNs());
+    if (segmentClock_.enabled()) output_.CutAt(segmentClock_.BoundaryRealNs());
   }
 }
 
 uint64_t WarmCapture::NextDeadlineMonoNs() const {
   if (ended_) return std::numeric_limits<uint64_t>::max();
   if (stopping_ != StopReason::kNone) return stopAtMonoNs_;
-  uint64_t deadline = Saturating(startMonoNs_, options_.durationNs);
+  uint64_t deadline =
+      options_.durationNs == 0 ? std::numeric_limits<uint64_t>::max() : Saturating(startMonoNs_, options_.durationNs);
   if (options_.idleNs != 0 && anyArrival_)
     deadline = std::min(deadline, Saturating(lastArrivalMonoNs_, options_.idleNs));
-  if (options_.segmentNs != 0) deadline = std::min(deadline, Saturating(segmentStartMonoNs_, options_.segmentNs));
+  deadline = std::min(deadline, segmentClock_.DeadlineMonoNs());
   return std::min(deadline, output_.FlowIdleDeadlineMonoNs());
 }
 

@@ -20,6 +20,7 @@
 #include "capture_output.h"
 #include "filter_program.h"
 #include "lookback_ring.h"
+#include "segment_clock.h"
 
 namespace pcapd {
 
@@ -30,10 +31,11 @@ struct WarmCaptureOptions {
   std::string filter;
   std::string description;
   uint32_t snaplen = 262144;
-  uint64_t durationNs = 0;  // wall clock from arming; required
-  uint64_t idleNs = 0;      // since the last packet, counted after the first; 0: off
-  uint64_t segmentNs = 0;   // cut a new segment this often; 0: off
-  uint64_t lookbackNs = 0;  // start with the ring's packets of this many ns before arming
+  uint64_t durationNs = 0;    // wall clock from arming; 0: no limit
+  uint64_t idleNs = 0;        // since the last packet, counted after the first; 0: off
+  uint64_t segmentNs = 0;     // cut a new segment this often; 0: off
+  bool segmentAlign = false;  // cut on multiples of segmentNs in UTC (segment_clock.h)
+  uint64_t lookbackNs = 0;    // start with the ring's packets of this many ns before arming
 };
 
 class WarmCapture final : public CaptureControl, public std::enable_shared_from_this<WarmCapture> {
@@ -44,9 +46,11 @@ class WarmCapture final : public CaptureControl, public std::enable_shared_from_
 
   void Start() override;
   void RequestStop(StopReason reason) override;
+  void RequestRotate() override;
   void Join() override {}  // no thread of its own
   uint64_t packets() const override { return output_.packets(); }
   uint64_t bytes() const override { return output_.bytes(); }
+  uint32_t segment() const override { return output_.segment(); }
 
   // ---- the reader's thread ----
 
@@ -74,6 +78,7 @@ class WarmCapture final : public CaptureControl, public std::enable_shared_from_
   FilterProgram filter_;
   CaptureOutput output_;
   std::atomic<StopReason> requested_{StopReason::kNone};
+  std::atomic<bool> rotateRequested_{false};
 
   InterfaceCounters baseline_;  // the reader's counters when this capture armed
   StopReason stopping_ = StopReason::kNone;
@@ -82,7 +87,7 @@ class WarmCapture final : public CaptureControl, public std::enable_shared_from_
   uint64_t startNs_ = 0;
   uint64_t startMonoNs_ = 0;
   uint64_t lastArrivalMonoNs_ = 0;
-  uint64_t segmentStartMonoNs_ = 0;
+  SegmentClock segmentClock_;
   uint32_t segmentsSeen_ = 0;
   uint64_t cpuAtArmNs_ = 0;
   bool anyArrival_ = false;
