@@ -69,6 +69,8 @@ export interface CaptureJob {
   tags: string[];
   alertid?: string | number;
   customer?: string;
+  /** A named capture's name (issue 12); the local sink records it beside each file so GET /files can filter by it. */
+  name?: string;
   /** Validated relative folder ("a/b"), never absolute, never "..". */
   folder?: string;
   packetDebug: boolean;

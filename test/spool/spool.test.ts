@@ -247,7 +247,7 @@ describe('Spool', () => {
       await cloudshark.waitForAttempt(1);
       await local.fix();
       await until(() => changes.filter((change) => change.kind === 'delivered').length === 2 || undefined, 'both local deliveries while Cloudshark hangs');
-      expect(await readdir(local.root)).toEqual(['h1.pcap', 'h2.pcap']);
+      expect((await readdir(local.root)).sort()).toEqual(['.h1.pcap.json', '.h2.pcap.json', 'h1.pcap', 'h2.pcap']);
       cloudshark.holdUploads(false);
       await until(() => spool.stats().captures === 0, 'both captures delivered to Cloudshark as well');
       expect(cloudshark.uploads.map((upload) => upload.filename).sort()).toEqual(['h1.pcap', 'h2.pcap']);
