@@ -28,6 +28,7 @@ import { ResultPublisher } from './results/publisher.js';
 import { DeliveryService } from './delivery/delivery.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { createLocalRoot, LocalSink } from './sinks/local.js';
+import { LocalRetention } from './sinks/local-retention.js';
 import type { Sink } from './sinks/sink.js';
 import { Spool } from './spool/spool.js';
 import { VERSION } from './version.js';
@@ -95,6 +96,8 @@ export class Daemon {
   private readonly spool: Spool;
   private readonly results: ResultPublisher;
   private readonly warm: WarmInterfaces;
+  /** [retention]: removes the oldest files under general.localdir past its limits. */
+  private readonly retention: LocalRetention;
   private readonly options: DaemonOptions;
   /** Read once at start: capabilities do not change under a running process. */
   private readonly permission: CapturePermission = capturePermission();
@@ -153,6 +156,7 @@ export class Daemon {
       clock,
     });
     this.delivery.onDelivered((outcome, context) => this.results.lateOutcome(outcome, context));
+    this.retention = new LocalRetention({ config: () => this.config, log: this.root.log, metrics: this.metrics, clock });
   }
 
   /** What every listener calls: the intake's decision, and the result event once there is one. */
@@ -175,6 +179,7 @@ export class Daemon {
     // Opening is asynchronous (each reader opens on its own thread): requests
     // arriving before a warm interface is up take the cold path.
     await this.warm.reconcile(warmSettings(this.config));
+    this.retention.start();
     this.listeners = await this.buildListeners(this.config);
     for (const listener of this.listeners) await listener.start(this.handleRequest);
     if (this.listeners.length === 0) this.log.warn('no listener enabled: pcapd will receive no request');
@@ -254,6 +259,7 @@ export class Daemon {
       Promise.allSettled(this.listeners.map((listener) => listener.stop())),
     ]);
     await this.results.close();
+    await this.retention.stop();
     await this.warm.close();
     // A sink still busy after drainseconds must not cost the capture: it waits in the spool for the restart.
     const spooled = unfinished > 0 ? await this.delivery.spoolUnfinished(this.log) : 0;

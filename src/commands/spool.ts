@@ -16,7 +16,7 @@
 import type { Config } from '../config/schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { errorMessage } from '../errors.js';
-import { didYouMean } from '../text.js';
+import { ageText, bytesText, didYouMean } from '../text.js';
 import { planCull, type CullItem } from '../spool/cull.js';
 import { SpoolStore, undeliveredSinks, type SpoolEntry, type ValidEntry } from '../spool/store.js';
 import type { ControlRequest, ControlResult } from '../spool/control.js';
@@ -141,25 +141,6 @@ function parseArgs(argv: readonly string[]): SpoolArgs | { usage: string } {
     else throw new UsageError(`spool ${action} takes no ${JSON.stringify(arg)}`);
   }
   return args;
-}
-
-function bytesText(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function ageText(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
-  return `${Math.round(seconds / 86_400)}d`;
 }
 
 /** One sink's standing, as `spool list` shows and --json carries it. */
