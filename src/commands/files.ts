@@ -20,7 +20,7 @@ import { applyRetention, planRetention, retentionEnabled, retentionLimits, store
 import { createLogger } from '../log/logger.js';
 import { ageText, bytesText, didYouMean } from '../text.js';
 import { HELP_FLAGS, isHelpFlag } from './help.js';
-import type { CommandIo } from './spool.js';
+import { argsOrExit, UsageError, type CommandIo } from './subcommand.js';
 
 const ACTIONS = ['list', 'prune'] as const;
 type FilesAction = (typeof ACTIONS)[number];
@@ -99,8 +99,6 @@ interface FilesArgs {
   filters: Record<string, string>;
 }
 
-class UsageError extends Error {}
-
 function isAction(word: string): word is FilesAction {
   return (ACTIONS as readonly string[]).includes(word);
 }
@@ -176,19 +174,8 @@ async function prune(config: Config, args: FilesArgs, io: CommandIo): Promise<nu
 }
 
 export async function filesCommand(argv: readonly string[], defaultConfigPath: () => string, io: CommandIo): Promise<number> {
-  let parsed: FilesArgs | { usage: string };
-  try {
-    parsed = parseArgs(argv);
-  } catch (err: unknown) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`pcapd: ${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if ('usage' in parsed) {
-    io.out(`${parsed.usage}\n`);
-    return 0;
-  }
-  const args = parsed;
+  const args = argsOrExit(parseArgs, argv, USAGE, io);
+  if (typeof args === 'number') return args;
   const config = await loadConfigFile(args.configPath ?? defaultConfigPath());
   try {
     switch (args.action) {

@@ -21,11 +21,7 @@ import { planCull, type CullItem } from '../spool/cull.js';
 import { SpoolStore, undeliveredSinks, type SpoolEntry, type ValidEntry } from '../spool/store.js';
 import type { ControlRequest, ControlResult } from '../spool/control.js';
 import { HELP_FLAGS, isHelpFlag } from './help.js';
-
-export interface CommandIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+import { argsOrExit, UsageError, type CommandIo } from './subcommand.js';
 
 const ACTIONS = ['list', 'retry', 'cull'] as const;
 type SpoolAction = (typeof ACTIONS)[number];
@@ -114,8 +110,6 @@ interface SpoolArgs {
   dryRun: boolean;
   targets: string[];
 }
-
-class UsageError extends Error {}
 
 function isAction(word: string): word is SpoolAction {
   return (ACTIONS as readonly string[]).includes(word);
@@ -310,19 +304,8 @@ async function cull(store: SpoolStore, config: Config, args: SpoolArgs, io: Comm
 }
 
 export async function spoolCommand(argv: readonly string[], defaultConfigPath: () => string, io: CommandIo): Promise<number> {
-  let parsed: SpoolArgs | { usage: string };
-  try {
-    parsed = parseArgs(argv);
-  } catch (err: unknown) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`pcapd: ${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if ('usage' in parsed) {
-    io.out(`${parsed.usage}\n`);
-    return 0;
-  }
-  const args = parsed;
+  const args = argsOrExit(parseArgs, argv, USAGE, io);
+  if (typeof args === 'number') return args;
   const config = await loadConfigFile(args.configPath ?? defaultConfigPath());
   const store = new SpoolStore(config.spool.dir);
   try {

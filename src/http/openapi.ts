@@ -140,6 +140,14 @@ function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
   );
 }
 
+/** A capture file's body, in either format. */
+const CAPTURE_FILE_CONTENT = {
+  'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
+  'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
+};
+
+const RANGE_HEADER = { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'bytes=first-last, bytes=first- or bytes=-suffix; several ranges are answered with the whole file' };
+
 const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the request id' };
 
 /** What POST /captures refuses a request with (any listener's intake refuses the same). */
@@ -227,16 +235,15 @@ function paths(): JsonObject {
         summary: "Download a finished capture's file: the local sink's file from disk, else the copy retained in memory",
         parameters: [
           { name: 'file', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture" },
+          { ...RANGE_HEADER, description: `${RANGE_HEADER.description}; honoured for a file the local sink wrote` },
         ],
         responses: {
           '200': {
             description: 'the capture file',
-            content: {
-              'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
-              'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
-            },
+            content: CAPTURE_FILE_CONTENT,
           },
-          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND', 'PCAPD_ERR_CAPTURE_FILE_GONE'),
+          '206': { description: "the range asked of the local sink's file (Content-Range: bytes first-last/size)", content: CAPTURE_FILE_CONTENT },
+          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND', 'PCAPD_ERR_CAPTURE_FILE_GONE', 'PCAPD_ERR_RANGE_NOT_SATISFIABLE'),
         },
       },
     },
@@ -271,22 +278,16 @@ function paths(): JsonObject {
             schema: { type: 'string' },
             description: 'the path GET /files lists, its "/" kept as is; encoded dots and slashes, "..", hidden or absolute paths and symlinks out of the root are refused',
           },
-          { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'bytes=first-last, bytes=first- or bytes=-suffix; several ranges are answered with the whole file' },
+          RANGE_HEADER,
         ],
         responses: {
           '200': {
             description: 'the whole file (Accept-Ranges: bytes)',
-            content: {
-              'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
-              'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
-            },
+            content: CAPTURE_FILE_CONTENT,
           },
           '206': {
             description: 'the range asked (Content-Range: bytes first-last/size)',
-            content: {
-              'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
-              'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
-            },
+            content: CAPTURE_FILE_CONTENT,
           },
           ...errors('PCAPD_ERR_PATH_INVALID', 'PCAPD_ERR_FILE_NOT_FOUND', 'PCAPD_ERR_RANGE_NOT_SATISFIABLE'),
         },

@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byteRange, downloadPathOf } from '../../src/http/files.js';
 import { FileListSchema } from '../../src/http/openapi.js';
 import { capinfos, readPackets } from '../helpers/capture-files.js';
-import { postJson, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { TEST_FILTER, writeTrafficPcap } from '../helpers/frames.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { captureToLocalFile } from '../helpers/local-capture.js';
 import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
 
 interface Raw {
@@ -46,15 +46,8 @@ function rawGet(path: string, headers: Record<string, string> = {}): Promise<Raw
 }
 
 async function capture(id: string, packets: number, extra: Record<string, unknown> = {}): Promise<void> {
-  const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets, id, ...extra };
-  expect((await daemon.api('/captures?wait=armed', postJson(request))).status).toBe(200);
-  const traffic = join(daemon.dir, `traffic-${id}.pcap`);
-  await writeTrafficPcap(traffic, packets, 700);
-  await link.replay(traffic);
-  const outcome = await daemon.waitForState(id, ['done', 'failed']);
-  expect(outcome).toMatchObject({ state: 'done', packets });
-  const [location] = outcome.deliveries.find((delivery: { sink: string }) => delivery.sink === 'local').locations as string[];
-  written.set(id, location!.slice(daemon.captureDir.length + 1));
+  const { path } = await captureToLocalFile(daemon, link, id, packets, extra);
+  written.set(id, path.slice(daemon.captureDir.length + 1));
 }
 
 async function listAll(query: string): Promise<{ pages: number; paths: string[] }> {

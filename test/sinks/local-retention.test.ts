@@ -4,21 +4,17 @@
  * captures on a veth pair. Files are aged with utimes(2), so which ones are
  * past the limits is known before each pass; what is left is checked on disk.
  */
-import { execFile } from 'node:child_process';
 import { access, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { planRetention, type StoredFile } from '../../src/sinks/local-retention.js';
 
 import { metricValue, waitForMetric } from '../helpers/brokers.js';
-import { editToml, PCAPD_BIN, postJson, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { TEST_FILTER, writeTrafficPcap } from '../helpers/frames.js';
+import { editToml, runPcapd, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { captureToLocalFile } from '../helpers/local-capture.js';
 import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
-
-const execFileAsync = promisify(execFile);
 
 let daemon: RunningDaemon | undefined;
 let link: TestLink | undefined;
@@ -32,28 +28,12 @@ afterAll(async () => {
   await destroyAllTestLinks();
 });
 
-async function pcapd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(PCAPD_BIN, args, { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err: unknown) {
-    const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const pcapd = runPcapd;
 
 /** Captures `packets` frames into a file the local sink writes; its absolute path. */
 async function captureFile(running: RunningDaemon, id: string, packets: number): Promise<string> {
   link ??= await createTestLink();
-  const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets, id };
-  expect((await running.api('/captures?wait=armed', postJson(request))).status).toBe(200);
-  const traffic = join(running.dir, `traffic-${id}.pcap`);
-  await writeTrafficPcap(traffic, packets, 800);
-  await link.replay(traffic);
-  const outcome = await running.waitForState(id, ['done', 'failed']);
-  expect(outcome).toMatchObject({ state: 'done', packets });
-  const [location] = outcome.deliveries.find((delivery: { sink: string }) => delivery.sink === 'local').locations as string[];
-  return location!;
+  return (await captureToLocalFile(running, link, id, packets)).path;
 }
 
 async function age(path: string, hoursAgo: number): Promise<void> {
