@@ -167,7 +167,7 @@ async function prune(config: Config, args: FilesArgs, io: CommandIo): Promise<nu
     return 0;
   }
   const { log } = createLogger({ level: 'error', destination: { write: (line: string) => io.err(line) } });
-  const removed = await applyRetention(plan, log);
+  const removed = await applyRetention(root, plan, log);
   io.out(`${root}: ${plan.files} file(s), ${bytesText(plan.bytes)}; ${removed.length} removed\n`);
   for (const item of removed) io.out(`${pruneText(item, nowMs, false)}\n`);
   return removed.length === plan.remove.length ? 0 : 1;

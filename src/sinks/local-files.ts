@@ -9,7 +9,7 @@
  * no page holds more than one folder's names in memory, however many files
  * the root has.
  */
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
@@ -121,35 +121,70 @@ function metaMatches(query: FileQuery, meta: LocalFileMeta | undefined, mtimeMs:
   return query.toMs === undefined || startMs <= query.toMs;
 }
 
+/**
+ * Files examined at once: lstat and the sidecar read go to libuv's thread
+ * pool, so a batch overlaps their waits. Measured on 100,000 files (a busy
+ * 2-CPU machine): one at a time, a page whose filter matched nothing took
+ * about 1.8 s.
+ */
+export const EXAMINE_BATCH = 32;
+
+/** The walk's files, `size` at a time. */
+export async function* inBatches<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of source) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function page(files: LocalFile[], next: string | undefined): FilePage {
+  return next === undefined ? { files } : { files, next };
+}
+
 /** One page of the capture files under `root` that match `query`, in walk order. */
 export async function listLocalFiles(root: string, query: FileQuery): Promise<FilePage> {
   const files: LocalFile[] = [];
   let examined = 0;
   // Everything up to here was looked at: where the next page starts.
   let lastPath: string | undefined;
-  for await (const found of walkCaptureFiles(root, query.after?.split('/'))) {
-    if (files.length >= query.limit || examined >= MAX_EXAMINED_PER_PAGE) return lastPath === undefined ? { files } : { files, next: lastPath };
-    examined++;
-    lastPath = found.path;
-    const listed = await examine(found, query);
-    if (listed !== undefined) files.push(listed);
+  for await (const batch of inBatches(walkCaptureFiles(root, query.after?.split('/')), EXAMINE_BATCH)) {
+    if (files.length >= query.limit || examined >= MAX_EXAMINED_PER_PAGE) return page(files, lastPath);
+    const slice = batch.slice(0, MAX_EXAMINED_PER_PAGE - examined);
+    const results = await Promise.all(slice.map((found) => examine(found, query)));
+    for (const [i, found] of slice.entries()) {
+      if (files.length >= query.limit) return page(files, lastPath);
+      examined++;
+      lastPath = found.path;
+      const listed = results[i];
+      if (listed !== undefined) files.push(listed);
+    }
+    if (slice.length < batch.length) return page(files, lastPath);
   }
   return { files };
 }
 
 async function examine(found: FoundFile, query: FileQuery): Promise<LocalFile | undefined> {
-  let stats;
+  const [stats, meta] = await Promise.all([lstatIfThere(found.absolutePath), readSidecar(found.absolutePath)]);
+  // Removed since its folder was read (retention, a ring of files).
+  if (stats === undefined) return undefined;
+  if (query.fromMs !== undefined && stats.mtimeMs < query.fromMs) return undefined;
+  if (needsMeta(query) && !metaMatches(query, meta, stats.mtimeMs)) return undefined;
+  return describe(found, stats.size, stats.mtimeMs, meta);
+}
+
+/** lstat, or undefined for a file removed meanwhile. */
+export async function lstatIfThere(path: string): Promise<Stats | undefined> {
   try {
-    stats = await lstat(found.absolutePath);
+    return await lstat(path);
   } catch (err: unknown) {
-    // Removed since its folder was read (retention, a ring of files).
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
-  if (query.fromMs !== undefined && stats.mtimeMs < query.fromMs) return undefined;
-  const meta = await readSidecar(found.absolutePath);
-  if (needsMeta(query) && !metaMatches(query, meta, stats.mtimeMs)) return undefined;
-  return describe(found, stats.size, stats.mtimeMs, meta);
 }
 
 function pathInvalid(path: string, why: string): PcapdError {

@@ -12,14 +12,14 @@
  * The daemon runs a pass every retention.interval seconds; `pcapd files
  * prune [--dry-run]` runs the same plan once.
  */
-import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorMessage } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { walkCaptureFiles } from './local-files.js';
+import { EXAMINE_BATCH, inBatches, lstatIfThere, walkCaptureFiles } from './local-files.js';
 import { removeLocalFile } from './local-meta.js';
 
 export type RetentionReason = 'maxage' | 'maxbytes';
@@ -31,9 +31,9 @@ export interface RetentionLimits {
   maxAgeMs: number;
 }
 
+/** A capture file as retention judges it; `path` is relative to the root (the absolute one is not kept: 100,000 of them add up). */
 export interface StoredFile {
   path: string;
-  absolutePath: string;
   bytes: number;
   mtimeMs: number;
 }
@@ -62,17 +62,16 @@ export function retentionEnabled(limits: RetentionLimits): boolean {
 
 /**
  * Every capture file under `root` with its size and modification time. One
- * small record per file: 100,000 files cost some 20 MB for the length of a
- * pass, which is what ordering them by age needs.
+ * small record per file for the length of a pass, which is what ordering
+ * them by age needs (bench/local-files.ts measures it).
  */
 export async function storedFiles(root: string): Promise<StoredFile[]> {
   const files: StoredFile[] = [];
-  for await (const found of walkCaptureFiles(root)) {
-    try {
-      const stats = await lstat(found.absolutePath);
-      files.push({ ...found, bytes: stats.size, mtimeMs: stats.mtimeMs });
-    } catch (err: unknown) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
+  for await (const batch of inBatches(walkCaptureFiles(root), EXAMINE_BATCH)) {
+    const stats = await Promise.all(batch.map((found) => lstatIfThere(found.absolutePath)));
+    for (const [i, found] of batch.entries()) {
+      const stat = stats[i];
+      if (stat !== undefined) files.push({ path: found.path, bytes: stat.size, mtimeMs: stat.mtimeMs });
     }
   }
   return files;
@@ -96,14 +95,15 @@ export function planRetention(files: readonly StoredFile[], nowMs: number, limit
   return plan;
 }
 
-/** Removes the planned files (and their sidecars); the ones actually removed, in order. */
-export async function applyRetention(plan: RetentionPlan, log: Log): Promise<RetentionItem[]> {
+/** Removes the planned files under `root` (and their sidecars); the ones actually removed, in order. */
+export async function applyRetention(root: string, plan: RetentionPlan, log: Log): Promise<RetentionItem[]> {
   const removed: RetentionItem[] = [];
   for (const item of plan.remove) {
+    const path = join(root, ...item.path.split('/'));
     try {
-      if (await removeLocalFile(item.absolutePath)) removed.push(item);
+      if (await removeLocalFile(path)) removed.push(item);
     } catch (err: unknown) {
-      log.error({ path: item.absolutePath, code: errnoCode(err), err: errorMessage(err) }, 'retention could not remove a capture file');
+      log.error({ path, code: errnoCode(err), err: errorMessage(err) }, 'retention could not remove a capture file');
     }
   }
   return removed;
@@ -158,8 +158,9 @@ export class LocalRetention {
     const limits = retentionLimits(config);
     if (!retentionEnabled(limits)) return [];
     try {
-      const plan = planRetention(await storedFiles(config.general.localdir), this.#deps.clock.nowMs(), limits);
-      const removed = await applyRetention(plan, this.#log);
+      const root = config.general.localdir;
+      const plan = planRetention(await storedFiles(root), this.#deps.clock.nowMs(), limits);
+      const removed = await applyRetention(root, plan, this.#log);
       this.#count(plan, removed);
       return removed;
     } catch (err: unknown) {

@@ -129,7 +129,7 @@ it('the daemon removes files past retention.maxage on its own, counts and logs t
 
 describe('planRetention', () => {
   const now = Date.parse('2026-05-04T12:00:00Z');
-  const file = (path: string, bytes: number, secondsAgo: number): StoredFile => ({ path, absolutePath: `/r/${path}`, bytes, mtimeMs: now - secondsAgo * 1000 });
+  const file = (path: string, bytes: number, secondsAgo: number): StoredFile => ({ path, bytes, mtimeMs: now - secondsAgo * 1000 });
   const files = [file('new.pcap', 100, 10), file('a/old.pcap', 100, 7200), file('mid.pcap', 100, 600), file('recent.pcap', 100, 1)];
 
   it('removes past maxage first, then the oldest beyond maxbytes, never a file written in the last seconds', () => {
