@@ -7,7 +7,7 @@
  * "..", "%2e%2e" before they left).
  */
 import { request as httpRequest } from 'node:http';
-import { mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { capinfos, readPackets } from '../helpers/capture-files.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { captureToLocalFile } from '../helpers/local-capture.js';
 import { createTestLink, destroyAllTestLinks, type TestLink } from '../helpers/netns.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Raw {
   status: number;
@@ -31,10 +32,10 @@ let beforeCaptures: Date;
 /** id → the path the local sink wrote, relative to the root. */
 const written = new Map<string, string>();
 
-function rawGet(path: string, headers: Record<string, string> = {}): Promise<Raw> {
+function rawGet(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Raw> {
   const { port } = new URL(daemon.baseUrl);
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port: Number(port), path, headers }, (response) => {
+    const request = httpRequest({ host: '127.0.0.1', port: Number(port), path, headers, method }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
@@ -142,6 +143,22 @@ describe('GET /files/<path>', () => {
       expect((await capinfos(copy)).packets).toBe(packets.length);
       expect(packets).toEqual(Array.from({ length: packets.length }, (_, i) => i));
     }
+  });
+
+  it('answers HEAD with the headers alone, and leaves no file open after downloads, whole, ranged or HEAD', async () => {
+    const path = written.get('files-a')!;
+    const size = (await stat(join(daemon.captureDir, path))).size;
+    const openFds = async (): Promise<number> => (await readdir(`/proc/${daemon.process.pid}/fd`)).length;
+    const before = await openFds();
+    for (let i = 0; i < 20; i++) {
+      const head = await rawGet(`/files/${path}`, {}, 'HEAD');
+      expect(head.status).toBe(200);
+      expect(head.headers['content-length']).toBe(String(size));
+      expect(head.body.length).toBe(0);
+      expect((await rawGet(`/files/${path}`, { range: 'bytes=0-9' })).body.length).toBe(10);
+      expect((await rawGet(`/files/${path}`)).body.length).toBe(size);
+    }
+    await waitFor('file handles closed', async () => ((await openFds()) <= before ? true : undefined), 5_000);
   });
 
   it('answers a single Range with 206 and exactly those bytes, and one past the end with 416', async () => {
