@@ -104,16 +104,13 @@ export interface FilePage {
  */
 export const MAX_EXAMINED_PER_PAGE = 5_000;
 
+/** The name's format wins over the sidecar's: it is what the download is labelled with. */
 function describe(found: FoundFile, bytes: number, mtimeMs: number, meta: LocalFileMeta | undefined): LocalFile {
-  const format = captureFormatOf(found.path) ?? 'pcap';
-  return { path: found.path, bytes, modifiedAt: new Date(mtimeMs).toISOString(), format, ...meta, ...(meta ? { format: meta.format } : {}) };
+  return { ...meta, path: found.path, bytes, modifiedAt: new Date(mtimeMs).toISOString(), format: captureFormatOf(found.path) ?? 'pcap' };
 }
 
-function needsMeta(query: FileQuery): boolean {
-  return query.id !== undefined || query.name !== undefined || query.iface !== undefined || query.toMs !== undefined;
-}
-
-function metaMatches(query: FileQuery, meta: LocalFileMeta | undefined, mtimeMs: number): boolean {
+/** The filters judged on the sidecar (and `to`, on the capture's start). */
+function matches(query: FileQuery, meta: LocalFileMeta | undefined, mtimeMs: number): boolean {
   if (query.id !== undefined && meta?.id !== query.id) return false;
   if (query.name !== undefined && meta?.name !== query.name) return false;
   if (query.iface !== undefined && !(meta?.interfaces.includes(query.iface) ?? false)) return false;
@@ -173,7 +170,7 @@ async function examine(found: FoundFile, query: FileQuery): Promise<LocalFile | 
   // Removed since its folder was read (retention, a ring of files).
   if (stats === undefined) return undefined;
   if (query.fromMs !== undefined && stats.mtimeMs < query.fromMs) return undefined;
-  if (needsMeta(query) && !metaMatches(query, meta, stats.mtimeMs)) return undefined;
+  if (!matches(query, meta, stats.mtimeMs)) return undefined;
   return describe(found, stats.size, stats.mtimeMs, meta);
 }
 
