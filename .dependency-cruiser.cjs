@@ -23,8 +23,8 @@ const LAYERS = [
   ['src/fs/'],
   ['src/metrics/'],
   ['src/log/'],
-  ['src/errors.ts'],
   ['src/backoff.ts', 'src/clock.ts', 'src/json.ts'],
+  ['src/errors.ts'],
   ['src/text.ts', 'src/timers.ts', 'src/version.ts'],
 ];
 

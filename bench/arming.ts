@@ -49,7 +49,10 @@ const SETTLE_MS = 2000;
 const TRICKLE_PORT = 47_998;
 const MIB = 1024 * 1024;
 /** Cold rings to compare (BENCH_COLD_RINGS_MIB=32,8,2). */
-const COLD_RINGS_MIB = (process.env['BENCH_COLD_RINGS_MIB'] ?? '32,8,2').split(',').map(Number).filter((n) => n >= 1);
+const COLD_RINGS_MIB = (process.env['BENCH_COLD_RINGS_MIB'] ?? '32,8,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 1);
 const FILTER = `udp dst port ${TRICKLE_PORT}`;
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -169,7 +172,9 @@ async function readerCpuSeconds(daemon: RunningDaemon): Promise<number> {
 
 function row(label: string, values: readonly number[], extra = ''): string {
   const f = (p: number): string => percentile(values, p).toFixed(2).padStart(8);
-  return `${label.padEnd(34)} ${String(values.length).padStart(5)} ${f(50)} ${f(90)} ${f(99)} ${Math.max(...values).toFixed(2).padStart(8)}  ${extra}`;
+  return `${label.padEnd(34)} ${String(values.length).padStart(5)} ${f(50)} ${f(90)} ${f(99)} ${Math.max(...values)
+    .toFixed(2)
+    .padStart(8)}  ${extra}`;
 }
 
 async function main(): Promise<void> {
@@ -220,10 +225,14 @@ async function main(): Promise<void> {
   if (cold === undefined) throw new Error('no cold phase ran');
   lines.push(
     `arming: Redis PUBLISH → capture armed, ${REQUESTS} requests per path at ${RATE}/s (after ${WARMUP} warm-up), packets: 1 on lo (1 kpps trickle)`,
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '',
     `${''.padEnd(34)}     n      p50      p90      p99      max  (ms)`,
-    ...colds.map(({ ringMiB, result }) => row(`cold ${ringMiB} MiB ring: publish → armed`, result.armedMs, `failed ${result.failed}; CPU/request ${result.cpuPerRequestMs.toFixed(2)} ms`)),
+    ...colds.map(({ ringMiB, result }) =>
+      row(`cold ${ringMiB} MiB ring: publish → armed`, result.armedMs, `failed ${result.failed}; CPU/request ${result.cpuPerRequestMs.toFixed(2)} ms`),
+    ),
     row('warm: publish → armed', warm.armedMs, `failed ${warm.failed}; ${goal(percentile(warm.armedMs, 99) <= 2, 'warm p99 ≤ 2 ms')}`),
     row('reference: PUBLISH → subscriber', reference),
     `warm / cold (${colds[0]?.ringMiB} MiB) p50 ${(percentile(warm.armedMs, 50) / percentile(cold.armedMs, 50)).toFixed(3)}, p99 ${(percentile(warm.armedMs, 99) / percentile(cold.armedMs, 99)).toFixed(3)}; ` +

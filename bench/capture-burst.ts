@@ -209,7 +209,12 @@ async function printMachine(): Promise<void> {
     ['tcpdump', await versionLine('tcpdump')],
     ['tcpreplay', await versionLine('tcpreplay')],
     // The machine is shared; a busy neighbour shows up as spread, so say how busy it was.
-    ['load average', loadavg().map((load) => load.toFixed(2)).join(' ')],
+    [
+      'load average',
+      loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' '),
+    ],
   ];
   console.log('Machine');
   for (const [name, value] of rows) console.log(`  ${name.padEnd(16)} ${value}`);
@@ -228,11 +233,7 @@ interface ReplayFigures {
 /** Replays `pcapPath` at top speed from inside the namespace and returns tcpreplay's own figures. */
 async function replayTopspeed(link: TestLink, pcapPath: string): Promise<ReplayFigures> {
   // link.replay() discards tcpreplay's report, and the rate is part of the result here.
-  const stdout = await run(
-    'ip',
-    ['netns', 'exec', link.ns, 'tcpreplay', '-i', link.nsIf, '--topspeed', pcapPath],
-    REPLAY_TIMEOUT_MS,
-  );
+  const stdout = await run('ip', ['netns', 'exec', link.ns, 'tcpreplay', '-i', link.nsIf, '--topspeed', pcapPath], REPLAY_TIMEOUT_MS);
   return {
     sentPackets: matchNumber(stdout, /Successful packets:\s+(\d+)/, 'tcpreplay successful packets'),
     failedPackets: matchNumber(stdout, /Failed packets:\s+(\d+)/, 'tcpreplay failed packets'),
@@ -567,12 +568,23 @@ function summarise(pairs: readonly SamplePair[]): ScenarioSummary {
     tcpdump: summariseTool(tcpdumpRuns),
     pcapd: summariseTool(pcapdRuns),
     // Ratios are taken per sample (the two runs of one sample are neighbours in time), then summarised.
-    capturedRatio: spread(pairedRatios(pcapdRuns.map((r) => r.captured), tcpdumpRuns.map((r) => r.captured))),
+    capturedRatio: spread(
+      pairedRatios(
+        pcapdRuns.map((r) => r.captured),
+        tcpdumpRuns.map((r) => r.captured),
+      ),
+    ),
     cpuPerPacketRatio: spread(
-      pairedRatios(pcapdRuns.map((r) => r.cpuNsPerPacket), tcpdumpRuns.map((r) => r.cpuNsPerPacket)),
+      pairedRatios(
+        pcapdRuns.map((r) => r.cpuNsPerPacket),
+        tcpdumpRuns.map((r) => r.cpuNsPerPacket),
+      ),
     ),
     schedCpuPerPacketRatio: spread(
-      pairedRatios(pcapdRuns.map((r) => r.schedCpuNsPerPacket), tcpdumpRuns.map((r) => r.schedCpuNsPerPacket)),
+      pairedRatios(
+        pcapdRuns.map((r) => r.schedCpuNsPerPacket),
+        tcpdumpRuns.map((r) => r.schedCpuNsPerPacket),
+      ),
     ),
     samplesTcpdumpClean: clean.length,
     samplesPcapdDroppedWhereTcpdumpClean: clean.filter((pair) => pair.pcapd.kernelDrops > 0).length,
@@ -580,29 +592,16 @@ function summarise(pairs: readonly SamplePair[]): ScenarioSummary {
 }
 
 function printTable(summary: ScenarioSummary): void {
-  const row = (name: string, tcpdump: string, pcapd: string, ratio = ''): string =>
-    `  ${name.padEnd(22)} ${tcpdump.padEnd(28)} ${pcapd.padEnd(28)} ${ratio}`;
+  const row = (name: string, tcpdump: string, pcapd: string, ratio = ''): string => `  ${name.padEnd(22)} ${tcpdump.padEnd(28)} ${pcapd.padEnd(28)} ${ratio}`;
   console.log(`  offered packets        ${formatSpread(summary.offeredPackets)}`);
   console.log(`  offered rate (kpps)    ${formatSpread(summary.offeredKpps, 1)}`);
   if (summary.failedSends > 0) console.log(`  tcpreplay failed sends ${summary.failedSends} (over all runs)`);
   console.log(row('', 'tcpdump', 'pcapd', 'pcapd/tcpdump'));
-  console.log(
-    row(
-      'captured packets',
-      formatSpread(summary.tcpdump.captured),
-      formatSpread(summary.pcapd.captured),
-      formatSpread(summary.capturedRatio, 3),
-    ),
-  );
+  console.log(row('captured packets', formatSpread(summary.tcpdump.captured), formatSpread(summary.pcapd.captured), formatSpread(summary.capturedRatio, 3)));
   console.log(row('received by filter', formatSpread(summary.tcpdump.receivedByFilter), formatSpread(summary.pcapd.receivedByFilter)));
   console.log(row('kernel drops', formatSpread(summary.tcpdump.kernelDrops), formatSpread(summary.pcapd.kernelDrops)));
   console.log(
-    row(
-      'CPU ns/packet',
-      formatSpread(summary.tcpdump.cpuNsPerPacket),
-      formatSpread(summary.pcapd.cpuNsPerPacket),
-      formatSpread(summary.cpuPerPacketRatio, 3),
-    ),
+    row('CPU ns/packet', formatSpread(summary.tcpdump.cpuNsPerPacket), formatSpread(summary.pcapd.cpuNsPerPacket), formatSpread(summary.cpuPerPacketRatio, 3)),
   );
   console.log(
     row(
@@ -631,9 +630,7 @@ function printVerdict(summary: ScenarioSummary, samples: number, scenario: Scena
     parts.push('zero drops where tcpdump has zero: n/a (tcpdump dropped in every sample)');
   } else {
     const bad = summary.samplesPcapdDroppedWhereTcpdumpClean;
-    parts.push(
-      `zero drops where tcpdump has zero: ${verdict(bad === 0)} (pcapd dropped in ${bad} of ${summary.samplesTcpdumpClean})`,
-    );
+    parts.push(`zero drops where tcpdump has zero: ${verdict(bad === 0)} (pcapd dropped in ${bad} of ${summary.samplesTcpdumpClean})`);
   }
 
   const ratio = summary.capturedRatio?.median ?? NaN;
@@ -726,7 +723,11 @@ async function main(): Promise<void> {
     printCpuNote(scenario.packets);
     printVerdict(summary, pairs.length, scenario);
   }
-  console.log(`\nload average at end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average at end: ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 process.on('SIGINT', onSigint);

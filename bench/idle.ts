@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     console.log(
       [
         `idle: ${SECONDS} s after ${SETTLE_MS / 1000} s of settling, pcapd on the embedded default beside a bare Node.js process`,
-        `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}, load ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
         '',
         `${''.padEnd(12)} ${'CPU % of a core'.padStart(16)} ${'wakeups/s'.padStart(10)}`,
         `${'pcapd'.padEnd(12)} ${pcapd.cpuPercent.toFixed(3).padStart(16)} ${pcapd.wakeupsPerSecond.toFixed(1).padStart(10)}`,

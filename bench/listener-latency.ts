@@ -123,8 +123,7 @@ interface PcapdSample {
 
 async function measurePcapd(transport: Transport, fixtures: Fixtures, daemon: RunningDaemon, node: string): Promise<PcapdSample> {
   const run = uniqueName(transport);
-  const request = (id: string): string =>
-    JSON.stringify({ id, node, interface: ['lo'], bpf: FILTER, packets: 1, duration: 1, bytes: 65_536 });
+  const request = (id: string): string => JSON.stringify({ id, node, interface: ['lo'], bpf: FILTER, packets: 1, duration: 1, bytes: 65_536 });
   // Warm: connections, the device list cache, the BPF compiler.
   await paced(WARMUP, (i) => publishThrough(transport, fixtures, daemon, request(`${run}-warm-${i}`)));
   const publishedAt = new Map<string, number>();
@@ -199,9 +198,7 @@ async function referenceSqs(): Promise<number[]> {
   let receiving = true;
   const receiver = (async () => {
     while (receiving) {
-      const { Messages: messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }),
-      );
+      const { Messages: messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }));
       const at = nowMs();
       for (const message of messages) {
         const sent = sentAt.get(message.Body ?? '');
@@ -328,7 +325,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `listener latency: publish → capture armed, ${REQUESTS} requests per listener at ${RATE}/s (after ${WARMUP} warm-up), one pcapd process`,
-      `machine: ${cpus().length} × ${cpu}, Linux ${release()}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `machine: ${cpus().length} × ${cpu}, Linux ${release()}, Node ${process.version}, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
       '',
       '                    pcapd publish → armed (ms)      reference round trip (ms)      pcapd / reference',
       'via        n fail      p50      p99      max        p50      p99      max       p50     p99   goal',
@@ -345,4 +344,3 @@ main().then(
     process.exit(1);
   },
 );
-

@@ -46,7 +46,15 @@ async function makeTree(root: string): Promise<string[]> {
     await Promise.all(
       names.map(async (name, i) => {
         await writeFile(join(dir, name), Buffer.alloc(64));
-        const meta = { id: `alert-${folder * PER_FOLDER + i}`, node: 'sensor1', interfaces: ['eth1'], format: 'pcapng', startedAt: new Date().toISOString(), segment: 0, packets: 1 };
+        const meta = {
+          id: `alert-${folder * PER_FOLDER + i}`,
+          node: 'sensor1',
+          interfaces: ['eth1'],
+          format: 'pcapng',
+          startedAt: new Date().toISOString(),
+          segment: 0,
+          packets: 1,
+        };
         await writeFile(join(dir, `.${name}.json`), JSON.stringify(meta));
       }),
     );
@@ -80,10 +88,16 @@ function rssMb(): string {
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'pcapd-bench-files-'));
   try {
-    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Linux ${release()}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Linux ${release()}, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     const made = await timed(() => makeTree(root));
     const paths = made.value;
-    console.log(`tree: ${paths.length} capture files (+ sidecars) in ${Math.ceil(paths.length / PER_FOLDER)} folders, made in ${(made.ms / 1000).toFixed(1)} s; RSS ${rssMb()} MB`);
+    console.log(
+      `tree: ${paths.length} capture files (+ sidecars) in ${Math.ceil(paths.length / PER_FOLDER)} folders, made in ${(made.ms / 1000).toFixed(1)} s; RSS ${rssMb()} MB`,
+    );
     const page = (query: Partial<FileQuery>) => () => listLocalFiles(root, { limit: 100, ...query });
     const middle = paths[Math.floor(paths.length / 2)];
     const nearEnd = paths[paths.length - 50];
@@ -112,7 +126,9 @@ async function main(): Promise<void> {
     const pass = await timed(async () => planRetention(await storedFiles(root), Date.now() + 3_600_000, { maxBytes: 0, maxAgeMs: 60_000 }));
     // Every file planned for removal: the most a pass holds.
     const heldMb = (retainedHeapBytes() - heapBefore) / MB;
-    console.log(`retention scan + plan: ${pass.value.files} files, ${pass.value.remove.length} planned, ${(pass.ms / 1000).toFixed(2)} s; plan held ${heldMb.toFixed(1)} MB of heap; RSS ${rssMb()} MB`);
+    console.log(
+      `retention scan + plan: ${pass.value.files} files, ${pass.value.remove.length} planned, ${(pass.ms / 1000).toFixed(2)} s; plan held ${heldMb.toFixed(1)} MB of heap; RSS ${rssMb()} MB`,
+    );
 
     const reference = await sampleMs(() => execFileAsync('sh', ['-c', `find '${root}' -name '*.pcap*' ! -name '.*' | sort | wc -l`]));
     console.log(`reference: find | sort (whole tree)            ${formatSpread(spread(reference), 1)} ms`);

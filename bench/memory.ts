@@ -129,7 +129,17 @@ async function idlePhase(defaultDaemon: RunningDaemon, defaultStartedAtMs: numbe
 /** One 75 MB capture through the daemon: armed, traffic replayed, delivered. */
 async function captureOnce(daemon: RunningDaemon, link: TestLink, traffic: string, index: number): Promise<{ bytes: number; reason: string }> {
   const id = `bench-memory-${process.pid}-${index}`;
-  const request = { id, node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, bytes: CAPTURE_BYTES, packets: FRAMES, snap: FRAME_BYTES, timeout: 2, duration: 120 };
+  const request = {
+    id,
+    node: 'any',
+    interface: [link.hostIf],
+    bpf: TEST_FILTER,
+    bytes: CAPTURE_BYTES,
+    packets: FRAMES,
+    snap: FRAME_BYTES,
+    timeout: 2,
+    duration: 120,
+  };
   const armed = await daemon.api('/captures?wait=armed', { method: 'POST', body: JSON.stringify(request) });
   if (armed.status !== 200) throw new Error(`capture ${id} did not arm: ${armed.status} ${JSON.stringify(armed.body)}`);
   await link.replay(traffic, { pps: REPLAY_PPS });
@@ -150,7 +160,9 @@ async function capturePhase(daemon: RunningDaemon): Promise<void> {
     const retained = async (): Promise<number> => Number((await daemon.api('/stats')).body.scheduler.retainedBytes);
     console.log(`${CAPTURES} captures of ${CAPTURE_BYTES / MB} MB in a row (1514 B frames at ${REPLAY_PPS} pps on a veth), embedded default`);
     console.log(`RSS before: ${mb(beforeBytes)} MiB`);
-    console.log(`${'capture'.padEnd(8)} ${'file MB'.padStart(8)} ${'reason'.padStart(7)} ${'peak MiB'.padStart(9)} ${'after MiB'.padStart(10)} ${'excess MiB'.padStart(11)} ${'retained MB'.padStart(12)}`);
+    console.log(
+      `${'capture'.padEnd(8)} ${'file MB'.padStart(8)} ${'reason'.padStart(7)} ${'peak MiB'.padStart(9)} ${'after MiB'.padStart(10)} ${'excess MiB'.padStart(11)} ${'retained MB'.padStart(12)}`,
+    );
     let largestExcess = 0;
     for (let index = 0; index < CAPTURES; index++) {
       let peak = 0;

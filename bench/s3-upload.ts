@@ -132,7 +132,9 @@ async function measure(server: S3TestServer, label: string): Promise<void> {
 }
 
 function printResults(label: string, endpoint: string, seconds: Map<string, number[]>, bytes: number): void {
-  console.log(`\n${label} (${endpoint}), ${bytes} bytes in parts of ${PART_BYTES} (${Math.ceil(bytes / PART_BYTES)} parts), ${SAMPLES} samples after one warm-up`);
+  console.log(
+    `\n${label} (${endpoint}), ${bytes} bytes in parts of ${PART_BYTES} (${Math.ceil(bytes / PART_BYTES)} parts), ${SAMPLES} samples after one warm-up`,
+  );
   console.log('  time: median (min–max)');
   for (const [name, values] of seconds) {
     const mbPerSecond = values.map((value) => bytes / 1e6 / value);
@@ -156,7 +158,12 @@ async function printMachine(): Promise<void> {
     ['Node', process.version],
     ['tcp_wmem max', `${wmem} bytes (one stream's send window)`],
     // The machine is shared; a busy neighbour shows up as spread, so say how busy it was.
-    ['load average', loadavg().map((load) => load.toFixed(2)).join(' ')],
+    [
+      'load average',
+      loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' '),
+    ],
     ['server', 'versitygw (posix backend) on this host'],
   ];
   console.log('S3 upload: pcapd S3 sink vs one plain PutObject');
@@ -171,9 +178,13 @@ async function printMachine(): Promise<void> {
 async function measureOverWan(server: S3TestServer, rttMs: number): Promise<void> {
   const target = new URL(server.endpoint);
   const windowBytes = Number((await readFile('/proc/sys/net/ipv4/tcp_wmem', 'utf8')).trim().split(/\s+/).at(-1));
-  const relay = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lib/delay-line.ts', import.meta.url)), target.hostname, target.port, String(rttMs), String(windowBytes)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const relay = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./lib/delay-line.ts', import.meta.url)), target.hostname, target.port, String(rttMs), String(windowBytes)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const port = await new Promise<number>((resolve, reject) => {
       relay.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));

@@ -37,7 +37,7 @@ function options(): { cases: number; seed: number; targets: string[] | undefined
     options: { cases: { type: 'string' }, seed: { type: 'string' }, target: { type: 'string' }, path: { type: 'string' } },
   });
   const cases = Number(values.cases ?? 100_000);
-  const seed = Number(values.seed ?? (Date.now() % 2 ** 31));
+  const seed = Number(values.seed ?? Date.now() % 2 ** 31);
   if (!Number.isSafeInteger(cases) || cases < 1 || !Number.isSafeInteger(seed)) {
     throw new Error('usage: npx tsx fuzz/run.ts [--cases N] [--seed S] [--target name[,name]] [--path P]');
   }
@@ -121,7 +121,9 @@ function casesPerTarget(names: string[], total: number): Map<string, number> {
 function report(results: Array<[string, Tally]>, seed: number, mismatches: string[]): number {
   const pad = (text: string | number, width: number): string => String(text).padStart(width);
   console.log(`\npcapd fuzz, seed ${seed}`);
-  console.log(`${'target'.padEnd(10)}${pad('cases', 8)}${pad('accepted', 10)}${pad('ignored', 9)}${pad('rejected', 10)}${pad('crashes', 9)}${pad('slowest ms', 12)}${pad('>1s', 5)}${pad('seconds', 9)}`);
+  console.log(
+    `${'target'.padEnd(10)}${pad('cases', 8)}${pad('accepted', 10)}${pad('ignored', 9)}${pad('rejected', 10)}${pad('crashes', 9)}${pad('slowest ms', 12)}${pad('>1s', 5)}${pad('seconds', 9)}`,
+  );
   const totals = new Map<string, number>();
   let cases = 0;
   let crashes = 0;
@@ -161,7 +163,10 @@ async function main(): Promise<void> {
   const world = fuzzWorld();
   const targets = world.targets.filter((target) => only === undefined || only.includes(target.name));
   if (targets.length === 0) throw new Error(`no target named ${only?.join(', ')}; targets: ${world.targets.map((t) => t.name).join(', ')}`);
-  const split = casesPerTarget(targets.map((target) => target.name), cases);
+  const split = casesPerTarget(
+    targets.map((target) => target.name),
+    cases,
+  );
   const results: Array<[string, Tally]> = [];
   for (const [i, target] of targets.entries()) {
     // Each target its own seed, printed with any crash, so one target replays alone.

@@ -21,7 +21,7 @@ import { stringify } from 'smol-toml';
 
 import { validateFilter } from '../src/capture/devices.js';
 import { capturePermission } from '../src/capture/permission.js';
-import type { Clock } from '../src/clock.js';
+import { systemClock } from '../src/clock.js';
 import { buildConfig, loadConfigFile, redactConfig } from '../src/config/load.js';
 import { isLoopbackHost } from '../src/config/cross-checks.js';
 import { ConfigSchema, type Config } from '../src/config/schema.js';
@@ -158,15 +158,13 @@ export const PARSE_CONFIGS: readonly Config[] = PARSE_CONFIG_TEXTS.map((text, i)
 /** Signed requests checked, unsigned ones accepted. */
 const SIGNING_OPTIONAL_CONFIG = buildConfig(GENERAL + INTERFACES(false) + SIGNING(false), 'fuzz-signing-optional.toml');
 
-const systemNow: Clock = { nowMs: () => Date.now() };
-
 function parseContext(config: Config, source: string): ParseContext {
   let ids = 0;
   return {
     config,
     node: NODE,
     source,
-    clock: systemNow,
+    clock: systemClock,
     interfaceExists: (name) => name === IFACE,
     newId: () => `fuzz-${++ids}`,
   };
@@ -197,9 +195,18 @@ export function checkJob(job: CaptureJob, config: Config, opts: { signed?: boole
   const { limits } = job;
   check(Number.isSafeInteger(limits.packets) && limits.packets >= 1 && limits.packets <= g.maxpackets, `packets ${limits.packets} outside 1..${g.maxpackets}`);
   check(Number.isSafeInteger(limits.bytes) && limits.bytes >= 1 && limits.bytes <= g.maxbytes, `bytes ${limits.bytes} outside 1..${g.maxbytes}`);
-  check(Number.isSafeInteger(limits.durationSeconds) && limits.durationSeconds >= 1 && limits.durationSeconds <= g.maxduration, `duration ${limits.durationSeconds} outside 1..${g.maxduration}`);
-  check(Number.isSafeInteger(limits.timeoutSeconds) && limits.timeoutSeconds >= 0 && limits.timeoutSeconds <= g.maxtimeout, `timeout ${limits.timeoutSeconds} outside 0..${g.maxtimeout}`);
-  check(Number.isSafeInteger(job.snaplenBytes) && job.snaplenBytes >= 1 && job.snaplenBytes <= g.maxsnaplength, `snap ${job.snaplenBytes} outside 1..${g.maxsnaplength}`);
+  check(
+    Number.isSafeInteger(limits.durationSeconds) && limits.durationSeconds >= 1 && limits.durationSeconds <= g.maxduration,
+    `duration ${limits.durationSeconds} outside 1..${g.maxduration}`,
+  );
+  check(
+    Number.isSafeInteger(limits.timeoutSeconds) && limits.timeoutSeconds >= 0 && limits.timeoutSeconds <= g.maxtimeout,
+    `timeout ${limits.timeoutSeconds} outside 0..${g.maxtimeout}`,
+  );
+  check(
+    Number.isSafeInteger(job.snaplenBytes) && job.snaplenBytes >= 1 && job.snaplenBytes <= g.maxsnaplength,
+    `snap ${job.snaplenBytes} outside 1..${g.maxsnaplength}`,
+  );
   check(limits.lookbackSeconds >= 0 && limits.lookbackSeconds <= g.maxlookback, `lookback ${limits.lookbackSeconds} beyond maxlookback ${g.maxlookback}`);
   check(limits.segmentBytes === 0 || limits.segmentBytes >= 4096, `segment bytes ${limits.segmentBytes}`);
   for (const clamp of job.clamps) check(clamp.applied < clamp.requested, `clamp ${JSON.stringify(clamp)} raised a limit`);
@@ -208,8 +215,17 @@ export function checkJob(job: CaptureJob, config: Config, opts: { signed?: boole
   for (const iface of job.interfaces) check(iface.name === IFACE, `interface ${JSON.stringify(iface.name)} does not exist`);
   check(job.tags.length <= MAX_TAGS && job.tags.every((tag) => tag !== '' && tag === tag.trim()), `tags ${JSON.stringify(job.tags.slice(0, 5))}`);
   check(job.id.startsWith('fuzz-') || REQUEST_ID_PATTERN.test(job.id), `id ${JSON.stringify(job.id)}`);
-  check(Object.keys(job.request).every((key) => REQUEST_KEYS.has(key)), `unknown field kept: ${Object.keys(job.request).join(',')}`);
-  check(matchesNode(job.flow === undefined || job.request.node !== undefined || job.request.nodere !== undefined ? nodeTargetOf(job.request) : { kind: 'node', node: 'any' }, NODE), 'request for another node accepted');
+  check(
+    Object.keys(job.request).every((key) => REQUEST_KEYS.has(key)),
+    `unknown field kept: ${Object.keys(job.request).join(',')}`,
+  );
+  check(
+    matchesNode(
+      job.flow === undefined || job.request.node !== undefined || job.request.nodere !== undefined ? nodeTargetOf(job.request) : { kind: 'node', node: 'any' },
+      NODE,
+    ),
+    'request for another node accepted',
+  );
   checkFolder(job.folder, g.localdir);
   // The filter the capture will install compiles (flow captures derive theirs from the alert).
   validateFilter(job.filter);
@@ -222,7 +238,10 @@ function checkFolder(folder: string | undefined, root: string): void {
   if (folder === undefined) return;
   check(!isAbsolute(folder), `folder ${JSON.stringify(folder)} is absolute`);
   const segments = folder.split('/');
-  check(segments.every((s) => FOLDER_SEGMENT.test(s) && s !== '.' && s !== '..'), `folder ${JSON.stringify(folder)} has a bad segment`);
+  check(
+    segments.every((s) => FOLDER_SEGMENT.test(s) && s !== '.' && s !== '..'),
+    `folder ${JSON.stringify(folder)} has a bad segment`,
+  );
   check(resolve(root, folder).startsWith(root + sep), `folder ${JSON.stringify(folder)} leaves ${root}`);
 }
 
@@ -234,7 +253,10 @@ function checkS3(job: CaptureJob, config: Config): void {
   check(ok(bucket, s3.bucket, s3.allowbuckets), `bucket ${JSON.stringify(bucket)} not allowed`);
   check(ok(region, s3.region, s3.allowregions), `region ${JSON.stringify(region)} not allowed`);
   check(ok(acl, s3.acl, s3.allowacls), `acl ${JSON.stringify(acl)} not allowed`);
-  check(endpoint === undefined || endpoint === '' || s3.allowendpoints.some((allowed) => new URL(allowed).origin === new URL(endpoint).origin), `endpoint ${JSON.stringify(endpoint)} not allowed`);
+  check(
+    endpoint === undefined || endpoint === '' || s3.allowendpoints.some((allowed) => new URL(allowed).origin === new URL(endpoint).origin),
+    `endpoint ${JSON.stringify(endpoint)} not allowed`,
+  );
 }
 
 // --- targets ----------------------------------------------------------------------------
@@ -313,7 +335,10 @@ export const eveTarget: Target<{ line: JsonText; form: 'string' | 'buffer'; muta
     mutation: bodyMutation,
     object: fc.oneof(
       fc.oneof(eveEvent, nearlyValidEve).map((doc) => parsedOrText(doc)),
-      fc.dictionary(fc.constantFrom('src_ip', 'dest_ip', 'proto', 'src_port', 'dest_port', 'flow_id', 'vlan', 'alert', 'flow', 'timestamp', '__proto__'), fc.oneof(nastyNumber, nastyString, fc.bigInt(), fc.constant(undefined), fc.constant(null)) as fc.Arbitrary<unknown>),
+      fc.dictionary(
+        fc.constantFrom('src_ip', 'dest_ip', 'proto', 'src_port', 'dest_port', 'flow_id', 'vlan', 'alert', 'flow', 'timestamp', '__proto__'),
+        fc.oneof(nastyNumber, nastyString, fc.bigInt(), fc.constant(undefined), fc.constant(null)) as fc.Arbitrary<unknown>,
+      ),
       fc.oneof(nastyNumber, nastyString, fc.bigInt(), fc.constant(undefined), fc.constant(null)) as fc.Arbitrary<unknown>,
     ),
   }),
@@ -403,8 +428,14 @@ export class LiveWorld {
     const guarded = buildConfig(LIVE_CONFIG_TEXT.replace('[http]\n', `[http]\ntoken = "${HTTP_TOKEN}"\n`), 'fuzz-live-token.toml');
     // Lines go nowhere, but are still written: a logging path that throws is a crash too.
     const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true }));
-    this.scheduler = new Scheduler({ config: () => this.config, sinks: () => [], log, metrics: this.metrics, clock: systemNow });
-    this.intake = new Intake({ config: () => this.config, node: () => NODE, scheduler: this.scheduler, log, metrics: this.metrics, clock: systemNow });
+    this.scheduler = new Scheduler({
+      config: () => this.config,
+      log,
+      metrics: this.metrics,
+      clock: systemClock,
+      deliver: async () => ({ deliveries: [], failures: [], pending: [] }),
+    });
+    this.intake = new Intake({ config: () => this.config, node: () => NODE, scheduler: this.scheduler, log, metrics: this.metrics, clock: systemClock });
     const permission = capturePermission();
     const api = (config: Config): ReturnType<typeof buildApi> =>
       buildApi({
@@ -436,7 +467,9 @@ export class LiveWorld {
     const counted = new Map(values.map((v) => [`${String(v.labels.source)} ${String(v.labels.reason)}`, v.value]));
     const problems: string[] = [];
     // The HTTP app refuses an oversized body itself and counts it; the intake never sees it.
-    for (const [key, n] of counted) if ((this.rejected.get(key) ?? 0) !== n && key !== 'http PCAPD_ERR_REQUEST_TOO_LARGE') problems.push(`${key}: answered ${this.rejected.get(key) ?? 0}, counted ${n}`);
+    for (const [key, n] of counted)
+      if ((this.rejected.get(key) ?? 0) !== n && key !== 'http PCAPD_ERR_REQUEST_TOO_LARGE')
+        problems.push(`${key}: answered ${this.rejected.get(key) ?? 0}, counted ${n}`);
     for (const [key, n] of this.rejected) if (!counted.has(key)) problems.push(`${key}: answered ${n}, counted 0`);
     return problems;
   }
@@ -483,16 +516,23 @@ export function httpTarget(world: LiveWorld): Target<{ request: HttpCase; guarde
     async run({ request, guarded }) {
       const app = guarded ? world.apps.guarded : world.apps.open;
       const payload = request.body === undefined ? undefined : renderBody(request.body, world.config.general.maxrequestbytes, Date.now());
-      const res = await app.inject({ method: request.method, url: request.path + request.query, headers: request.headers, ...(payload === undefined ? {} : { payload }) });
+      const res = await app.inject({
+        method: request.method,
+        url: request.path + request.query,
+        headers: request.headers,
+        ...(payload === undefined ? {} : { payload }),
+      });
       const code = errorCodeOfBody(res.body);
       if (res.statusCode >= 500) {
         check(res.statusCode === 503 && code !== undefined && ALLOWED_5XX.has(code), `HTTP ${res.statusCode} ${res.body.slice(0, 300)}`);
       }
       if (res.statusCode >= 400) {
-        if (request.method !== 'HEAD') check(code !== undefined && isErrorCode(code), `HTTP ${res.statusCode} without a pcapd error code: ${res.body.slice(0, 300)}`);
+        if (request.method !== 'HEAD')
+          check(code !== undefined && isErrorCode(code), `HTTP ${res.statusCode} without a pcapd error code: ${res.body.slice(0, 300)}`);
         return { kind: 'rejected', code: (code ?? 'PCAPD_ERR_NOT_FOUND') as ErrorCode };
       }
-      if (request.method === 'POST' && res.statusCode === 202 && res.json<{ id?: unknown }>().id === undefined) throw new Crash(`HTTP 202 without an id: ${res.body.slice(0, 300)}`);
+      if (request.method === 'POST' && res.statusCode === 202 && res.json<{ id?: unknown }>().id === undefined)
+        throw new Crash(`HTTP 202 without an id: ${res.body.slice(0, 300)}`);
       return { kind: 'accepted' };
     },
   };
@@ -532,7 +572,25 @@ const tomlValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.nat({ max: 100_000_000 }) },
   { weight: 2, arbitrary: nastyNumber },
   { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }) },
-  { weight: 2, arbitrary: fc.constantFrom('', 'lo', '/var/tmp/pcapd-fuzz', 'relative/dir', '127.0.0.1', '0.0.0.0', 'http://127.0.0.1:9324/0/q', '{node}-{id}', '%Y/{id}', '{bad}', 'a'.repeat(40), 'pubsub', 'eve', 'https') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '',
+      'lo',
+      '/var/tmp/pcapd-fuzz',
+      'relative/dir',
+      '127.0.0.1',
+      '0.0.0.0',
+      'http://127.0.0.1:9324/0/q',
+      '{node}-{id}',
+      '%Y/{id}',
+      '{bad}',
+      'a'.repeat(40),
+      'pubsub',
+      'eve',
+      'https',
+    ),
+  },
   { weight: 2, arbitrary: nastyString },
   { weight: 2, arbitrary: fc.boolean() },
   { weight: 1, arbitrary: fc.date({ noInvalidDate: true, min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z') }) },
@@ -541,13 +599,15 @@ const tomlValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 const configKey = (section: string): fc.Arbitrary<string> =>
-  fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...(SECTION_KEYS[section] as [string, ...string[]])) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'maxpacket', 'Listen', 'listen ') }, { weight: 1, arbitrary: nastyString });
+  fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom(...(SECTION_KEYS[section] as [string, ...string[]])) },
+    { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'maxpacket', 'Listen', 'listen ') },
+    { weight: 1, arbitrary: nastyString },
+  );
 
 const configDocument: fc.Arbitrary<Record<string, unknown>> = fc
   .array(
-    fc.constantFrom(...SECTIONS).chain((section) =>
-      fc.tuple(fc.constant(section), fc.array(fc.tuple(configKey(section), tomlValue), { maxLength: 6 })),
-    ),
+    fc.constantFrom(...SECTIONS).chain((section) => fc.tuple(fc.constant(section), fc.array(fc.tuple(configKey(section), tomlValue), { maxLength: 6 }))),
     { maxLength: 8 },
   )
   .map((sections) => {
@@ -560,7 +620,7 @@ const configDocument: fc.Arbitrary<Record<string, unknown>> = fc
         list.push({ name: IFACE, ...table });
         doc['interface'] = list;
       } else {
-        doc[section] = { ...((doc[section]) ?? {}), ...table };
+        doc[section] = { ...(doc[section] ?? {}), ...table };
       }
     }
     return doc;
@@ -576,11 +636,38 @@ export interface ConfigCase {
 }
 
 const TOML_JUNK = [
-  '\n[general]\n', '\n[[general]]\n', '\n[general.sub]\nx = 1\n', '\ngeneral.maxpackets = 1\n', '\n[[interface]]\n', '\n[interface]\nname = "lo"\n',
-  '\nmaxpackets = 1\n', 'x = 1e400\n', '\nx = inf\n', '\nx = nan\n', '\nx = -0\n', '\nx = 0x7fffffffffffffff\n', '\nx = 99999999999999999999\n',
-  '\nx = 1979-05-27T07:32:00Z\n', '\n"__proto__" = { "polluted" = true }\n', '\n[__proto__]\npolluted = true\n', '\nconstructor.prototype.polluted = true\n',
-  '\ufeff', '\r\n', '\u0000', '\ud800', '"', "'''", '\\', '=', '[', ']]', '{', '# \u202e comment\n', '\nx = [' + '['.repeat(200) + ']'.repeat(200) + ']\n',
-  `\nx = {${' a = {'.repeat(100)}${'}'.repeat(100)}}\n`, `\nx = "${'a'.repeat(70_000)}"\n`,
+  '\n[general]\n',
+  '\n[[general]]\n',
+  '\n[general.sub]\nx = 1\n',
+  '\ngeneral.maxpackets = 1\n',
+  '\n[[interface]]\n',
+  '\n[interface]\nname = "lo"\n',
+  '\nmaxpackets = 1\n',
+  'x = 1e400\n',
+  '\nx = inf\n',
+  '\nx = nan\n',
+  '\nx = -0\n',
+  '\nx = 0x7fffffffffffffff\n',
+  '\nx = 99999999999999999999\n',
+  '\nx = 1979-05-27T07:32:00Z\n',
+  '\n"__proto__" = { "polluted" = true }\n',
+  '\n[__proto__]\npolluted = true\n',
+  '\nconstructor.prototype.polluted = true\n',
+  '\ufeff',
+  '\r\n',
+  '\u0000',
+  '\ud800',
+  '"',
+  "'''",
+  '\\',
+  '=',
+  '[',
+  ']]',
+  '{',
+  '# \u202e comment\n',
+  '\nx = [' + '['.repeat(200) + ']'.repeat(200) + ']\n',
+  `\nx = {${' a = {'.repeat(100)}${'}'.repeat(100)}}\n`,
+  `\nx = "${'a'.repeat(70_000)}"\n`,
 ] as const;
 
 export const configCase: fc.Arbitrary<ConfigCase> = fc.record({
@@ -589,10 +676,19 @@ export const configCase: fc.Arbitrary<ConfigCase> = fc.record({
     { weight: 10, arbitrary: fc.constant({ kind: 'none' as const }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...TOML_JUNK), nastyString) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace-document' as const), text: fc.oneof(nastyString, nastyJson.map(jsonText), fc.constantFrom(...TOML_JUNK)) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('replace-document' as const),
+        text: fc.oneof(nastyString, nastyJson.map(jsonText), fc.constantFrom(...TOML_JUNK)),
+      }),
+    },
   ),
   viaFile: fc.boolean(),
-  badBytes: fc.oneof({ weight: 4, arbitrary: fc.constant<readonly number[]>([]) }, { weight: 1, arbitrary: fc.constantFrom<readonly number[]>([0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xef, 0xbb, 0xbf]) }),
+  badBytes: fc.oneof(
+    { weight: 4, arbitrary: fc.constant<readonly number[]>([]) },
+    { weight: 1, arbitrary: fc.constantFrom<readonly number[]>([0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xef, 0xbb, 0xbf]) },
+  ),
 });
 
 function configText(c: ConfigCase): string {
@@ -642,7 +738,8 @@ export function configTarget(dir: string): Target<ConfigCase> {
         }
       } catch (err: unknown) {
         const outcome = rejection(err, 'buildConfig');
-        if (outcome.kind === 'rejected') check(outcome.code === 'PCAPD_ERR_CONFIG_INVALID' || outcome.code === 'PCAPD_ERR_CONFIG_READ', `config refused with ${outcome.code}`);
+        if (outcome.kind === 'rejected')
+          check(outcome.code === 'PCAPD_ERR_CONFIG_INVALID' || outcome.code === 'PCAPD_ERR_CONFIG_READ', `config refused with ${outcome.code}`);
         return outcome;
       }
       checkConfig(config);
@@ -663,8 +760,17 @@ function checkConfig(config: Config): void {
   check(lookbackRingBytes(config) < config.scheduler.memorybudget, 'lookback rings exceed the memory budget');
   check(Object.getPrototypeOf({}) === Object.prototype && !('polluted' in {}), 'Object.prototype polluted');
   const shown = JSON.stringify(redactConfig(config));
-  const secrets = [config.http.token, config.redis.auth, config.kafka.saslpassword, config.s3.accesskey, config.sqs.accesskey, config.cloudshark.token, ...config.signing.secrets];
-  for (const secret of secrets) if (secret !== undefined && secret.length >= 12) check(!shown.includes(JSON.stringify(secret).slice(1, -1)), 'a secret survives redaction');
+  const secrets = [
+    config.http.token,
+    config.redis.auth,
+    config.kafka.saslpassword,
+    config.s3.accesskey,
+    config.sqs.accesskey,
+    config.cloudshark.token,
+    ...config.signing.secrets,
+  ];
+  for (const secret of secrets)
+    if (secret !== undefined && secret.length >= 12) check(!shown.includes(JSON.stringify(secret).slice(1, -1)), 'a secret survives redaction');
   // Any accepted config can judge a request.
   try {
     const parsed = parseRequest(JSON.stringify({ node: 'any', interface: [IFACE], packets: 10 ** 9, bytes: 10 ** 12 }), parseContext(config, 'http'));
@@ -717,4 +823,3 @@ export async function fixedSeedSlice<T>(target: Target<T>, cases: number, seed =
 
 /** Every code a case may end with, for reports in a fixed order. */
 export const CODE_ORDER: readonly ErrorCode[] = Object.keys(ERROR_CODES) as ErrorCode[];
-

@@ -3,7 +3,7 @@
 #
 #   scripts/install.sh          runtime: Node.js (see lib/node.sh), libpcap, a C++ toolchain, tcpdump,
 #                               iproute2, procps, curl, ping; npm ci (builds the addon); tsc
-#   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze, llc
+#   scripts/install.sh --test   also what the test suite needs: tshark, tcpreplay, daemonize, systemd-analyze, llc, faketime
 #
 # Node.js: the node on PATH when it is >= 20.18.1, else a pinned Node installed into
 # /opt/pcapd/node from the npm registry (Debian 12 ships only 18).
@@ -24,8 +24,8 @@ RUNTIME_PACKAGES=(libpcap-dev build-essential python3 tcpdump iproute2 procps ca
 # tshark/capinfos read captures back independently; tcpreplay injects traffic; daemonize and
 # systemd (systemd-analyze) check the service wrappers; util-linux for mount/flock; llvm (llc)
 # builds the tc eBPF program that tags real TCP traffic with VLANs on a veth pair; clang-format
-# checks the addon's formatting.
-TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm clang-format)
+# checks the addon's formatting; faketime steps the wall clock under the daemon in the clock drill.
+TEST_PACKAGES=(tshark tcpreplay daemonize systemd util-linux llvm clang-format faketime)
 
 install_packages() {
   local packages=("${RUNTIME_PACKAGES[@]}")

@@ -16,6 +16,8 @@ source scripts/lib/node.sh
 use_node
 npm run --silent typecheck
 npm run --silent lint:deps
+npm run --silent lint
+npm run --silent format:check
 
 services_started=0
 cleanup() {

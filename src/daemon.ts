@@ -111,21 +111,22 @@ export class Daemon {
     this.log = this.root.log.child({ component: 'daemon' });
     this.metrics = new Metrics({ version: VERSION, libpcap: libpcapVersion() });
     const clock = options.clock ?? systemClock;
-    this.delivery = new DeliveryService({
-      sinks: () => this.sinks,
-      log: this.root.log.child({ component: 'delivery' }),
-      metrics: this.metrics,
-      amendOutcome: (id, change, fallback) => this.scheduler.amendOutcome(id, change, fallback),
-    });
     this.spool = new Spool({
       settings: () => this.config.spool,
       sinks: () => this.sinks,
       log: this.root.log,
       metrics: this.metrics,
       clock,
+      // Called once the spool is open, by then delivery exists.
       onChange: (change) => this.delivery.applySpoolChange(change),
     });
-    this.delivery.useSpool(this.spool);
+    this.delivery = new DeliveryService({
+      sinks: () => this.sinks,
+      spool: this.spool,
+      log: this.root.log.child({ component: 'delivery' }),
+      metrics: this.metrics,
+      amendOutcome: (id, change, fallback) => this.scheduler.amendOutcome(id, change, fallback),
+    });
     this.warm = new WarmInterfaces({
       log: this.root.log.child({ component: 'warm' }),
       metrics: this.metrics,
@@ -134,7 +135,6 @@ export class Daemon {
     this.scheduler = new Scheduler({
       warm: this.warm,
       config: () => this.config,
-      sinks: () => this.sinks,
       log: this.root.log.child({ component: 'scheduler' }),
       metrics: this.metrics,
       clock,
@@ -231,9 +231,7 @@ export class Daemon {
     // node name, which names their consumer groups, changed): a restart
     // waits for the captures its listener is to acknowledge.
     const nodeChanged = nodeName(previous) !== nodeName(next);
-    const changed = LISTENER_SECTIONS.filter(
-      (section) => nodeChanged || JSON.stringify(previous[section]) !== JSON.stringify(next[section]),
-    );
+    const changed = LISTENER_SECTIONS.filter((section) => nodeChanged || JSON.stringify(previous[section]) !== JSON.stringify(next[section]));
     if (changed.length > 0) await this.restartListeners(new Set(changed));
     this.metrics.configReloads.inc({ outcome: 'ok' });
     this.log.info({ sinks: this.sinks.map((s) => s.name) }, 'config reloaded');
@@ -254,10 +252,7 @@ export class Daemon {
     // request waiting for its outcome returns once the capture ends. Run one
     // after the other, each would wait for the other.
     const drainMs = this.config.scheduler.drainseconds * 1000;
-    const [{ unfinished }] = await Promise.all([
-      this.scheduler.drain(drainMs),
-      Promise.allSettled(this.listeners.map((listener) => listener.stop())),
-    ]);
+    const [{ unfinished }] = await Promise.all([this.scheduler.drain(drainMs), Promise.allSettled(this.listeners.map((listener) => listener.stop()))]);
     await this.results.close();
     await this.retention.stop();
     await this.warm.close();

@@ -32,7 +32,8 @@ export const ERROR_CODES = {
   PCAPD_ERR_REQUEST_STALE: 'the request timestamp is older than general.staleafter seconds (or in the future)',
   PCAPD_ERR_REQUEST_DUPLICATE: 'a request with this id was already accepted',
   PCAPD_ERR_REQUEST_UNSIGNED: 'this node accepts only signed requests ([signing] required = true)',
-  PCAPD_ERR_SIGNATURE_INVALID: 'a signed request whose signature does not match any [signing] secret, is malformed, lacks id or timestamp, or whose timestamp is outside the replay window',
+  PCAPD_ERR_SIGNATURE_INVALID:
+    'a signed request whose signature does not match any [signing] secret, is malformed, lacks id or timestamp, or whose timestamp is outside the replay window',
   PCAPD_ERR_EVE_INVALID: 'a Suricata EVE alert event is malformed or names no capturable flow (the field is named)',
 
   // Scheduler and API
@@ -42,13 +43,15 @@ export const ERROR_CODES = {
   PCAPD_ERR_CAPTURE_FILE_GONE: 'the file the local sink wrote for this capture was deleted or moved since',
   PCAPD_ERR_UNAUTHORIZED: 'the HTTP API needs a valid bearer token',
   PCAPD_ERR_NOT_FOUND: 'no such HTTP route',
-  PCAPD_ERR_PATH_INVALID: 'a path under general.localdir (GET /files/...) is empty, absolute, has "..", ".", a hidden or empty component, an encoded dot, slash or backslash, a NUL, a backslash, leads outside the root through a symlink, or is not a .pcap/.pcapng file',
+  PCAPD_ERR_PATH_INVALID:
+    'a path under general.localdir (GET /files/...) is empty, absolute, has "..", ".", a hidden or empty component, an encoded dot, slash or backslash, a NUL, a backslash, leads outside the root through a symlink, or is not a .pcap/.pcapng file',
   PCAPD_ERR_FILE_NOT_FOUND: 'no capture file at this path under general.localdir (never written, or removed since)',
   PCAPD_ERR_RANGE_NOT_SATISFIABLE: 'the Range header asks for bytes past the end of the file (the answer carries Content-Range: bytes */size)',
   PCAPD_ERR_INTERNAL: 'an unexpected internal error (a bug: the log line has the stack)',
 
   // Broker listeners, result events and `pcapd request`
-  PCAPD_ERR_REPLY_INVALID: 'reply is not redis:<channel>, kafka:<topic> or sqs:<queue-url>, names a listener that is not enabled, or an SQS queue on another endpoint',
+  PCAPD_ERR_REPLY_INVALID:
+    'reply is not redis:<channel>, kafka:<topic> or sqs:<queue-url>, names a listener that is not enabled, or an SQS queue on another endpoint',
   PCAPD_ERR_BROKER_CONNECTION: 'a listener lost or could not open its broker connection (it reconnects with backoff)',
   PCAPD_ERR_BROKER_RECEIVE: 'reading requests from the broker failed (retried with backoff)',
   PCAPD_ERR_BROKER_ACK: 'committing, deleting or acknowledging a message failed: the broker may deliver it again',
@@ -64,11 +67,11 @@ export const ERROR_CODES = {
   PCAPD_ERR_SINK_LOCAL: 'writing the capture file under general.localdir failed',
   PCAPD_ERR_SINK_FAILED: 'a sink failed with an unexpected error (see the log line)',
   PCAPD_ERR_SINK_S3: 'uploading to S3 failed (the S3 error code and HTTP status are named)',
-  PCAPD_ERR_SINK_CLOUDSHARK: 'uploading to Cloudshark failed (the HTTP status and Cloudshark\'s message are named)',
+  PCAPD_ERR_SINK_CLOUDSHARK: "uploading to Cloudshark failed (the HTTP status and Cloudshark's message are named)",
   PCAPD_ERR_SINK_NOT_CONFIGURED: 'a spooled capture waits for a sink that the configuration no longer enables',
 
   // Spool (captures kept on disk until every sink has them)
-  PCAPD_ERR_SPOOL_FULL: 'the spool\'s disk is full (ENOSPC) or the capture is larger than spool.maxbytes: it is not kept for the sinks that failed',
+  PCAPD_ERR_SPOOL_FULL: "the spool's disk is full (ENOSPC) or the capture is larger than spool.maxbytes: it is not kept for the sinks that failed",
   PCAPD_ERR_SPOOL_WRITE: 'a capture could not be written to the spool (the errno code is named): it is not kept for the sinks that failed',
   PCAPD_ERR_SPOOL_READ: 'a spooled capture could not be read back (a missing or damaged file)',
   PCAPD_ERR_SPOOL_CULLED: 'a spooled capture was removed before every sink had it: older than spool.maxage, or evicted to stay within spool.maxbytes',
@@ -108,6 +111,11 @@ export class SinkError extends PcapdError {
     this.sink = sink;
     this.retriable = options.retriable;
   }
+}
+
+/** A code from outside TypeScript (the addon, a file read back): itself when it is a known code, else `fallback`. */
+export function knownCode(code: string, fallback: ErrorCode): ErrorCode {
+  return isErrorCode(code) ? code : fallback;
 }
 
 /** The code of a PcapdError or of a native error carrying a known `code`. */

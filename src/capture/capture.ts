@@ -4,6 +4,7 @@
  * see warm-interfaces.ts), records in memory and settles `done` once with the
  * finished file(s). JavaScript never sees individual packets.
  */
+import type { CaptureFormat } from '../config/schema.js';
 import { errorCodeOf, PcapdError } from '../errors.js';
 import {
   nativeAddon,
@@ -20,7 +21,6 @@ import {
 
 export type StopReason = NativeStopReason;
 export type FlowEndOptions = NativeFlowOptions;
-export type CaptureFormat = 'pcap' | 'pcapng';
 
 export interface CaptureLimits {
   /** Stop after this many packets; 0 for no packet limit. */

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import type { CaptureFormat } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
 
 export interface NativeInterfaceInfo {
@@ -37,16 +38,7 @@ export interface NativeFile {
   interfaces: number[];
 }
 
-export type NativeStopReason =
-  | 'packets'
-  | 'bytes'
-  | 'duration'
-  | 'timeout'
-  | 'flow-end'
-  | 'flow-idle'
-  | 'cancelled'
-  | 'shutdown'
-  | 'error';
+export type NativeStopReason = 'packets' | 'bytes' | 'duration' | 'timeout' | 'flow-end' | 'flow-idle' | 'cancelled' | 'shutdown' | 'error';
 
 /**
  * End a capture with the one flow its filter selects (src/capture/native/flow_tracker.h),
@@ -105,7 +97,7 @@ export interface NativeCaptureOptions {
   snaplen: number;
   promisc: boolean;
   bufferBytes: number;
-  format: 'pcap' | 'pcapng';
+  format: CaptureFormat;
   comment: string;
   application: string;
   hardware?: string;
@@ -194,10 +186,7 @@ export interface NativeDevice {
 export type NativeFilterCheck = { ok: true; instructions: number } | { ok: false; error: string };
 
 export interface NativeAddon {
-  Capture: new (
-    options: NativeCaptureOptions,
-    onEvent: (name: NativeEvent['name'], payload: NativeEvent['payload']) => void,
-  ) => NativeCapture;
+  Capture: new (options: NativeCaptureOptions, onEvent: (name: NativeEvent['name'], payload: NativeEvent['payload']) => void) => NativeCapture;
   WarmInterface: new (
     options: NativeWarmInterfaceOptions,
     onEvent: (name: NativeWarmEvent['name'], payload: NativeWarmEvent['payload']) => void,

@@ -34,7 +34,7 @@ function readSectionHeader(first: Buffer): SectionHeader | undefined {
   if (totalBytes < FIXED_BYTES + 4 || totalBytes > first.length || totalBytes % 4 !== 0) return undefined;
   let comment = '';
   const otherOptions: Buffer[] = [];
-  for (let at = FIXED_BYTES; at + 4 <= totalBytes - 4; ) {
+  for (let at = FIXED_BYTES; at + 4 <= totalBytes - 4;) {
     const code = u16(at);
     const length = u16(at + 2);
     const end = at + 4 + length + pad4(length);

@@ -12,6 +12,7 @@
  * (at start and on SIGHUP): new warm interfaces open, removed ones close,
  * changed ones reopen.
  */
+import { knownCode, type ErrorCode } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { nativeAddon, type NativeAddon, type NativeWarmEvent, type NativeWarmInterface, type NativeWarmStats } from './native.js';
@@ -38,7 +39,7 @@ export interface WarmInterfaceStatus {
   /** When the state last changed (ISO 8601). */
   since: string;
   /** Why it is down (the last failure), while it is. */
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
   /** Failed opens since it was last up. */
   reopenAttempts: number;
   lookbackSeconds: number;
@@ -61,7 +62,7 @@ export interface WarmInterfacesDeps {
 class WarmInterface {
   state: WarmState = 'opening';
   sinceMs = Date.now();
-  error: { code: string; message: string } | undefined;
+  error: { code: ErrorCode; message: string } | undefined;
   reopenAttempts = 0;
   reader: NativeWarmInterface | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -93,7 +94,7 @@ class WarmInterface {
           this.log.info({ linktype: event.payload.linktype, snaplen: event.payload.snaplen }, 'warm interface open');
           return;
         case 'down':
-          this.error = event.payload;
+          this.error = { code: knownCode(event.payload.code, 'PCAPD_ERR_CAPTURE_FAILED'), message: event.payload.message };
           this.deps.metrics.warmInterfaceFailures.inc({ interface: settings.name });
           this.log.warn({ code: event.payload.code, reason: event.payload.message }, 'warm interface down; captures attached to it ended');
           return;

@@ -130,7 +130,9 @@ function parseArgs(argv: readonly string[]): FilesArgs | { usage: string } {
 }
 
 function fileText(file: LocalFile): string {
-  const about = [file.id === undefined ? '' : `id ${file.id}`, file.name === undefined ? '' : `name ${file.name}`, file.interfaces?.join('+') ?? ''].filter((part) => part !== '');
+  const about = [file.id === undefined ? '' : `id ${file.id}`, file.name === undefined ? '' : `name ${file.name}`, file.interfaces?.join('+') ?? ''].filter(
+    (part) => part !== '',
+  );
   return `${file.path}  ${bytesText(file.bytes)}  ${file.modifiedAt}${about.length > 0 ? `  ${about.join('  ')}` : ''}`;
 }
 

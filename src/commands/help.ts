@@ -24,14 +24,17 @@ interface CommandLine {
 /** Every command, in the order the usage lists them; the keys are what `pcapd COMMAND` takes. */
 export const COMMANDS = {
   run: { synopsis: 'run [flags]', summary: 'run the daemon (the default: pcapd [flags] does the same)' },
-  'check-config': { synopsis: 'check-config [FILE] [flags]', summary: 'print the effective config, or every error with its key path; warn about paths the unit cannot write' },
+  'check-config': {
+    synopsis: 'check-config [FILE] [flags]',
+    summary: 'print the effective config, or every error with its key path; warn about paths the unit cannot write',
+  },
   interfaces: { synopsis: 'interfaces', summary: 'list the interfaces libpcap can capture on (JSON)' },
   schema: { synopsis: 'schema', summary: 'print the capture request JSON Schema' },
   request: { synopsis: 'request [flags] [--wait]', summary: 'send a capture request through a listener, and wait for its result' },
   spool: { synopsis: 'spool list|retry|cull', summary: 'the captures waiting in the spool for a sink' },
   files: { synopsis: 'files list|prune [--dry-run]', summary: 'the capture files under general.localdir; apply [retention] once' },
   version: { synopsis: 'version', summary: 'pcapd, libpcap and Node.js versions (also --version)' },
-  help: { synopsis: 'help [COMMAND]', summary: 'this text, or COMMAND\'s (also --help, -h, COMMAND --help)' },
+  help: { synopsis: 'help [COMMAND]', summary: "this text, or COMMAND's (also --help, -h, COMMAND --help)" },
 } as const satisfies Record<string, CommandLine>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -192,7 +192,10 @@ function convert(name: string, kind: Kind, text: string, previous: unknown): unk
       return /^\d{1,15}$/.test(text) ? Number(text) : text;
     case 'list': {
       // Repeatable, and comma-separated values are split: -interface eth0,eth1.
-      const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const items = text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
       return [...(Array.isArray(previous) ? previous : []), ...items];
     }
     default: {

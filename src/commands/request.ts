@@ -16,7 +16,7 @@ import { systemClock } from '../clock.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorCodeOf, errorMessage, PcapdError } from '../errors.js';
-import { readJsonObject } from '../json.js';
+import { parseJsonObject, readJsonObject } from '../json.js';
 import { quoteFlowIds } from '../requests/eve-message.js';
 import { checkFolder } from '../requests/folder.js';
 import { parseRequest } from '../requests/parse.js';
@@ -192,14 +192,7 @@ async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<st
 
 async function readRequestFile(path: string, stdin: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
   const text = await readInput(path, stdin);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err: unknown) {
-    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `${path} is not valid JSON: ${errorMessage(err)}`);
-  }
-  if (!isObject(value)) throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `${path} must hold a JSON object`);
-  return value;
+  return parseJsonObject(text, path);
 }
 
 /** One EVE line; flow_id keeps its digits (JSON numbers above 2^53 would be rounded). */
@@ -225,12 +218,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
  * capturing node knows is not checked: whether its interfaces exist, and
  * whether it enables the listener a reply names.
  */
-function validateLocally(
-  request: CaptureRequest,
-  via: Via,
-  config: Config,
-  say: (line: string) => void,
-): { code: string; message: string } | undefined {
+function validateLocally(request: CaptureRequest, via: Via, config: Config, say: (line: string) => void): { code: string; message: string } | undefined {
   const anyListener: Config = {
     ...config,
     redis: { ...config.redis, listen: true },

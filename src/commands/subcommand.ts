@@ -19,7 +19,12 @@ const EXIT_USAGE = 2;
  * The parsed arguments, or the exit status once the usage (asked for with
  * --help: 0) or a usage error (2) is printed.
  */
-export function argsOrExit<A extends object>(parse: (argv: readonly string[]) => A | { usage: string }, argv: readonly string[], usage: string, io: CommandIo): A | number {
+export function argsOrExit<A extends object>(
+  parse: (argv: readonly string[]) => A | { usage: string },
+  argv: readonly string[],
+  usage: string,
+  io: CommandIo,
+): A | number {
   let parsed: A | { usage: string };
   try {
     parsed = parse(argv);

@@ -29,7 +29,14 @@ export async function checkConfig(
     const config = await loadConfigFile(source, overrides);
     const sandbox = unitSandbox(unit.texts);
     const warnings = servicePathWarnings(config, sandbox);
-    if (output === 'writable-paths') return { ok: true, text: writablePaths(config).map((entry) => entry.path).join('\n'), warnings: [] };
+    if (output === 'writable-paths')
+      return {
+        ok: true,
+        text: writablePaths(config)
+          .map((entry) => entry.path)
+          .join('\n'),
+        warnings: [],
+      };
     if (output === 'systemd-dropin') return { ok: true, text: systemdDropin(config, source, sandbox).trimEnd(), warnings: [] };
     const body = stringify(sortTables(redactConfig(config)));
     return { ok: true, text: `# effective configuration of ${source}\n${body}`, warnings };

@@ -38,10 +38,7 @@ export function formatKeyPath(path: readonly PropertyKey[]): string {
  * One line per problem, `<key path>: <what is wrong>`. `origins` maps a key
  * path to the command-line flag that set it, so a bad flag value names the flag.
  */
-export function formatConfigIssues(
-  issues: readonly ConfigIssue[],
-  origins: ReadonlyMap<string, string> = new Map(),
-): string[] {
+export function formatConfigIssues(issues: readonly ConfigIssue[], origins: ReadonlyMap<string, string> = new Map()): string[] {
   return issues.flatMap((issue) =>
     issueLines(issue).map(({ path, message }) => {
       const keyPath = formatKeyPath(path);

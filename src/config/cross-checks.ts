@@ -42,12 +42,7 @@ export function crossFieldIssues(sections: Partial<Config>): ConfigIssue[] {
 function lookbackRingIssues(interfaces: Interfaces, scheduler: Config['scheduler']): ConfigIssue[] {
   const ringBytes = lookbackRingBytes({ interface: interfaces });
   if (ringBytes < scheduler.memorybudget) return [];
-  return [
-    configIssue(
-      ['scheduler', 'memorybudget'],
-      `must exceed the warm interfaces' lookback rings (${ringBytes} bytes of lookbackbytes), which it counts`,
-    ),
-  ];
+  return [configIssue(['scheduler', 'memorybudget'], `must exceed the warm interfaces' lookback rings (${ringBytes} bytes of lookbackbytes), which it counts`)];
 }
 
 // An alias shared by several blocks is allowed: as in pcapdaemon, it names all

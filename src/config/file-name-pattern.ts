@@ -12,10 +12,7 @@ const STRFTIME_DIRECTIVES = ['Y', 'm', 'd', 'H', 'M', 'S', 'j', 's', 'F', 'T', '
 export type Directive = (typeof STRFTIME_DIRECTIVES)[number];
 
 export type Token =
-  | { kind: 'text'; text: string }
-  | { kind: 'time'; directive: Directive }
-  | { kind: 'field'; field: Placeholder }
-  | { kind: 'unknown'; text: string };
+  { kind: 'text'; text: string } | { kind: 'time'; directive: Directive } | { kind: 'field'; field: Placeholder } | { kind: 'unknown'; text: string };
 
 function isPlaceholder(name: string): name is Placeholder {
   return (PLACEHOLDERS as readonly string[]).includes(name);

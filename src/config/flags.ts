@@ -137,8 +137,7 @@ function parseInteger(name: string, text: string): number {
   return value;
 }
 
-const PANIC_IGNORED =
-  '-panic is ignored: it made pcapdaemon panic on gopacket decoding errors, and pcapd decodes no packets while capturing';
+const PANIC_IGNORED = '-panic is ignored: it made pcapdaemon panic on gopacket decoding errors, and pcapd decodes no packets while capturing';
 
 function collectFlags(values: ReadonlyMap<string, FlagValue>): DaemonFlags {
   const configPath = values.get('config');

@@ -23,7 +23,6 @@ export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config.example.t
 
 export const REDACTED = '***';
 
-
 // ---------------------------------------------------------------------------
 // Entry points
 

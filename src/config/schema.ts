@@ -24,6 +24,7 @@ const port = () => z.number().int().min(1).max(65535);
 const text = (max = 1024) => z.string().max(max);
 
 export const CAPTURE_FORMATS = ['pcapng', 'pcap'] as const;
+export type CaptureFormat = (typeof CAPTURE_FORMATS)[number];
 
 const General = z.strictObject({
   // pcapdaemon keys
@@ -38,7 +39,7 @@ const General = z.strictObject({
   packetdebug: z.boolean().default(false).describe('log a one-line summary per captured packet for every request'),
   logrequests: z.boolean().default(false).describe('log every request as received'),
   // pcapd additions
-  node: text(255).min(1).optional().describe('this host\'s node name for node/nodere matching (default: the hostname)'),
+  node: text(255).min(1).optional().describe("this host's node name for node/nodere matching (default: the hostname)"),
   maxsnaplength: z.number().int().min(1).max(262_144).default(262_144).describe('largest snap length a request may ask for'),
   format: z.enum(CAPTURE_FORMATS).default('pcapng').describe('default file format'),
   deliverempty: z.boolean().default(false).describe('deliver captures that caught no packet (pcapdaemon did not)'),
@@ -54,7 +55,13 @@ const General = z.strictObject({
     .max(1024 * MIB)
     .default(8 * MIB)
     .describe('kernel capture ring per interface of a cold capture (TPACKET_V3, 256 KiB blocks); built for each capture, so larger arms slower'),
-  maxrequestbytes: z.number().int().min(256).max(MIB).default(64 * 1024).describe('largest request message accepted'),
+  maxrequestbytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(MIB)
+    .default(64 * 1024)
+    .describe('largest request message accepted'),
   staleafter: seconds().default(300).describe('drop requests whose timestamp is older than this many seconds (0: never)'),
   packetdebuglines: count().max(1_000_000).default(1000).describe('most packet summaries logged per capture'),
   maxlookback: seconds().max(86_400).default(300).describe('largest lookback (seconds before the request) a request may ask for'),
@@ -63,12 +70,12 @@ const General = z.strictObject({
 const Cloudshark = z.strictObject({
   host: text(255).default('localhost').describe('Cloudshark server name or address'),
   scheme: z.enum(['http', 'https']).default('https').describe('"http" or "https" (certificates are checked; see cafile)'),
-  port: z.number().int().min(0).max(65535).default(0).describe('0: the scheme\'s default port'),
+  port: z.number().int().min(0).max(65535).default(0).describe("0: the scheme's default port"),
   timeout: seconds().default(0).describe('upload timeout in seconds; 0: none'),
   token: text(256).default('').describe('API token (the upload URL carries it; never logged)'),
   upload: z.boolean().default(false).describe('upload captures to Cloudshark'),
   // pcapd addition: pcapdaemon skipped certificate checks; pcapd verifies them.
-  cafile: text(4096).min(1).optional().describe('PEM file of the CA that signed an appliance\'s certificate (absent: the system CAs)'),
+  cafile: text(4096).min(1).optional().describe("PEM file of the CA that signed an appliance's certificate (absent: the system CAs)"),
 });
 
 /** A Redis key, channel or Kafka topic name as written in the config: printable, no spaces. */
@@ -81,7 +88,9 @@ const messages = () =>
   z
     .enum(MESSAGE_KINDS)
     .default('request')
-    .describe('"request": each message is a pcapd capture request; "eve": each message is one Suricata EVE JSON line as Suricata\'s own outputs publish it (alert events become flow captures, see [flows]; other event types are ignored)');
+    .describe(
+      '"request": each message is a pcapd capture request; "eve": each message is one Suricata EVE JSON line as Suricata\'s own outputs publish it (alert events become flow captures, see [flows]; other event types are ignored)',
+    );
 
 const Redis = z.strictObject({
   listen: z.boolean().default(false).describe('take capture requests from Redis'),
@@ -97,8 +106,13 @@ const Redis = z.strictObject({
   mode: z
     .enum(REDIS_MODES)
     .default('pubsub')
-    .describe('"pubsub": SUBSCRIBE to channel (requests sent while pcapd is down are lost); "streams": XREADGROUP on stream, acknowledged after delivery; "list": BRPOP from list (Suricata\'s default redis output pushes there; each entry goes to one node)'),
-  stream: brokerName(255).min(1).default('capture').describe('stream key carrying capture requests (mode = "streams"); each entry\'s "request" field holds the JSON'),
+    .describe(
+      '"pubsub": SUBSCRIBE to channel (requests sent while pcapd is down are lost); "streams": XREADGROUP on stream, acknowledged after delivery; "list": BRPOP from list (Suricata\'s default redis output pushes there; each entry goes to one node)',
+    ),
+  stream: brokerName(255)
+    .min(1)
+    .default('capture')
+    .describe('stream key carrying capture requests (mode = "streams"); each entry\'s "request" field holds the JSON'),
   list: brokerName(255).min(1).default('suricata').describe('list key popped in mode = "list" (with messages = "eve", Suricata\'s eve-log redis key)'),
   group: brokerName(255).default('').describe('stream consumer group; empty: "pcapd-<node>", so every node sees every request'),
   consumer: brokerName(255).default('').describe('consumer name within the group; empty: the node name'),
@@ -114,7 +128,9 @@ const Kafka = z.strictObject({
   server: z.array(text(255).min(1)).min(1).default(['127.0.0.1:9092']).describe('bootstrap brokers, host:port'),
   topic: kafkaTopic().min(1).default('capture').describe('topic carrying capture requests (the message value is the request)'),
   // pcapd additions
-  group: brokerName(255).default('').describe('consumer group; empty: "pcapd-<node>", so every node sees every request (pcapdaemon\'s fan-out); a shared name splits requests between nodes'),
+  group: brokerName(255)
+    .default('')
+    .describe('consumer group; empty: "pcapd-<node>", so every node sees every request (pcapdaemon\'s fan-out); a shared name splits requests between nodes'),
   frombeginning: z.boolean().default(false).describe('a new consumer group starts at the oldest message instead of the newest'),
   results: kafkaTopic().default('').describe('topic that result events of requests from Kafka are produced to; empty: none'),
   ssl: z.boolean().default(false).describe('connect with TLS'),
@@ -145,11 +161,10 @@ const Interface = z.strictObject({
   warm: z
     .boolean()
     .default(false)
-    .describe('keep this interface open from startup: captures on it attach to one shared reader (arming in well under a millisecond) and may ask for lookback'),
-  lookbackseconds: seconds()
-    .max(86_400)
-    .default(30)
-    .describe('warm only: the lookback ring keeps packets up to this many seconds old'),
+    .describe(
+      'keep this interface open from startup: captures on it attach to one shared reader (arming in well under a millisecond) and may ask for lookback',
+    ),
+  lookbackseconds: seconds().max(86_400).default(30).describe('warm only: the lookback ring keeps packets up to this many seconds old'),
   lookbackbytes: z
     .number()
     .int()
@@ -163,10 +178,8 @@ const Interface = z.strictObject({
     .min(MIB)
     .max(1024 * MIB)
     .default(WARM_BUFFER_BYTES_DEFAULT)
-    .describe('warm only: the shared reader\'s kernel ring (TPACKET_V3), kept for the daemon\'s lifetime; general.bufferbytes is for cold captures'),
-  lookbackfilter: text(8192)
-    .default('')
-    .describe('warm only: BPF of what the lookback ring keeps (e.g. "not port 22"); empty: every packet'),
+    .describe("warm only: the shared reader's kernel ring (TPACKET_V3), kept for the daemon's lifetime; general.bufferbytes is for cold captures"),
+  lookbackfilter: text(8192).default('').describe('warm only: BPF of what the lookback ring keeps (e.g. "not port 22"); empty: every packet'),
 });
 
 /** S3's canned ACLs: a typo in the config or a request is refused, not sent. */
@@ -194,7 +207,13 @@ const S3 = z.strictObject({
   // pcapd additions
   kmskeyid: text(2048).min(1).optional().describe('KMS key id or ARN: server-side encryption becomes aws:kms with this key'),
   pathstyle: z.boolean().default(false).describe('path-style URLs (endpoint/bucket/key), which most S3-compatible servers need'),
-  partsize: z.number().int().min(5 * MIB).max(5120 * MIB).default(8 * MIB).describe('multipart part size in bytes; captures larger than this go up in parts'),
+  partsize: z
+    .number()
+    .int()
+    .min(5 * MIB)
+    .max(5120 * MIB)
+    .default(8 * MIB)
+    .describe('multipart part size in bytes; captures larger than this go up in parts'),
   queuesize: z.number().int().min(1).max(64).default(4).describe('parts uploaded in parallel'),
   timeout: seconds().default(60).describe('seconds an S3 request may stall (no byte moving) before it fails and is retried; 0: none'),
   allowbuckets: z.array(text(255).min(1)).default([]).describe('buckets a request may name (* matches any run of characters); empty: none'),
@@ -212,14 +231,14 @@ const Sqs = z.strictObject({
   waitseconds: z.number().int().min(0).max(20).default(20).describe('long-poll wait per receive, seconds (0 to 20)'),
   chunksize: z.number().int().min(1).max(10).default(10).describe('messages received at once, and captures from SQS running at once (1 to 10)'),
   // pcapd additions
-  endpoint: text(2048).optional().describe('SQS endpoint URL for SQS-compatible servers (default: the region\'s AWS endpoint)'),
+  endpoint: text(2048).optional().describe("SQS endpoint URL for SQS-compatible servers (default: the region's AWS endpoint)"),
   visibilityseconds: z
     .number()
     .int()
     .min(0)
     .max(43_200)
     .default(0)
-    .describe('visibility timeout of received messages; 0: the queue\'s own. Extended while a capture runs longer'),
+    .describe("visibility timeout of received messages; 0: the queue's own. Extended while a capture runs longer"),
   results: text(2048).default('').describe('queue URL that result events of requests from SQS are sent to; empty: none'),
   messages: messages(),
 });
@@ -229,8 +248,14 @@ const Http = z.strictObject({
   host: text(255).default('127.0.0.1').describe('bind address; beyond loopback a token is required'),
   port: z.number().int().min(0).max(65535).default(8347).describe('TCP port of the API (0: any free port, logged at start)'),
   token: text(512).optional().describe('bearer token for every route but /healthz'),
-  retainseconds: seconds().default(900).describe('how long a finished capture with no local copy stays downloadable from memory (GET /captures/:id/pcap); a capture the local sink wrote is served from its file'),
-  retainbytes: count().default(256 * MIB).describe('memory kept for downloads of captures with no local copy; the oldest are dropped first'),
+  retainseconds: seconds()
+    .default(900)
+    .describe(
+      'how long a finished capture with no local copy stays downloadable from memory (GET /captures/:id/pcap); a capture the local sink wrote is served from its file',
+    ),
+  retainbytes: count()
+    .default(256 * MIB)
+    .describe('memory kept for downloads of captures with no local copy; the oldest are dropped first'),
   history: count().max(100_000).default(1000).describe('finished captures listed by GET /captures'),
 });
 
@@ -255,8 +280,15 @@ const Scheduler = z.strictObject({
 
 const Spool = z.strictObject({
   dir: text(4096).min(1).default('/var/lib/pcapd/spool').describe('where captures wait until every sink has them (survives restarts)'),
-  maxbytes: z.number().int().min(MIB).default(4096 * MIB).describe('spool size limit; beyond it the oldest undelivered captures are culled'),
-  maxage: positive().default(7 * 86_400).describe('seconds an undelivered capture is kept before it is culled'),
+  maxbytes: z
+    .number()
+    .int()
+    .min(MIB)
+    .default(4096 * MIB)
+    .describe('spool size limit; beyond it the oldest undelivered captures are culled'),
+  maxage: positive()
+    .default(7 * 86_400)
+    .describe('seconds an undelivered capture is kept before it is culled'),
   retrybase: positive().default(5).describe('seconds before the first retry; doubled per failure, with jitter'),
   retrymax: positive().default(600).describe('longest wait between retries, seconds'),
   cullinterval: positive().default(60).describe('seconds between cull passes'),
@@ -269,7 +301,9 @@ const Spool = z.strictObject({
  */
 const Retention = z.strictObject({
   maxbytes: count().default(0).describe('total bytes of capture files kept under general.localdir; beyond it the oldest files are removed (0: no size limit)'),
-  maxage: seconds().default(0).describe('capture files under general.localdir older than this many seconds (by modification time) are removed (0: no age limit)'),
+  maxage: seconds()
+    .default(0)
+    .describe('capture files under general.localdir older than this many seconds (by modification time) are removed (0: no age limit)'),
   interval: positive().max(86_400).default(300).describe('seconds between retention passes (only while maxbytes or maxage is set)'),
 });
 
@@ -281,14 +315,32 @@ const Retention = z.strictObject({
  * packet capture's purposes.
  */
 const Flows = z.strictObject({
-  interface: text(255).default('').describe('interface (or alias) of flow captures whose alert names no in_iface this node has and whose request names none; empty: such alerts are refused'),
-  matchhost: z.boolean().default(true).describe('an EVE event whose host (Suricata sensor-name) is set is captured only by the node of that name; false: every node the request targets'),
-  tcpidle: positive().max(86_400).default(120).describe('a TCP flow capture ends (reason flow-idle) after this many seconds without a packet of the flow; it ends at once (flow-end) on FIN/FIN/ACK or RST'),
+  interface: text(255)
+    .default('')
+    .describe('interface (or alias) of flow captures whose alert names no in_iface this node has and whose request names none; empty: such alerts are refused'),
+  matchhost: z
+    .boolean()
+    .default(true)
+    .describe('an EVE event whose host (Suricata sensor-name) is set is captured only by the node of that name; false: every node the request targets'),
+  tcpidle: positive()
+    .max(86_400)
+    .default(120)
+    .describe(
+      'a TCP flow capture ends (reason flow-idle) after this many seconds without a packet of the flow; it ends at once (flow-end) on FIN/FIN/ACK or RST',
+    ),
   udpidle: positive().max(86_400).default(60).describe('seconds without a packet that end a UDP flow capture (flow-idle)'),
   icmpidle: positive().max(86_400).default(30).describe('seconds without a packet that end an ICMP or ICMPv6 flow capture (flow-idle)'),
   otheridle: positive().max(86_400).default(60).describe('seconds without a packet that end a flow capture of any other protocol, SCTP included (flow-idle)'),
-  lookback: seconds().max(86_400).default(60).describe('on a warm interface, how far back a flow capture starts when the alert does not say when the flow began (with flow.start it goes back to the flow\'s start); clamped to general.maxlookback and the ring'),
-  mergewindow: seconds().max(86_400).default(300).describe('an alert for a flow whose capture is running, or ended less than this many seconds ago, is merged into it instead of starting another'),
+  lookback: seconds()
+    .max(86_400)
+    .default(60)
+    .describe(
+      "on a warm interface, how far back a flow capture starts when the alert does not say when the flow began (with flow.start it goes back to the flow's start); clamped to general.maxlookback and the ring",
+    ),
+  mergewindow: seconds()
+    .max(86_400)
+    .default(300)
+    .describe('an alert for a flow whose capture is running, or ended less than this many seconds ago, is merged into it instead of starting another'),
   mergemax: positive().max(10_000).default(100).describe('alerts listed per flow capture (signature, time); more are counted, not listed'),
 });
 
@@ -302,7 +354,7 @@ const Signing = z.strictObject({
     .default([])
     .describe('shared HMAC-SHA256 secrets (at least 32 characters); a request signed with any of them is accepted, so a secret can be rotated'),
   required: z.boolean().default(false).describe('refuse unsigned requests on every listener; false: signed requests are checked, unsigned ones accepted'),
-  window: positive().max(86_400).default(300).describe('seconds a signed request\'s timestamp may be from now, either way (its replay window)'),
+  window: positive().max(86_400).default(300).describe("seconds a signed request's timestamp may be from now, either way (its replay window)"),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -311,10 +363,7 @@ export const ConfigSchema = z.strictObject({
   redis: Redis.default(() => Redis.parse({})),
   kafka: Kafka.default(() => Kafka.parse({})),
   syslog: Syslog.optional().describe('present: logs also go to syslog with this priority and tag'),
-  interface: z
-    .array(Interface)
-    .default([])
-    .describe('interface aliases (requests name an alias, each host maps it to its own interface) and warm interfaces'),
+  interface: z.array(Interface).default([]).describe('interface aliases (requests name an alias, each host maps it to its own interface) and warm interfaces'),
   s3: S3.default(() => S3.parse({})),
   sqs: Sqs.default(() => Sqs.parse({})),
   http: Http.default(() => Http.parse({})),

@@ -93,11 +93,15 @@ export function servicePathWarnings(config: Config, sandbox: UnitSandbox): strin
   for (const { key, path } of writablePaths(config)) {
     // PrivateTmp wins over ReadWritePaths: a /tmp path stays the private one whatever a drop-in says.
     if (inPrivateTmp(sandbox, path)) {
-      warnings.push(`${key} = ${path} is in the systemd unit's private /tmp (PrivateTmp=yes): files there are seen by no other process and removed when pcapd stops; choose a directory under /var/lib/pcapd, or another one and ${fix}`);
+      warnings.push(
+        `${key} = ${path} is in the systemd unit's private /tmp (PrivateTmp=yes): files there are seen by no other process and removed when pcapd stops; choose a directory under /var/lib/pcapd, or another one and ${fix}`,
+      );
     } else if (sandbox.writable.some((root) => isInside(root, path))) {
       continue;
     } else if (sandbox.protectSystem === 'strict' || (sandbox.protectSystem === 'full' && isUnderSystemDirs(path))) {
-      warnings.push(`${key} = ${path} is read-only under the systemd unit (ProtectSystem=${sandbox.protectSystem}; writable: ${sandbox.writable.join(' ')}): ${fix}`);
+      warnings.push(
+        `${key} = ${path} is read-only under the systemd unit (ProtectSystem=${sandbox.protectSystem}; writable: ${sandbox.writable.join(' ')}): ${fix}`,
+      );
     }
   }
   return warnings;
@@ -117,7 +121,10 @@ export function readServiceUnit(unitDir = INSTALLED_UNIT_DIR): { source: string;
   if (!existsSync(installed)) return { source: SHIPPED_UNIT_PATH, texts: existsSync(SHIPPED_UNIT_PATH) ? [readFileSync(SHIPPED_UNIT_PATH, 'utf8')] : [] };
   const dropinDir = `${installed}.d`;
   const dropins = existsSync(dropinDir)
-    ? readdirSync(dropinDir).filter((name) => name.endsWith('.conf')).sort().map((name) => readFileSync(join(dropinDir, name), 'utf8'))
+    ? readdirSync(dropinDir)
+        .filter((name) => name.endsWith('.conf'))
+        .sort()
+        .map((name) => readFileSync(join(dropinDir, name), 'utf8'))
     : [];
   return { source: installed, texts: [readFileSync(installed, 'utf8'), ...dropins] };
 }

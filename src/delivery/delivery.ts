@@ -41,6 +41,8 @@ export type DeliveredListener = (outcome: CaptureOutcome, context: LateOutcomeCo
 
 export interface DeliveryServiceDeps {
   sinks(): readonly Sink[];
+  /** Where what a sink did not take waits and is retried. */
+  spool: Spool;
   log: Log;
   metrics: Metrics;
   /**
@@ -129,15 +131,11 @@ export class DeliveryService {
   private readonly deps: DeliveryServiceDeps;
   private readonly listeners = new Set<DeliveredListener>();
   private readonly inFlight = new Set<InFlight>();
-  private spool: Spool | undefined;
+  private readonly spool: Spool;
 
   constructor(deps: DeliveryServiceDeps) {
     this.deps = deps;
-  }
-
-  /** Failed deliveries are spooled from now on (without a spool they are only reported). */
-  useSpool(spool: Spool): void {
-    this.spool = spool;
+    this.spool = deps.spool;
   }
 
   /**
@@ -190,27 +188,42 @@ export class DeliveryService {
    * a long upload still has it at the next start. Local-only delivery needs
    * no copy: the local sink is itself a disk write.
    */
-  private writeAhead(capture: FinishedCapture, sinks: readonly Sink[], outcome: CaptureOutcome, log: Log): Promise<{ key: string } | { error: unknown } | undefined> | undefined {
-    const spool = this.spool;
-    if (spool === undefined || sinks.every((sink) => sink.writesLocally === true)) return undefined;
-    return spool.hold(capture, sinks.map((sink) => sink.name), this.snapshot(outcome, [])).then(
-      (key) => (key === undefined ? undefined : { key }),
-      (err: unknown) => {
-        log.warn({ code: errorCodeOf(err), err: errorMessage(err), segment: capture.segment }, 'no write-ahead copy in the spool: a crash during this upload would lose the capture for the remote sinks');
-        return { error: err };
-      },
-    );
+  private writeAhead(
+    capture: FinishedCapture,
+    sinks: readonly Sink[],
+    outcome: CaptureOutcome,
+    log: Log,
+  ): Promise<{ key: string } | { error: unknown } | undefined> | undefined {
+    if (sinks.every((sink) => sink.writesLocally === true)) return undefined;
+    return this.spool
+      .hold(
+        capture,
+        sinks.map((sink) => sink.name),
+        this.snapshot(outcome, []),
+      )
+      .then(
+        (key) => (key === undefined ? undefined : { key }),
+        (err: unknown) => {
+          log.warn(
+            { code: errorCodeOf(err), err: errorMessage(err), segment: capture.segment },
+            'no write-ahead copy in the spool: a crash during this upload would lose the capture for the remote sinks',
+          );
+          return { error: err };
+        },
+      );
   }
 
   private async markEarly(journal: NonNullable<InFlight['journal']>, delivery: Delivery, log: Log): Promise<void> {
     const written = await journal;
     if (written === undefined || !('key' in written)) return;
-    await this.spool?.markDeliveredLate(written.key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err), sink: delivery.sink }, 'could not mark a delivery in the write-ahead copy'));
+    await this.spool
+      ?.markDeliveredLate(written.key, delivery)
+      .catch((err: unknown) => log.warn({ err: errorMessage(err), sink: delivery.sink }, 'could not mark a delivery in the write-ahead copy'));
   }
 
   private async releaseJournal(key: string, capture: FinishedCapture, first: FirstTry, log: Log): Promise<Omit<DeliveryReport, 'deliveries'>> {
     try {
-      const view = await (this.spool as Spool).release(key, first.deliveries, first.failed);
+      const view = await this.spool.release(key, first.deliveries, first.failed);
       return { failures: view.failures, pending: view.pending };
     } catch (err: unknown) {
       log.error({ key, err: errorMessage(err) }, 'the write-ahead spool entry vanished during the first try');
@@ -226,7 +239,7 @@ export class DeliveryService {
   async spoolUnfinished(log: Log): Promise<number> {
     let spooled = 0;
     for (const flight of this.inFlight) {
-      if (this.spool === undefined || flight.spooledKey !== undefined) continue;
+      if (flight.spooledKey !== undefined) continue;
       // Already in the spool: its sinks stay held, and the next start tries those without a marker.
       const journal = await flight.journal;
       if (journal !== undefined && 'key' in journal) {
@@ -247,7 +260,10 @@ export class DeliveryService {
         flight.spooledKey = key;
         spooled += 1;
       } catch (err: unknown) {
-        log.error({ reqId: flight.capture.job.id, code: errorCodeOf(err), err: errorMessage(err) }, 'shutdown: capture could not be spooled and is lost for the sinks that had not answered');
+        log.error(
+          { reqId: flight.capture.job.id, code: errorCodeOf(err), err: errorMessage(err) },
+          'shutdown: capture could not be spooled and is lost for the sinks that had not answered',
+        );
       }
     }
     return spooled;
@@ -285,7 +301,6 @@ export class DeliveryService {
     log: Log,
     spoolError?: unknown,
   ): Promise<Omit<DeliveryReport, 'deliveries'>> {
-    if (this.spool === undefined) return { failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
     // The write-ahead copy already failed: the spool cannot keep this capture either.
     if (spoolError !== undefined) return unspooled(capture, first, log, spoolError);
     try {
@@ -300,7 +315,7 @@ export class DeliveryService {
   private async afterShutdownSpool(flight: InFlight, first: FirstTry, log: Log): Promise<DeliveryReport> {
     const key = flight.spooledKey ?? '';
     for (const delivery of first.deliveries) {
-      await this.spool?.markDeliveredLate(key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not mark a late delivery'));
+      await this.spool.markDeliveredLate(key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not mark a late delivery'));
     }
     return { deliveries: first.deliveries, failures: [], pending: first.failed.map((failure) => pendingOf(failure, flight.capture.segment)) };
   }
@@ -324,12 +339,6 @@ function pendingOf(failure: SinkFailure, segment: number): PendingDelivery {
     code: errorCodeOf(failure.error) ?? 'PCAPD_ERR_SINK_FAILED',
     message: errorMessage(failure.error),
   };
-}
-
-/** One try per sink, failures only reported: delivery for a scheduler built without the spool (tests, tools). */
-export async function deliverWithoutSpool(capture: FinishedCapture, sinks: readonly Sink[], log: Log, metrics: Metrics): Promise<DeliveryReport> {
-  const first = await deliverToSinks(capture, sinks, log, metrics);
-  return { deliveries: first.deliveries, failures: first.failed.map((failure) => failureOf(failure, capture.segment)), pending: [] };
 }
 
 /** A capture the spool could not keep: each failed sink's failure says so, and it is logged once. */

@@ -101,9 +101,22 @@ function counterpartMap(pairs: ReadonlyArray<readonly [number, number]>): Readon
 }
 
 // Echo, router advertisement/solicitation, timestamp, information, address mask.
-const ICMP_COUNTERPART_TYPE = counterpartMap([[8, 0], [9, 10], [13, 14], [15, 16], [17, 18]]);
+const ICMP_COUNTERPART_TYPE = counterpartMap([
+  [8, 0],
+  [9, 10],
+  [13, 14],
+  [15, 16],
+  [17, 18],
+]);
 // Echo, MLD query/report, router and neighbor discovery, who-are-you, home agent address discovery.
-const ICMPV6_COUNTERPART_TYPE = counterpartMap([[128, 129], [130, 131], [133, 134], [135, 136], [139, 140], [144, 145]]);
+const ICMPV6_COUNTERPART_TYPE = counterpartMap([
+  [128, 129],
+  [130, 131],
+  [133, 134],
+  [135, 136],
+  [139, 140],
+  [144, 145],
+]);
 
 function portBytes(port: number): Buffer {
   const bytes = Buffer.alloc(2);

@@ -91,7 +91,11 @@ export function parseEveAlert(raw: unknown): FlowAlert {
 // --- schema -------------------------------------------------------------------
 
 const text = (maxChars: number) => z.string({ error: `expected a string of at most ${maxChars} characters` }).max(maxChars);
-const integer = (max: number) => z.int({ error: `expected an integer 0..${max}` }).min(0).max(max);
+const integer = (max: number) =>
+  z
+    .int({ error: `expected an integer 0..${max}` })
+    .min(0)
+    .max(max);
 const ADDRESS = 'expected an IPv4 or IPv6 address';
 const ipAddress = () =>
   z
@@ -112,8 +116,7 @@ const eveTime = () =>
       return z.NEVER;
     });
 
-const PROTO_EXPECTED =
-  'expected a protocol as Suricata writes it: TCP, UDP, SCTP, ICMP, IPv6-ICMP, another IANA keyword (GRE, ESP, …) or a number 0..255';
+const PROTO_EXPECTED = 'expected a protocol as Suricata writes it: TCP, UDP, SCTP, ICMP, IPv6-ICMP, another IANA keyword (GRE, ESP, …) or a number 0..255';
 
 const EveAlertSchema = z.object(
   {
@@ -190,8 +193,12 @@ function suricataTimeMs(value: string): number | undefined {
   const wall = new Date(wallMs);
   // Date.UTC rolls 2026-02-30 over into March: a date that moved was not a date.
   const exists =
-    wall.getUTCFullYear() === year && wall.getUTCMonth() === month - 1 && wall.getUTCDate() === day &&
-    wall.getUTCHours() === hour && wall.getUTCMinutes() === minute && wall.getUTCSeconds() === second;
+    wall.getUTCFullYear() === year &&
+    wall.getUTCMonth() === month - 1 &&
+    wall.getUTCDate() === day &&
+    wall.getUTCHours() === hour &&
+    wall.getUTCMinutes() === minute &&
+    wall.getUTCSeconds() === second;
   return exists && Math.abs(offsetMinutes) < 24 * 60 ? wallMs - offsetMinutes * 60_000 : undefined;
 }
 
@@ -225,9 +232,29 @@ function exactFlowId(value: unknown): FlowIdCheck {
  */
 const PROTOCOL_BY_NAME: ReadonlyMap<string, number> = new Map(
   Object.entries({
-    icmp: 1, igmp: 2, 'ip-in-ip': 4, tcp: 6, egp: 8, udp: 17, dccp: 33, ipv6: 41, rsvp: 46, gre: 47, esp: 50, ah: 51,
-    'ipv6-icmp': 58, eigrp: 88, ospf: 89, etherip: 97, pim: 103, ipcomp: 108, vrrp: 112, l2tp: 115, sctp: 132,
-    udplite: 136, 'mpls-in-ip': 137,
+    icmp: 1,
+    igmp: 2,
+    'ip-in-ip': 4,
+    tcp: 6,
+    egp: 8,
+    udp: 17,
+    dccp: 33,
+    ipv6: 41,
+    rsvp: 46,
+    gre: 47,
+    esp: 50,
+    ah: 51,
+    'ipv6-icmp': 58,
+    eigrp: 88,
+    ospf: 89,
+    etherip: 97,
+    pim: 103,
+    ipcomp: 108,
+    vrrp: 112,
+    l2tp: 115,
+    sctp: 132,
+    udplite: 136,
+    'mpls-in-ip': 137,
   }),
 );
 
@@ -327,8 +354,6 @@ function issueError(issue: Issue | undefined, raw: unknown): PcapdError {
   if (value === undefined) return invalid(`${field}: missing; ${issue.message}`);
   return invalid(`${field}: ${issue.message}, got ${describeValue(value)}`);
 }
-
-
 
 const SHOWN_CHARS = 64;
 

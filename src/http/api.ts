@@ -140,11 +140,7 @@ export function buildApi(deps: ApiDeps) {
     return replyToIntake(result, request.query, reply);
   });
 
-  async function replyToIntake(
-    result: IntakeResult,
-    query: { wait?: string; timeout?: string },
-    reply: FastifyReply,
-  ): Promise<FastifyReply> {
+  async function replyToIntake(result: IntakeResult, query: { wait?: string; timeout?: string }, reply: FastifyReply): Promise<FastifyReply> {
     switch (result.kind) {
       case 'rejected':
         return sendError(reply, result.code, result.message);
@@ -188,23 +184,20 @@ export function buildApi(deps: ApiDeps) {
     return reply.code(202).send({ id: request.params.id, cancelling: true });
   });
 
-  app.get(
-    '/captures/:id/pcap',
-    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { file?: string } }>, reply) => {
-      const download = scheduler.download(request.params.id);
-      const index = Number(request.query.file ?? 0);
-      if (download?.kind === 'local') return sendLocalFile(reply, request.params.id, download.paths, index, request.headers.range);
-      const file = Number.isInteger(index) ? download?.files[index] : undefined;
-      if (!file) {
-        return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
-      }
-      return reply
-        .header('content-type', CONTENT_TYPES[file.format])
-        .header('content-length', file.bytes)
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .send(Readable.from(file.chunks));
-    },
-  );
+  app.get('/captures/:id/pcap', async (request: FastifyRequest<{ Params: { id: string }; Querystring: { file?: string } }>, reply) => {
+    const download = scheduler.download(request.params.id);
+    const index = Number(request.query.file ?? 0);
+    if (download?.kind === 'local') return sendLocalFile(reply, request.params.id, download.paths, index, request.headers.range);
+    const file = Number.isInteger(index) ? download?.files[index] : undefined;
+    if (!file) {
+      return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
+    }
+    return reply
+      .header('content-type', CONTENT_TYPES[file.format])
+      .header('content-length', file.bytes)
+      .header('content-disposition', `attachment; filename="${file.name}"`)
+      .send(Readable.from(file.chunks));
+  });
 
   app.get('/files', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => listFiles(config(), request.query));
 

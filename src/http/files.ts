@@ -97,7 +97,11 @@ export function fileQueryOf(query: Record<string, unknown>): FileQuery {
 export function downloadPathOf(url: string): string {
   const raw = url.slice(FILES_PREFIX.length).split('?')[0] ?? '';
   const encoded = /%(2e|2f|5c|00)/iu.exec(raw);
-  if (encoded) throw new PcapdError('PCAPD_ERR_PATH_INVALID', `the path carries an encoded "${decodeURIComponent(encoded[0]).replace('\0', '\\0')}" (${encoded[0]}); give it plain, as GET /files lists it`);
+  if (encoded)
+    throw new PcapdError(
+      'PCAPD_ERR_PATH_INVALID',
+      `the path carries an encoded "${decodeURIComponent(encoded[0]).replace('\0', '\\0')}" (${encoded[0]}); give it plain, as GET /files lists it`,
+    );
   try {
     return decodeURIComponent(raw);
   } catch {
@@ -136,7 +140,11 @@ export async function sendCaptureFile(reply: FastifyReply, file: OpenedCaptureFi
   if (range.kind === 'unsatisfiable') {
     await file.handle.close();
     reply.header('content-range', `bytes */${file.bytes}`);
-    return sendError(reply, 'PCAPD_ERR_RANGE_NOT_SATISFIABLE', `Range ${JSON.stringify(rangeHeader?.slice(0, 64))} asks for no byte of this ${file.bytes}-byte file`);
+    return sendError(
+      reply,
+      'PCAPD_ERR_RANGE_NOT_SATISFIABLE',
+      `Range ${JSON.stringify(rangeHeader?.slice(0, 64))} asks for no byte of this ${file.bytes}-byte file`,
+    );
   }
   try {
     reply

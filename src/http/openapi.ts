@@ -135,9 +135,7 @@ function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
     const status = httpStatusFor(code);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  return Object.fromEntries(
-    [...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]),
-  );
+  return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]));
 }
 
 /** A capture file's body, in either format. */
@@ -146,7 +144,13 @@ const CAPTURE_FILE_CONTENT = {
   'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
 };
 
-const RANGE_HEADER = { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'bytes=first-last, bytes=first- or bytes=-suffix; several ranges are answered with the whole file' };
+const RANGE_HEADER = {
+  name: 'Range',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'bytes=first-last, bytes=first- or bytes=-suffix; several ranges are answered with the whole file',
+};
 
 const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the request id' };
 
@@ -195,7 +199,13 @@ function paths(): JsonObject {
             allowEmptyValue: true,
             description: 'no value, done, 1 or true: wait for the outcome; armed: wait until recording',
           },
-          { name: 'timeout', in: 'query', required: false, schema: { type: 'integer', minimum: 1 }, description: 'seconds ?wait waits at most (default and cap: 3600)' },
+          {
+            name: 'timeout',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1 },
+            description: 'seconds ?wait waits at most (default and cap: 3600)',
+          },
         ],
         requestBody: {
           required: true,
@@ -234,7 +244,13 @@ function paths(): JsonObject {
         operationId: 'downloadCapture',
         summary: "Download a finished capture's file: the local sink's file from disk, else the copy retained in memory",
         parameters: [
-          { name: 'file', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 }, description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture" },
+          {
+            name: 'file',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 0, default: 0 },
+            description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture",
+          },
           { ...RANGE_HEADER, description: `${RANGE_HEADER.description}; honoured for a file the local sink wrote` },
         ],
         responses: {
@@ -253,13 +269,25 @@ function paths(): JsonObject {
         summary: 'Capture files the local sink wrote under general.localdir and still holds, in path order, a page at a time',
         description:
           'Each page looks at no more than 5000 files, so with filters a page may hold fewer than limit files and still give next: ' +
-          'follow next until it is absent. Time filters select files whose time overlaps [from, to]: a file spans from its capture\'s start to its modification time.',
+          "follow next until it is absent. Time filters select files whose time overlaps [from, to]: a file spans from its capture's start to its modification time.",
         parameters: [
           { name: 'id', in: 'query', required: false, schema: { type: 'string' }, description: 'only files of this request id' },
           { name: 'name', in: 'query', required: false, schema: { type: 'string' }, description: 'only files of this named capture' },
           { name: 'interface', in: 'query', required: false, schema: { type: 'string' }, description: 'only files holding this interface' },
-          { name: 'from', in: 'query', required: false, schema: { type: 'string', format: 'date-time' }, description: 'only files holding time at or after this (ISO 8601)' },
-          { name: 'to', in: 'query', required: false, schema: { type: 'string', format: 'date-time' }, description: 'only files holding time at or before this (ISO 8601)' },
+          {
+            name: 'from',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', format: 'date-time' },
+            description: 'only files holding time at or after this (ISO 8601)',
+          },
+          {
+            name: 'to',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', format: 'date-time' },
+            description: 'only files holding time at or before this (ISO 8601)',
+          },
           { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'files per page' },
           { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: "the previous page's next" },
         ],
@@ -276,7 +304,8 @@ function paths(): JsonObject {
             in: 'path',
             required: true,
             schema: { type: 'string' },
-            description: 'the path GET /files lists, its "/" kept as is; encoded dots and slashes, "..", hidden or absolute paths and symlinks out of the root are refused',
+            description:
+              'the path GET /files lists, its "/" kept as is; encoded dots and slashes, "..", hidden or absolute paths and symlinks out of the root are refused',
           },
           RANGE_HEADER,
         ],

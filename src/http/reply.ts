@@ -4,10 +4,10 @@ import type { FastifyReply } from 'fastify';
 import type { ErrorCode } from '../errors.js';
 import { httpStatusFor } from './status.js';
 
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+export function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
   return { error: { code, message } };
 }
 
-export function sendError(reply: FastifyReply, code: ErrorCode | string, message: string): FastifyReply {
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   return reply.code(httpStatusFor(code)).send(errorBody(code, message));
 }

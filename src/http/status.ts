@@ -19,6 +19,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** 400 for everything a client sent wrong, unless listed above. */
-export function httpStatusFor(code: string): number {
-  return STATUS[code as ErrorCode] ?? 400;
+export function httpStatusFor(code: ErrorCode): number {
+  return STATUS[code] ?? 400;
 }

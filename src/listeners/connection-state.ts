@@ -43,10 +43,7 @@ export class ConnectionState {
     this.metrics.listenerUp.set({ listener: this.listener }, 0);
     this.metrics.listenerDisconnects.inc({ listener: this.listener });
     this.metrics.listenerErrors.inc({ listener: this.listener, reason: 'PCAPD_ERR_BROKER_CONNECTION' });
-    this.log.warn(
-      { code: 'PCAPD_ERR_BROKER_CONNECTION', err: errorMessage(err), firstConnection: first },
-      `${message}; reconnecting with backoff`,
-    );
+    this.log.warn({ code: 'PCAPD_ERR_BROKER_CONNECTION', err: errorMessage(err), firstConnection: first }, `${message}; reconnecting with backoff`);
   }
 
   /** A deliberate stop: no more counting. */

@@ -215,13 +215,7 @@ export class RedisListener implements Listener {
    * acknowledged: a crashed run's, or a reply lost in a disconnect), then new
    * ones. After any error it starts over from the pending ones.
    */
-  private async readStream(
-    reader: Redis,
-    acker: Redis,
-    stream: StreamNames,
-    onRequest: RequestHandler,
-    onReady: () => void,
-  ): Promise<void> {
+  private async readStream(reader: Redis, acker: Redis, stream: StreamNames, onRequest: RequestHandler, onReady: () => void): Promise<void> {
     const reading = new Set<string>();
     let attempt = 0;
     let groupFrom: '$' | '0' = '$';
@@ -293,7 +287,10 @@ export class RedisListener implements Listener {
       this.deps.metrics.listenerSettlements.inc({ listener: this.name, action: 'ack' });
     } catch (err: unknown) {
       this.deps.metrics.listenerErrors.inc({ listener: this.name, reason: 'PCAPD_ERR_BROKER_ACK' });
-      this.log.warn({ code: 'PCAPD_ERR_BROKER_ACK', err: errorMessage(err), entry: id }, 'redis XACK failed; the entry stays pending and is read again at the next start');
+      this.log.warn(
+        { code: 'PCAPD_ERR_BROKER_ACK', err: errorMessage(err), entry: id },
+        'redis XACK failed; the entry stays pending and is read again at the next start',
+      );
     }
   }
 }
@@ -335,7 +332,9 @@ async function readGroup(redis: Redis, stream: StreamNames, cursor: string): Pro
 function parseEntries(reply: unknown): StreamEntry[] {
   if (!Array.isArray(reply)) return [];
   const flatMap = reply.length % 2 === 0 && !Array.isArray(reply[0]);
-  const perStream: unknown[] = flatMap ? reply.filter((_, index) => index % 2 === 1) : reply.map((pair: unknown) => (Array.isArray(pair) ? pair[1] : undefined));
+  const perStream: unknown[] = flatMap
+    ? reply.filter((_, index) => index % 2 === 1)
+    : reply.map((pair: unknown) => (Array.isArray(pair) ? pair[1] : undefined));
   const entries: StreamEntry[] = [];
   for (const items of perStream) {
     if (!Array.isArray(items)) continue;

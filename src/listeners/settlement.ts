@@ -21,9 +21,7 @@ import type { CaptureOutcome } from '../model/outcome.js';
 import type { IntakeResult, RawRequest, RequestHandler } from '../requests/intake-contract.js';
 
 export type Settlement =
-  | { kind: 'ack' }
-  | { kind: 'release'; why: 'other-node' | 'shutting-down' }
-  | { kind: 'after-outcome'; outcome: Promise<CaptureOutcome> };
+  { kind: 'ack' } | { kind: 'release'; why: 'other-node' | 'shutting-down' } | { kind: 'after-outcome'; outcome: Promise<CaptureOutcome> };
 
 export function settlementOf(result: IntakeResult): Settlement {
   switch (result.kind) {
@@ -88,11 +86,13 @@ export class InFlight {
 
   /** Counts `work` until it settles; never rejects. */
   add(work: Promise<unknown>): void {
-    const tracked: Promise<unknown> = work.catch(() => undefined).finally(() => {
-      this.work.delete(tracked);
-      this.gauge.set({ listener: this.listener }, this.work.size);
-      for (const wake of this.idleWaiters) wake();
-    });
+    const tracked: Promise<unknown> = work
+      .catch(() => undefined)
+      .finally(() => {
+        this.work.delete(tracked);
+        this.gauge.set({ listener: this.listener }, this.work.size);
+        for (const wake of this.idleWaiters) wake();
+      });
     this.work.add(tracked);
     this.gauge.set({ listener: this.listener }, this.work.size);
   }

@@ -134,10 +134,9 @@ export class SqsListener implements Listener {
   }
 
   private async queueVisibilitySeconds(client: SQSClient, queueUrl: string, signal: AbortSignal): Promise<number> {
-    const { Attributes: attributes } = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
-      { abortSignal: signal },
-    );
+    const { Attributes: attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }), {
+      abortSignal: signal,
+    });
     const seconds = Number(attributes?.['VisibilityTimeout'] ?? DEFAULT_VISIBILITY_SECONDS);
     return Number.isInteger(seconds) && seconds >= 0 ? seconds : DEFAULT_VISIBILITY_SECONDS;
   }
@@ -198,13 +197,7 @@ export class SqsListener implements Listener {
     await this.changeVisibility(client, queueUrl, receipt, delaySeconds, 'release');
   }
 
-  private async changeVisibility(
-    client: SQSClient,
-    queueUrl: string,
-    receipt: string,
-    seconds: number,
-    action: 'release' | 'extend',
-  ): Promise<void> {
+  private async changeVisibility(client: SQSClient, queueUrl: string, receipt: string, seconds: number, action: 'release' | 'extend'): Promise<void> {
     try {
       await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receipt, VisibilityTimeout: seconds }));
       this.deps.metrics.listenerSettlements.inc({ listener: this.name, action });

@@ -64,9 +64,7 @@ export function createLogger(options: LoggerOptions = {}): RootLogger {
   // right after shutdown; pcapd logs per request, not per packet.
   const primary = options.destination ?? pino.destination({ dest: 1, sync: true });
   const syslog = options.syslog ? syslogStream(options.syslog.priority, options.syslog.tag, options.syslog.socket) : undefined;
-  const log = syslog
-    ? pino(base, pino.multistream([{ stream: primary }, { stream: syslog.stream }]))
-    : pino(base, primary);
+  const log = syslog ? pino(base, pino.multistream([{ stream: primary }, { stream: syslog.stream }])) : pino(base, primary);
   return {
     log,
     async close() {

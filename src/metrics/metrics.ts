@@ -213,7 +213,7 @@ export class Metrics {
   });
   readonly lookbackRingBytes = new Gauge({
     name: 'pcapd_lookback_ring_bytes',
-    help: 'Memory allocated to a warm interface\'s lookback ring',
+    help: "Memory allocated to a warm interface's lookback ring",
     labelNames: ['interface'] as const,
     registers: [this.registry],
   });

@@ -3,7 +3,8 @@
  * files with their bytes, the job they answer, and where a sink put them.
  * Shared by the scheduler, delivery, the sinks and the spool.
  */
-import type { CaptureFormat, StopReason } from '../capture/capture.js';
+import type { StopReason } from '../capture/capture.js';
+import type { CaptureFormat } from '../config/schema.js';
 import type { CaptureJob } from './job.js';
 
 /** The media type a remote sink labels each capture file format with. */

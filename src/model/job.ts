@@ -3,7 +3,7 @@
  * matched, aliases resolved, limits defaulted and clamped. Everything
  * downstream (scheduler, capture, sinks, result events) works from it.
  */
-import type { CaptureFormat } from '../capture/capture.js';
+import type { CaptureFormat } from '../config/schema.js';
 import type { FlowAlert } from '../flows/eve.js';
 import type { CaptureRequest } from './request.js';
 

@@ -3,6 +3,7 @@
  * GET /captures/:id. Plain JSON (strings and numbers only) so it can travel
  * over any broker unchanged.
  */
+import type { ErrorCode } from '../errors.js';
 import type { StopReason } from '../capture/capture.js';
 import type { Clamp, JobLimits } from './job.js';
 import type { Delivery } from './finished-capture.js';
@@ -31,7 +32,7 @@ export interface InterfaceCounters {
  */
 export interface DeliveryFailure {
   sink: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   segment?: number;
 }
@@ -45,7 +46,7 @@ export interface PendingDelivery {
   /** When the next try is due (ISO 8601). */
   nextAttemptAt: string;
   /** The last try's error. */
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -90,7 +91,7 @@ export interface CaptureOutcome {
   /** Why capturing ended (set once it has). */
   reason?: StopReason;
   /** Set when the capture could not start or failed (state "failed"). */
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
   requestedAt: string;
   startedAt?: string;
   /** What pcapd did not do as the request asked, and why (e.g. S3 fields ignored while S3 is off). */

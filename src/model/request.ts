@@ -64,7 +64,9 @@ export const CaptureRequestSchema = z
       .describe('cut a long capture into segments delivered as they close'),
     lookback: limit()
       .optional()
-      .describe('start the file this many seconds before the request, from a warm interface\'s ring; clamped to general.maxlookback and the ring\'s lookbackseconds'),
+      .describe(
+        "start the file this many seconds before the request, from a warm interface's ring; clamped to general.maxlookback and the ring's lookbackseconds",
+      ),
     eve: z
       .record(z.string(), z.unknown())
       .optional()

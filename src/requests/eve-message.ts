@@ -7,12 +7,41 @@
  */
 import type { Config, MessageKind } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 
 /** EVE event types counted by name; any other is counted as "other" (the label set stays bounded). */
 const KNOWN_EVENT_TYPES = new Set([
-  'anomaly', 'dcerpc', 'dhcp', 'dnp3', 'dns', 'drop', 'fileinfo', 'flow', 'frame', 'ftp', 'ftp_data', 'http', 'http2',
-  'ike', 'krb5', 'modbus', 'mqtt', 'netflow', 'nfs', 'pgsql', 'quic', 'rdp', 'rfb', 'sip', 'smb', 'smtp', 'snmp', 'ssh',
-  'stats', 'tftp', 'tls',
+  'anomaly',
+  'dcerpc',
+  'dhcp',
+  'dnp3',
+  'dns',
+  'drop',
+  'fileinfo',
+  'flow',
+  'frame',
+  'ftp',
+  'ftp_data',
+  'http',
+  'http2',
+  'ike',
+  'krb5',
+  'modbus',
+  'mqtt',
+  'netflow',
+  'nfs',
+  'pgsql',
+  'quic',
+  'rdp',
+  'rfb',
+  'sip',
+  'smb',
+  'smtp',
+  'snmp',
+  'ssh',
+  'stats',
+  'tftp',
+  'tls',
 ]);
 
 export type EveMessage = { kind: 'alert'; body: string } | { kind: 'other'; eventType: string };
@@ -53,16 +82,8 @@ export function eveMessageOf(body: string | Buffer, maxBytes: number): EveMessag
     throw new PcapdError('PCAPD_ERR_REQUEST_TOO_LARGE', `the EVE line is ${bytes} bytes; general.maxrequestbytes allows ${maxBytes}`);
   }
   const text = (typeof body === 'string' ? body : body.toString('utf8')).trim();
-  let event: unknown;
-  try {
-    event = JSON.parse(text);
-  } catch (err: unknown) {
-    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `the EVE line is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', 'the EVE line must be a JSON object');
-  }
-  const eventType = (event as Record<string, unknown>)['event_type'];
+  const event = parseJsonObject(text, 'the EVE line');
+  const eventType = event['event_type'];
   if (eventType !== 'alert') {
     const known = typeof eventType === 'string' && KNOWN_EVENT_TYPES.has(eventType);
     return { kind: 'other', eventType: known ? eventType : 'other' };

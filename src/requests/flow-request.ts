@@ -23,7 +23,7 @@ export interface FlowRequest {
 export function flowRequestOf(request: CaptureRequest, config: Config): FlowRequest | undefined {
   if (request.eve === undefined) return undefined;
   if (request.bpf !== undefined && request.bpf !== '') {
-    throw new PcapdError('PCAPD_ERR_REQUEST_INVALID', '/bpf: a request with eve captures the alert\'s flow; name bpf or eve, not both');
+    throw new PcapdError('PCAPD_ERR_REQUEST_INVALID', "/bpf: a request with eve captures the alert's flow; name bpf or eve, not both");
   }
   const alert = parseEveAlert(request.eve);
   const computed = flowCommunityId(alert);
@@ -54,12 +54,7 @@ export function flowNodeTarget(request: CaptureRequest, alert: FlowAlert, config
  * The interface the alert was seen on when this node has it; else what the
  * request names; else flows.interface (an interface or an alias).
  */
-export function flowInterfaceChoice(
-  request: CaptureRequest,
-  alert: FlowAlert,
-  config: Config,
-  interfaceExists: (name: string) => boolean,
-): InterfaceChoice {
+export function flowInterfaceChoice(request: CaptureRequest, alert: FlowAlert, config: Config, interfaceExists: (name: string) => boolean): InterfaceChoice {
   if (alert.inIface !== undefined && interfaceExists(alert.inIface)) return { kind: 'interface', names: [alert.inIface] };
   const named = requestedInterfaces(request);
   if (named !== undefined) return named;

@@ -16,10 +16,7 @@ export function checkFreshness(timestamp: number | string | undefined, staleAfte
   }
   const ageSeconds = Math.round((nowMs - sentMs) / 1000);
   if (ageSeconds > staleAfterSeconds) {
-    throw new PcapdError(
-      'PCAPD_ERR_REQUEST_STALE',
-      `the request is ${ageSeconds} s old; general.staleafter drops requests older than ${staleAfterSeconds} s`,
-    );
+    throw new PcapdError('PCAPD_ERR_REQUEST_STALE', `the request is ${ageSeconds} s old; general.staleafter drops requests older than ${staleAfterSeconds} s`);
   }
   if (-ageSeconds > FUTURE_SKEW_SECONDS) {
     // A millisecond epoch read as seconds lands tens of thousands of years ahead.
@@ -27,8 +24,7 @@ export function checkFreshness(timestamp: number | string | undefined, staleAfte
     const hint = looksLikeMs ? ' (timestamp is epoch seconds, not milliseconds)' : '';
     throw new PcapdError(
       'PCAPD_ERR_REQUEST_STALE',
-      `the request is ${-ageSeconds} s in the future, beyond the ${FUTURE_SKEW_SECONDS} s allowed for clock skew; ` +
-        `check the sender's clock${hint}`,
+      `the request is ${-ageSeconds} s in the future, beyond the ${FUTURE_SKEW_SECONDS} s allowed for clock skew; ` + `check the sender's clock${hint}`,
     );
   }
 }

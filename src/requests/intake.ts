@@ -21,7 +21,12 @@ import { parseRequest } from './parse.js';
 import { requestObjectOf } from './signature.js';
 
 /** Rejections whose body cannot be trusted to say its own id or reply. */
-const UNREADABLE: ReadonlySet<ErrorCode> = new Set(['PCAPD_ERR_REQUEST_TOO_LARGE', 'PCAPD_ERR_REQUEST_JSON', 'PCAPD_ERR_REQUEST_UNSIGNED', 'PCAPD_ERR_SIGNATURE_INVALID']);
+const UNREADABLE: ReadonlySet<ErrorCode> = new Set([
+  'PCAPD_ERR_REQUEST_TOO_LARGE',
+  'PCAPD_ERR_REQUEST_JSON',
+  'PCAPD_ERR_REQUEST_UNSIGNED',
+  'PCAPD_ERR_SIGNATURE_INVALID',
+]);
 /** Untrusted bodies are logged only this far, under a fixed key. */
 const LOGGED_BODY_CHARS = 512;
 /**
@@ -93,7 +98,10 @@ export class Intake {
       }
       if (submitted.kind === 'merged') {
         metrics.flowAlertsMerged.inc({ source: raw.source });
-        log.info({ reqId: submitted.id, source: raw.source, flow: job.flow?.description, signatureId: job.flow?.alert.signature?.id }, 'alert merged into the capture of its flow');
+        log.info(
+          { reqId: submitted.id, source: raw.source, flow: job.flow?.description, signatureId: job.flow?.alert.signature?.id },
+          'alert merged into the capture of its flow',
+        );
         return submitted;
       }
       metrics.requestsAccepted.inc({ source: raw.source });

@@ -46,13 +46,8 @@ export interface ResolvedInterfaces {
  * "enp0s25"). A request with none of them here is refused, so a typo in a
  * one-interface request still shows.
  */
-export function resolveInterfaces(
-  choice: InterfaceChoice,
-  config: Config,
-  interfaceExists: (name: string) => boolean,
-): ResolvedInterfaces {
-  const wanted =
-    choice.kind === 'interface' ? choice.names.map((name) => ({ name })) : resolveAliases(choice.aliases, config);
+export function resolveInterfaces(choice: InterfaceChoice, config: Config, interfaceExists: (name: string) => boolean): ResolvedInterfaces {
+  const wanted = choice.kind === 'interface' ? choice.names.map((name) => ({ name })) : resolveAliases(choice.aliases, config);
   const seen = new Set<string>();
   const unique = wanted.filter((entry) => !seen.has(entry.name) && seen.add(entry.name));
   const absent = unique.filter((entry) => !interfaceExists(entry.name));
@@ -67,10 +62,7 @@ function resolveAliases(aliases: readonly string[], config: Config): JobInterfac
     // As in pcapdaemon, an alias names every [[interface]] block that lists it, in config order.
     const blocks = config.interface.filter((candidate) => candidate.alias.includes(alias));
     if (blocks.length === 0) {
-      throw new PcapdError(
-        'PCAPD_ERR_ALIAS_UNKNOWN',
-        `alias ${JSON.stringify(shorten(alias))} is not configured in any [[interface]] block`,
-      );
+      throw new PcapdError('PCAPD_ERR_ALIAS_UNKNOWN', `alias ${JSON.stringify(shorten(alias))} is not configured in any [[interface]] block`);
     }
     return blocks.map((block) => ({ name: block.name, alias }));
   });

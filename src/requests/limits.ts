@@ -26,10 +26,7 @@ export function applyLimit(requested: number | undefined, rule: LimitRule, clamp
   return rule.max;
 }
 
-export function limitsOf(
-  request: CaptureRequest,
-  general: Config['general'],
-): { limits: JobLimits; snaplenBytes: number; clamps: Clamp[] } {
+export function limitsOf(request: CaptureRequest, general: Config['general']): { limits: JobLimits; snaplenBytes: number; clamps: Clamp[] } {
   const clamps: Clamp[] = [];
   const limit = (requested: number | undefined, field: Clamp['field'], fallback: number, max: number): number =>
     applyLimit(requested, { field, fallback, max }, clamps);
@@ -53,7 +50,14 @@ export function limitsOf(
  * general.maxlookback and to what the ring keeps (lookbackseconds). A flow
  * capture that asks none starts back at its flow's start where a ring is.
  */
-export function lookbackOf(request: CaptureRequest, interfaces: readonly JobInterface[], flow: JobFlow | undefined, config: Config, nowMs: number, clamps: Clamp[]): number {
+export function lookbackOf(
+  request: CaptureRequest,
+  interfaces: readonly JobInterface[],
+  flow: JobFlow | undefined,
+  config: Config,
+  nowMs: number,
+  clamps: Clamp[],
+): number {
   const asked = request.lookback ?? 0;
   if (asked === 0 && flow === undefined) return 0;
   const [only] = interfaces;

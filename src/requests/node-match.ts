@@ -34,10 +34,7 @@ export function nodeTargetOf(request: { node?: string | undefined; nodere?: stri
   }
   if (node !== undefined) return { kind: 'node', node };
   if (nodere !== undefined) return { kind: 'nodere', pattern: nodere };
-  throw new PcapdError(
-    'PCAPD_ERR_REQUEST_TARGET',
-    `the request names neither node nor nodere; name exactly one (node "${ANY_NODE}" targets every node)`,
-  );
+  throw new PcapdError('PCAPD_ERR_REQUEST_TARGET', `the request names neither node nor nodere; name exactly one (node "${ANY_NODE}" targets every node)`);
 }
 
 export function matchesNode(target: NodeTarget, nodeName: string, cache: PatternCache = defaultPatternCache): boolean {

@@ -8,6 +8,7 @@ import { validateFilter } from '../capture/devices.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { PcapdError } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 import type { CaptureJob } from '../model/job.js';
 import { buildJob } from './build-job.js';
 import { quoteFlowIds } from './eve-message.js';
@@ -20,7 +21,7 @@ import { matchesNode, nodeTargetOf } from './node-match.js';
 import { checkReply } from './reply-destination.js';
 import { checkS3Overrides } from './s3-fields.js';
 import { checkSignedFreshness, openRequest } from './signature.js';
-import { jsonType, validateRequest } from './validate-request.js';
+import { validateRequest } from './validate-request.js';
 
 export interface ParseContext {
   config: Config;
@@ -35,12 +36,11 @@ export interface ParseContext {
 
 export type ParseResult = { kind: 'accepted'; job: CaptureJob } | { kind: 'ignored'; why: 'other-node' };
 
-
 /** Throws PcapdError when the request is refused. */
 export function parseRequest(body: string | Buffer, ctx: ParseContext): ParseResult {
   const { config } = ctx;
   const nowMs = ctx.clock.nowMs();
-  const opened = openRequest(parseJsonObject(decodeBody(body, config.general.maxrequestbytes)), config.signing, parseJsonObject);
+  const opened = openRequest(requestObject(decodeBody(body, config.general.maxrequestbytes)), config.signing, requestObject);
   const request = validateRequest(opened.raw);
   if (opened.signed) checkSignedFreshness(request, config.signing.window, nowMs);
   const flowRequest = flowRequestOf(request, config);
@@ -73,10 +73,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function decodeBody(body: string | Buffer, maxBytes: number): string {
   const bytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   if (bytes > maxBytes) {
-    throw new PcapdError(
-      'PCAPD_ERR_REQUEST_TOO_LARGE',
-      `the request is ${bytes} bytes; general.maxrequestbytes allows ${maxBytes}`,
-    );
+    throw new PcapdError('PCAPD_ERR_REQUEST_TOO_LARGE', `the request is ${bytes} bytes; general.maxrequestbytes allows ${maxBytes}`);
   }
   if (typeof body === 'string') return body;
   try {
@@ -88,16 +85,6 @@ function decodeBody(body: string | Buffer, maxBytes: number): string {
   }
 }
 
-function parseJsonObject(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(quoteFlowIds(text));
-  } catch (err: unknown) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `the request is not valid JSON: ${reason}`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new PcapdError('PCAPD_ERR_REQUEST_JSON', `the request must be a JSON object, got ${jsonType(value)}`);
-  }
-  return value as Record<string, unknown>;
+function requestObject(text: string): Record<string, unknown> {
+  return parseJsonObject(quoteFlowIds(text), 'the request');
 }

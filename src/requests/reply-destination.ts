@@ -30,9 +30,7 @@ export function parseDestination(text: string): Destination | string {
     case 'redis':
       return REDIS_CHANNEL.test(name) ? { transport: 'redis', name } : 'redis:<channel>: the channel must be 1-255 characters without spaces';
     case 'kafka':
-      return KAFKA_TOPIC.test(name)
-        ? { transport: 'kafka', name }
-        : 'kafka:<topic>: the topic must be 1-249 characters of letters, digits, ".", "_" and "-"';
+      return KAFKA_TOPIC.test(name) ? { transport: 'kafka', name } : 'kafka:<topic>: the topic must be 1-249 characters of letters, digits, ".", "_" and "-"';
     case 'sqs':
       return isQueueUrl(name) ? { transport: 'sqs', name } : 'sqs:<queue-url>: the queue URL must be an http(s) URL with a path';
     default:
@@ -60,7 +58,7 @@ export function unreachableReason(destination: Destination, config: Config): str
   if (!config[transport].listen) return `${transport}: the ${transport} listener is not enabled here ([${transport}] listen = false)`;
   if (transport === 'sqs') {
     const allowed = sqsOrigin(config.sqs);
-    if (new URL(destination.name).origin !== allowed) return `sqs: the queue must be on ${allowed ?? 'the configured queue\'s endpoint'}`;
+    if (new URL(destination.name).origin !== allowed) return `sqs: the queue must be on ${allowed ?? "the configured queue's endpoint"}`;
   }
   return undefined;
 }

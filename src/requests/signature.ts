@@ -39,7 +39,7 @@ export interface OpenedRequest {
  */
 export const SignedRequestSchema = z
   .strictObject({
-    signed: z.string().describe('the request\'s JSON text, exactly as signed; it must carry id and timestamp'),
+    signed: z.string().describe("the request's JSON text, exactly as signed; it must carry id and timestamp"),
     signature: z.string().describe('"sha256=" and the lower-case hex HMAC-SHA256 of the UTF-8 bytes of signed, keyed with a [signing] secret'),
   })
   .describe('a signed capture request (README: signed requests)');
@@ -62,11 +62,7 @@ export function signRequestText(requestJson: string, secret: string): string {
  * unsigned request through when signing is not required. `parseObject` is
  * the caller's JSON-object parser, so the inner text gets the same errors.
  */
-export function openRequest(
-  value: Record<string, unknown>,
-  signing: Config['signing'],
-  parseObject: (text: string) => Record<string, unknown>,
-): OpenedRequest {
+export function openRequest(value: Record<string, unknown>, signing: Config['signing'], parseObject: (text: string) => Record<string, unknown>): OpenedRequest {
   if (!isSignedEnvelope(value)) {
     if (signing.required) {
       throw new PcapdError('PCAPD_ERR_REQUEST_UNSIGNED', 'this node accepts only signed requests ([signing] required = true)');
@@ -92,7 +88,11 @@ export function openRequest(
  * A signed request must say who it is (id) and when (timestamp), and the
  * timestamp must be within the replay window, either way.
  */
-export function checkSignedFreshness(request: { id?: string | undefined; timestamp?: number | string | undefined }, windowSeconds: number, nowMs: number): void {
+export function checkSignedFreshness(
+  request: { id?: string | undefined; timestamp?: number | string | undefined },
+  windowSeconds: number,
+  nowMs: number,
+): void {
   if (request.id === undefined || request.timestamp === undefined) {
     throw new PcapdError('PCAPD_ERR_SIGNATURE_INVALID', 'a signed request must carry id and timestamp (they protect it against replay)');
   }

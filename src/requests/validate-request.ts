@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 
 import { PcapdError } from '../errors.js';
-import { jsonPointer, valueAt } from '../json.js';
+import { jsonPointer, jsonType, valueAt } from '../json.js';
 import { CaptureRequestSchema, requestJsonSchema, type CaptureRequest } from '../model/request.js';
 import { shorten } from '../text.js';
 
@@ -63,8 +63,6 @@ function issueError(issue: Issue, raw: unknown): PcapdError {
   return new PcapdError('PCAPD_ERR_REQUEST_INVALID', `${jsonPointer(path)}: expected ${expected}, got ${got}`);
 }
 
-
-
 // The request's published JSON Schema is the one description of what each
 // field accepts, so messages quote it rather than zod's wording.
 type JsonSchema = Record<string, unknown>;
@@ -74,8 +72,7 @@ function jsonSchemaAt(path: ReadonlyArray<string | number>): JsonSchema | undefi
   requestSchema ??= requestJsonSchema();
   let schema: JsonSchema | undefined = requestSchema;
   for (const segment of path) {
-    const next: unknown =
-      typeof segment === 'number' ? schema?.['items'] : (schema?.['properties'] as JsonSchema | undefined)?.[segment];
+    const next: unknown = typeof segment === 'number' ? schema?.['items'] : (schema?.['properties'] as JsonSchema | undefined)?.[segment];
     schema = isRecord(next) ? next : undefined;
   }
   return schema;
@@ -147,12 +144,6 @@ function describeValue(value: unknown, code: Issue['code']): string {
   if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `${value.length} items`;
   if (typeof value === 'object' && value !== null) return 'an object';
   return String(value);
-}
-
-export function jsonType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
 }
 
 function isRecord(value: unknown): value is JsonSchema {

@@ -4,6 +4,7 @@
  * rejection with the stable error code, so a requester waiting on its reply
  * destination learns why nothing will be captured.
  */
+import type { ErrorCode } from '../errors.js';
 import type { CaptureOutcome } from '../model/outcome.js';
 
 export interface RejectedEvent {
@@ -12,7 +13,7 @@ export interface RejectedEvent {
   node: string;
   source: string;
   state: 'rejected';
-  error: { code: string; message: string };
+  error: { code: ErrorCode; message: string };
   requestedAt: string;
 }
 

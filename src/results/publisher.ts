@@ -25,8 +25,6 @@ export interface PublisherDeps {
   log: Log;
   metrics: Metrics;
   clock: { nowMs(): number };
-  /** Tests may replace a transport. */
-  senderFactory?: (transport: ResultTransport, config: Config) => ResultSender;
 }
 
 /**
@@ -166,10 +164,7 @@ export class ResultPublisher {
       log.debug({ reqId: event.id, destination: where, state: event.state }, 'result event published');
     } catch (err: unknown) {
       metrics.resultEvents.inc({ transport: destination.transport, outcome: 'error' });
-      log.warn(
-        { reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) },
-        'result event not published',
-      );
+      log.warn({ reqId: event.id, destination: where, code: 'PCAPD_ERR_RESULT_PUBLISH', err: errorMessage(err) }, 'result event not published');
     }
   }
 
@@ -179,13 +174,10 @@ export class ResultPublisher {
     const slot = this.senders.get(transport);
     if (slot !== undefined && slot.section === section) return slot.sender;
     if (slot !== undefined) void slot.sender.close().catch(() => undefined);
-    const sender = (this.deps.senderFactory ?? this.defaultSender)(transport, config);
+    const sender = new DeferredSender(this.loadSender(transport, config));
     this.senders.set(transport, { sender, section });
     return sender;
   }
-
-  private readonly defaultSender = (transport: ResultTransport, config: Config): ResultSender =>
-    new DeferredSender(this.loadSender(transport, config));
 
   /** Each transport's client library is imported when its first event is sent (most nodes never use two). */
   private async loadSender(transport: ResultTransport, config: Config): Promise<ResultSender> {

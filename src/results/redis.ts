@@ -12,9 +12,7 @@ export class RedisResultSender implements ResultSender {
   private readonly redis: Redis;
 
   constructor(section: Config['redis'], node: string) {
-    this.redis = new Redis(
-      redisOptions(section, { connectionName: `pcapd-results-${node}`, maxRetriesPerRequest: RETRIES_PER_EVENT }),
-    );
+    this.redis = new Redis(redisOptions(section, { connectionName: `pcapd-results-${node}`, maxRetriesPerRequest: RETRIES_PER_EVENT }));
     // Failures surface through send(); an unhandled 'error' event would only be noise.
     this.redis.on('error', () => undefined);
   }

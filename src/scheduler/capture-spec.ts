@@ -13,11 +13,7 @@ export type WarmReaders = Pick<WarmInterfaces, 'readerFor'>;
  * sees first, so it says why the file exists.
  */
 export function sectionComment(job: CaptureJob): string {
-  const lines = [
-    `pcapd capture ${job.id}`,
-    `node: ${job.node}`,
-    `requested: ${job.receivedAt.toISOString()} via ${job.source}`,
-  ];
+  const lines = [`pcapd capture ${job.id}`, `node: ${job.node}`, `requested: ${job.receivedAt.toISOString()} via ${job.source}`];
   if (job.alertid !== undefined) lines.push(`alertid: ${job.alertid}`);
   if (job.customer !== undefined) lines.push(`customer: ${job.customer}`);
   if (job.tags.length > 0) lines.push(`tags: ${job.tags.join(',')}`);
@@ -31,9 +27,7 @@ export function sectionComment(job: CaptureJob): string {
 
 export function captureSpec(job: CaptureJob, config: Config): CaptureSpec {
   return {
-    interfaces: job.interfaces.map((iface) =>
-      iface.alias === undefined ? { name: iface.name } : { name: iface.name, description: `alias ${iface.alias}` },
-    ),
+    interfaces: job.interfaces.map((iface) => (iface.alias === undefined ? { name: iface.name } : { name: iface.name, description: `alias ${iface.alias}` })),
     filter: job.filter,
     snaplenBytes: job.snaplenBytes,
     format: job.format,

@@ -63,7 +63,7 @@ export class RetainedFiles {
     const { retainseconds, retainbytes } = this.settings();
     const bytes = totalBytes(files);
     if (files.length === 0 || retainseconds === 0 || bytes > retainbytes) return false;
-    this.kept.set(id, { files, bytes, untilMs: this.clock.nowMs() + retainseconds * 1000 });
+    this.kept.set(id, { files, bytes, untilMs: this.clock.monotonicMs() + retainseconds * 1000 });
     this.keptBytes += bytes;
     this.expire();
     // Expiry is otherwise checked only when a download or another capture comes: an idle daemon would hold the files on.
@@ -72,7 +72,7 @@ export class RetainedFiles {
   }
 
   private expire(): void {
-    const now = this.clock.nowMs();
+    const now = this.clock.monotonicMs();
     const limit = this.settings().retainbytes;
     for (const [id, kept] of this.kept) {
       if (kept.untilMs > now && this.keptBytes <= limit) continue;

@@ -20,30 +20,24 @@ import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../model/job.js';
 import { captureFileName } from '../sinks/naming.js';
-import type { Sink } from '../sinks/sink.js';
 import type { DeliverableFile, FinishedCapture } from '../model/finished-capture.js';
 import { downloadOf, hasLocalCopy, RetainedFiles, type CaptureDownload } from './downloads.js';
 import { FinishedCaptures } from './finished-captures.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
-import { deliverWithoutSpool, type DeliveryReport } from '../delivery/delivery.js';
+import type { DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
 import type { CaptureOutcome, InterfaceCounters } from '../model/outcome.js';
 
 export interface SchedulerDeps {
   config(): Config;
-  sinks(): readonly Sink[];
   log: Log;
   metrics: Metrics;
   clock: Clock;
   startCapture?: (spec: CaptureSpec) => CaptureHandle;
   /** The warm interfaces: a single-interface capture on one that is up attaches to its reader. */
   warm?: WarmReaders;
-  /**
-   * Delivers one finished capture or segment (src/delivery/delivery.ts:
-   * sinks in parallel, the spool for those that fail). Without it, every sink
-   * is tried once and failures are only reported.
-   */
-  deliver?(capture: FinishedCapture, outcome: CaptureOutcome, log: Log): Promise<DeliveryReport>;
+  /** Delivers one finished capture or segment (src/delivery/delivery.ts: sinks in parallel, the spool for those that fail). */
+  deliver(capture: FinishedCapture, outcome: CaptureOutcome, log: Log): Promise<DeliveryReport>;
 }
 
 export type SubmitResult =
@@ -70,6 +64,7 @@ interface Entry {
   /** Resolves `armed`; later calls do nothing (a promise settles once). */
   markArmed(state: CaptureOutcome): void;
   reservationBytes: number;
+  /** Monotonic (Clock.monotonicMs): scheduler.queuetimeout must not fire on a wall-clock step. */
   queuedAtMs: number;
   handle?: CaptureHandle;
   /** Segment deliveries still running when the capture ends. */
@@ -105,6 +100,7 @@ export class Scheduler {
   private readonly queue: Entry[] = [];
   private readonly finished: FinishedCaptures;
   private readonly retained: RetainedFiles;
+  /** Request id → end of its dedup window, monotonic ms. */
   private readonly seenIds = new Map<string, number>();
   private readonly perInterface = new Map<string, number>();
   private readonly flows = new FlowCaptures();
@@ -140,7 +136,7 @@ export class Scheduler {
     const entry = this.newEntry(job, reservationBytes);
     if (this.canStart(entry) || this.queue.length < settings.queue) {
       this.remember(job);
-      this.flows.started(job, this.deps.clock.nowMs(), this.deps.config().flows.mergewindow * 1000);
+      this.flows.started(job, this.deps.clock.monotonicMs(), this.deps.config().flows.mergewindow * 1000);
     }
     if (this.canStart(entry)) {
       this.launch(entry);
@@ -221,7 +217,15 @@ export class Scheduler {
     return downloadOf(this.finished.get(id), this.retained.files(id));
   }
 
-  stats(): { running: number; queued: number; reservedBytes: number; budgetBytes: number; lookbackRingBytes: number; retainedBytes: number; shuttingDown: boolean } {
+  stats(): {
+    running: number;
+    queued: number;
+    reservedBytes: number;
+    budgetBytes: number;
+    lookbackRingBytes: number;
+    retainedBytes: number;
+    shuttingDown: boolean;
+  } {
     return {
       running: this.running,
       queued: this.queue.length,
@@ -255,7 +259,7 @@ export class Scheduler {
   private mergeIntoFlowCapture(job: CaptureJob): SubmitResult | undefined {
     if (job.flow === undefined) return undefined;
     const flows = this.deps.config().flows;
-    const captureId = this.flows.captureOf(job.flow, this.deps.clock.nowMs(), flows.mergewindow * 1000);
+    const captureId = this.flows.captureOf(job.flow, this.deps.clock.monotonicMs(), flows.mergewindow * 1000);
     if (captureId === undefined) return undefined;
     const outcome = this.active.get(captureId)?.outcome ?? this.finished.get(captureId);
     if (outcome?.flow === undefined) return undefined;
@@ -265,15 +269,15 @@ export class Scheduler {
 
   private isDuplicate(id: string): boolean {
     const until = this.seenIds.get(id);
-    return until !== undefined && until > this.deps.clock.nowMs();
+    return until !== undefined && until > this.deps.clock.monotonicMs();
   }
 
   private remember(job: CaptureJob): void {
     if (job.request.id === undefined) return;
     const windowMs = this.deps.config().scheduler.dedupwindow * 1000;
     this.seenIds.delete(job.request.id);
-    this.seenIds.set(job.request.id, this.deps.clock.nowMs() + windowMs);
-    const now = this.deps.clock.nowMs();
+    this.seenIds.set(job.request.id, this.deps.clock.monotonicMs() + windowMs);
+    const now = this.deps.clock.monotonicMs();
     for (const [id, until] of this.seenIds) {
       if (this.seenIds.size <= MAX_REMEMBERED_IDS && until > now) break;
       this.seenIds.delete(id);
@@ -294,7 +298,7 @@ export class Scheduler {
   }
 
   private pump(): void {
-    const now = this.deps.clock.nowMs();
+    const now = this.deps.clock.monotonicMs();
     const timeoutMs = this.deps.config().scheduler.queuetimeout * 1000;
     for (const entry of [...this.queue]) {
       if (timeoutMs > 0 && now - entry.queuedAtMs >= timeoutMs) {
@@ -346,7 +350,7 @@ export class Scheduler {
       armed,
       markArmed,
       reservationBytes,
-      queuedAtMs: this.deps.clock.nowMs(),
+      queuedAtMs: this.deps.clock.monotonicMs(),
       deliveries: [],
     };
   }
@@ -475,13 +479,7 @@ export class Scheduler {
     });
   }
 
-  private async deliver(
-    entry: Entry,
-    files: DeliverableFile[],
-    segment: number,
-    final: boolean,
-    reason: FinishedCapture['reason'],
-  ): Promise<void> {
+  private async deliver(entry: Entry, files: DeliverableFile[], segment: number, final: boolean, reason: FinishedCapture['reason']): Promise<void> {
     const capture: FinishedCapture = {
       job: entry.job,
       segment,
@@ -490,9 +488,7 @@ export class Scheduler {
       startedAt: entry.outcome.startedAt ? new Date(entry.outcome.startedAt) : entry.job.receivedAt,
       files,
     };
-    const report = this.deps.deliver
-      ? await this.deps.deliver(capture, entry.outcome, entry.log)
-      : await deliverWithoutSpool(capture, this.deps.sinks(), entry.log, this.deps.metrics);
+    const report = await this.deps.deliver(capture, entry.outcome, entry.log);
     entry.outcome.deliveries.push(...report.deliveries);
     entry.outcome.deliveryFailures.push(...report.failures);
     (entry.outcome.pending ??= []).push(...report.pending);
@@ -568,7 +564,7 @@ export class Scheduler {
   private finish(entry: Entry, state: 'done' | 'failed'): void {
     entry.outcome.state = state;
     this.active.delete(entry.job.id);
-    this.flows.ended(entry.job, this.deps.clock.nowMs());
+    this.flows.ended(entry.job, this.deps.clock.monotonicMs());
     const outcome = structuredClone(entry.outcome);
     this.finished.keep(entry.job.id, outcome);
     entry.markArmed(outcome);

@@ -24,6 +24,7 @@ import { Agent, FormData, request } from 'undici';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errnoCode, errorMessage, SinkError } from '../errors.js';
+import { readJsonObject } from '../json.js';
 import type { Log } from '../log/logger.js';
 import type { Sink } from './sink.js';
 import { CONTENT_TYPES, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
@@ -57,7 +58,9 @@ export function cloudsharkTags(capture: FinishedCapture, file: DeliverableFile):
   if (job.customer !== undefined && job.customer !== '') tags.push(`customer:${tagValue(job.customer)}`);
   if (job.alertid !== undefined) tags.push(`alertid:${tagValue(String(job.alertid))}`);
   tags.push(...job.tags.map(tagValue));
-  const aliases = new Set(job.interfaces.filter((iface) => file.interfaces.includes(iface.name) && iface.alias !== undefined).map((iface) => iface.alias ?? ''));
+  const aliases = new Set(
+    job.interfaces.filter((iface) => file.interfaces.includes(iface.name) && iface.alias !== undefined).map((iface) => iface.alias ?? ''),
+  );
   for (const alias of aliases) tags.push(`alias:${tagValue(alias)}`);
   tags.push(`node:${tagValue(job.node)}`, `interface:${tagValue(file.interfaces.join('+'))}`, `snaplength:${job.snaplenBytes}`);
   return tags.join(',');
@@ -69,28 +72,18 @@ function statusRetriable(status: number): boolean {
 
 /** Cloudshark's error answer: {"status": …, "exceptions": ["…"]}; anything else is quoted, shortened. */
 function errorDetail(body: string): string {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'exceptions' in parsed && Array.isArray(parsed.exceptions)) {
-      return parsed.exceptions.map(String).join('; ');
-    }
-  } catch {
-    // not JSON
-  }
+  const exceptions = readJsonObject(body)?.['exceptions'];
+  if (Array.isArray(exceptions)) return exceptions.map(String).join('; ');
   return body.length > MAX_QUOTED_BODY_CHARS ? `${body.slice(0, MAX_QUOTED_BODY_CHARS)}…` : body;
 }
 
 function uploadAnswer(body: string): { id?: string; filename?: string } {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    const answer: { id?: string; filename?: string } = {};
-    if ('id' in parsed && (typeof parsed.id === 'string' || typeof parsed.id === 'number')) answer.id = String(parsed.id);
-    if ('filename' in parsed && typeof parsed.filename === 'string') answer.filename = parsed.filename;
-    return answer;
-  } catch {
-    return {};
-  }
+  const parsed = readJsonObject(body) ?? {};
+  const answer: { id?: string; filename?: string } = {};
+  const { id, filename } = parsed;
+  if (typeof id === 'string' || typeof id === 'number') answer.id = String(id);
+  if (typeof filename === 'string') answer.filename = filename;
+  return answer;
 }
 
 export class CloudsharkSink implements Sink {
@@ -164,9 +157,14 @@ export class CloudsharkSink implements Sink {
       });
     }
     if (status < 200 || status > 299) {
-      throw new SinkError('PCAPD_ERR_SINK_CLOUDSHARK', this.name, `upload of ${file.name} to ${this.#safeUrl()} answered HTTP ${status}: ${errorDetail(body)}`, {
-        retriable: statusRetriable(status),
-      });
+      throw new SinkError(
+        'PCAPD_ERR_SINK_CLOUDSHARK',
+        this.name,
+        `upload of ${file.name} to ${this.#safeUrl()} answered HTTP ${status}: ${errorDetail(body)}`,
+        {
+          retriable: statusRetriable(status),
+        },
+      );
     }
     const answer = uploadAnswer(body);
     // 2xx means Cloudshark stored it: retrying for a missing id would upload a duplicate.

@@ -13,7 +13,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
-import type { CaptureFormat } from '../capture/capture.js';
+import type { CaptureFormat } from '../config/schema.js';
 import { errnoCode, PcapdError } from '../errors.js';
 import { readSidecar, type LocalFileMeta } from './local-meta.js';
 

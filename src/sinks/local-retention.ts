@@ -176,7 +176,10 @@ export class LocalRetention {
       metrics.localFilesRemoved.inc({ reason: item.reason });
       metrics.localFilesRemovedBytes.inc({ reason: item.reason }, item.bytes);
       bytes -= item.bytes;
-      this.#log.info({ path: item.path, reason: item.reason, bytes: item.bytes, modifiedAt: new Date(item.mtimeMs).toISOString() }, 'retention removed a capture file');
+      this.#log.info(
+        { path: item.path, reason: item.reason, bytes: item.bytes, modifiedAt: new Date(item.mtimeMs).toISOString() },
+        'retention removed a capture file',
+      );
     }
     metrics.localFiles.set(plan.files - removed.length);
     metrics.localBytes.set(bytes);

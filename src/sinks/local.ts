@@ -56,7 +56,8 @@ async function step<T>(action: string, path: string, fn: () => Promise<T>): Prom
     if (err instanceof PcapdError) throw err;
     const code = errnoCode(err);
     // The usual cause under systemd: the unit's ProtectSystem=strict, with localdir not in ReadWritePaths.
-    const hint = code === 'EROFS' ? '; the directory is read-only for pcapd: under systemd add general.localdir to ReadWritePaths (pcapd check-config names the fix)' : '';
+    const hint =
+      code === 'EROFS' ? '; the directory is read-only for pcapd: under systemd add general.localdir to ReadWritePaths (pcapd check-config names the fix)' : '';
     throw sinkError(`${action} ${path} failed (${code ?? 'error'}): ${errorMessage(err)}${hint}`, err, true);
   }
 }
@@ -92,7 +93,9 @@ function folderComponents(root: string, folder: string | undefined): string[] {
   if (folder.includes('\0') || isAbsolute(folder)) throw sinkError(`folder ${JSON.stringify(folder)} is not a relative path`);
   const target = resolve(root, folder);
   if (!isInside(root, target)) throw sinkError(`folder ${JSON.stringify(folder)} leaves ${root}`);
-  return relative(root, target).split(sep).filter((part) => part !== '');
+  return relative(root, target)
+    .split(sep)
+    .filter((part) => part !== '');
 }
 
 /** The file name must be one plain component: the pattern sanitised it, but a sink trusts no caller. */

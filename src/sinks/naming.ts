@@ -5,7 +5,7 @@
  * safe path component whatever a request carried: nothing a requester sends
  * (node, customer, alert id) can add a directory, a "..", or a leading dot.
  */
-import type { CaptureFormat } from '../capture/capture.js';
+import type { CaptureFormat } from '../config/schema.js';
 import { tokenize, type Directive, type Placeholder, type Token } from '../config/file-name-pattern.js';
 
 export interface FileNameFields {
@@ -40,18 +40,29 @@ function dayOfYear(time: Date): number {
 
 function strftime(directive: Directive, time: Date): string {
   switch (directive) {
-    case 'Y': return pad(time.getUTCFullYear(), 4);
-    case 'm': return pad(time.getUTCMonth() + 1);
-    case 'd': return pad(time.getUTCDate());
-    case 'H': return pad(time.getUTCHours());
-    case 'M': return pad(time.getUTCMinutes());
-    case 'S': return pad(time.getUTCSeconds());
-    case 'j': return pad(dayOfYear(time), 3);
-    case 's': return String(Math.floor(time.getTime() / 1000));
-    case 'F': return `${strftime('Y', time)}-${strftime('m', time)}-${strftime('d', time)}`;
+    case 'Y':
+      return pad(time.getUTCFullYear(), 4);
+    case 'm':
+      return pad(time.getUTCMonth() + 1);
+    case 'd':
+      return pad(time.getUTCDate());
+    case 'H':
+      return pad(time.getUTCHours());
+    case 'M':
+      return pad(time.getUTCMinutes());
+    case 'S':
+      return pad(time.getUTCSeconds());
+    case 'j':
+      return pad(dayOfYear(time), 3);
+    case 's':
+      return String(Math.floor(time.getTime() / 1000));
+    case 'F':
+      return `${strftime('Y', time)}-${strftime('m', time)}-${strftime('d', time)}`;
     // ':' is outside the safe set (and breaks names on SMB/Windows shares); it becomes '_' when sanitised.
-    case 'T': return `${strftime('H', time)}:${strftime('M', time)}:${strftime('S', time)}`;
-    case '%': return '%';
+    case 'T':
+      return `${strftime('H', time)}:${strftime('M', time)}:${strftime('S', time)}`;
+    case '%':
+      return '%';
     default: {
       const unreachable: never = directive;
       return unreachable;
@@ -82,12 +93,18 @@ function isSegmented(fields: FileNameFields): boolean {
 
 function fieldValue(field: Placeholder, fields: FileNameFields): string {
   switch (field) {
-    case 'node': return fields.node;
-    case 'alertid': return fields.alertid === undefined ? '' : String(fields.alertid);
-    case 'id': return fields.id;
-    case 'customer': return fields.customer ?? '';
-    case 'iface': return fields.iface;
-    case 'segment': return segmentText(fields);
+    case 'node':
+      return fields.node;
+    case 'alertid':
+      return fields.alertid === undefined ? '' : String(fields.alertid);
+    case 'id':
+      return fields.id;
+    case 'customer':
+      return fields.customer ?? '';
+    case 'iface':
+      return fields.iface;
+    case 'segment':
+      return segmentText(fields);
     default: {
       const unreachable: never = field;
       return unreachable;

@@ -99,6 +99,13 @@ export class Spool {
   private readonly busy = new Set<string>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly loaded = new Map<string, { capture: Promise<FinishedCapture>; users: number }>();
+  /**
+   * When each sink's next try is due, in monotonic ms. The state's
+   * nextAttemptAt (wall time) only says when, for people and `pcapd spool`:
+   * waiting on it, a wall clock stepped back an hour held every retry for an
+   * hour. A state with no due time here (read from disk) is due at once.
+   */
+  private readonly dueMonoMs = new WeakMap<SinkRetryState, number>();
   private retryTimer: NodeJS.Timeout | undefined;
   private cullTimer: NodeJS.Timeout | undefined;
   private controlTimer: NodeJS.Timeout | undefined;
@@ -165,11 +172,23 @@ export class Spool {
     const now = this.now();
     const state: SpoolState = { sinks: {} };
     for (const failure of failures) state.sinks[failure.sink] = this.failedState(undefined, failure.error, now);
-    const entry = await this.write(capture, failures.map((failure) => failure.sink), outcome, state);
+    const entry = await this.write(
+      capture,
+      failures.map((failure) => failure.sink),
+      outcome,
+      state,
+    );
     const bytes = entry.bytes;
     this.entries.set(entry.key, entry);
     this.log.warn(
-      { reqId: capture.job.id, key: entry.key, segment: capture.segment, bytes, sinks: entry.record.sinks, nextAttemptAt: viewOf(entry).pending.map((p) => p.nextAttemptAt) },
+      {
+        reqId: capture.job.id,
+        key: entry.key,
+        segment: capture.segment,
+        bytes,
+        sinks: entry.record.sinks,
+        nextAttemptAt: viewOf(entry).pending.map((p) => p.nextAttemptAt),
+      },
       'capture spooled: it is retried until every sink has it',
     );
     this.updateGauges();
@@ -216,7 +235,10 @@ export class Spool {
       );
     } else {
       await this.persistStateNow(entry);
-      this.log.warn({ reqId: entry.record.id, key, segment: entry.record.segment, sinks: failures.map((f) => f.sink) }, 'capture spooled: it is retried until every sink has it');
+      this.log.warn(
+        { reqId: entry.record.id, key, segment: entry.record.segment, sinks: failures.map((f) => f.sink) },
+        'capture spooled: it is retried until every sink has it',
+      );
     }
     this.updateGauges();
     this.schedule();
@@ -274,10 +296,15 @@ export class Spool {
   async cull(options: { dryRun?: boolean; extraBytes?: number } = {}): Promise<CullItem[]> {
     const settings = this.deps.settings();
     const now = this.now();
-    const plan = planCull([...this.entries.values()], now, { maxAgeMs: settings.maxage * 1000, maxBytes: settings.maxbytes }, {
-      busy: new Set([...this.busy].map((busyKey) => busyKey.slice(0, busyKey.indexOf('\0')))),
-      extraBytes: options.extraBytes ?? 0,
-    });
+    const plan = planCull(
+      [...this.entries.values()],
+      now,
+      { maxAgeMs: settings.maxage * 1000, maxBytes: settings.maxbytes },
+      {
+        busy: new Set([...this.busy].map((busyKey) => busyKey.slice(0, busyKey.indexOf('\0')))),
+        extraBytes: options.extraBytes ?? 0,
+      },
+    );
     if (options.dryRun) return plan;
     for (const item of plan) await this.removeEntry(item);
     if (plan.length > 0) this.updateGauges();
@@ -301,6 +328,14 @@ export class Spool {
     return this.deps.clock.nowMs();
   }
 
+  private monoNow(): number {
+    return this.deps.clock.monotonicMs();
+  }
+
+  private dueMs(state: SinkRetryState): number {
+    return this.dueMonoMs.get(state) ?? 0;
+  }
+
   private policy(): RetryPolicy {
     const { retrybase, retrymax } = this.deps.settings();
     const policy: RetryPolicy = { baseMs: retrybase * 1000, maxMs: retrymax * 1000 };
@@ -313,13 +348,15 @@ export class Spool {
     let changed = false;
     const at = new Date(nowMs).toISOString();
     for (const sink of undeliveredSinks(entry)) {
-      const state = entry.state.sinks[sink];
+      let state = entry.state.sinks[sink];
       if (state === undefined) {
-        entry.state.sinks[sink] = { failures: 0, nextAttemptAt: at, failed: false, code: 'PCAPD_ERR_SINK_FAILED', message: 'not tried yet', lastAttemptAt: at };
+        state = { failures: 0, nextAttemptAt: at, failed: false, code: 'PCAPD_ERR_SINK_FAILED', message: 'not tried yet', lastAttemptAt: at };
+        entry.state.sinks[sink] = state;
       } else {
         state.failed = false;
         state.nextAttemptAt = at;
       }
+      this.dueMonoMs.set(state, this.monoNow());
       changed = true;
     }
     return changed;
@@ -328,24 +365,27 @@ export class Spool {
   private failedState(previous: SinkRetryState | undefined, err: unknown, nowMs: number): SinkRetryState {
     const failures = (previous?.failures ?? 0) + 1;
     const decision = retryDecision(err, failures, this.policy());
-    return {
+    const delayMs = decision.retry ? decision.delayMs : 0;
+    const state: SinkRetryState = {
       failures,
-      nextAttemptAt: new Date(nowMs + (decision.retry ? decision.delayMs : 0)).toISOString(),
+      nextAttemptAt: new Date(nowMs + delayMs).toISOString(),
       failed: !decision.retry,
       code: errorCodeOf(err) ?? 'PCAPD_ERR_SINK_FAILED',
       message: errorMessage(err),
       lastAttemptAt: new Date(nowMs).toISOString(),
     };
+    this.dueMonoMs.set(state, this.monoNow() + delayMs);
+    return state;
   }
 
-  /** Whether `sink`'s next try of the entry is due by `nowMs` (never for a sink that failed for good). */
-  private isDue(entry: ValidEntry, sink: string, nowMs: number): boolean {
+  /** Whether `sink`'s next try of the entry is due by `monoMs` (never for a sink that failed for good). */
+  private isDue(entry: ValidEntry, sink: string, monoMs: number): boolean {
     if (entry.delivered.has(sink) || this.busy.has(tryKey(entry.key, sink))) return false;
     const state = entry.state.sinks[sink];
-    return state === undefined || (!state.failed && Date.parse(state.nextAttemptAt) <= nowMs);
+    return state === undefined || (!state.failed && this.dueMs(state) <= monoMs);
   }
 
-  /** Sinks with captures waiting (not failed for good) and the earliest due time of each. */
+  /** Sinks with captures waiting (not failed for good) and the earliest due time (monotonic) of each. */
   private nextDueBySink(): Map<string, number> {
     const next = new Map<string, number>();
     for (const entry of this.entries.values()) {
@@ -353,7 +393,7 @@ export class Spool {
       for (const sink of undeliveredSinks(entry)) {
         const state = entry.state.sinks[sink];
         if (state?.failed === true || this.busy.has(tryKey(entry.key, sink))) continue;
-        const at = state === undefined ? 0 : Date.parse(state.nextAttemptAt);
+        const at = state === undefined ? 0 : this.dueMs(state);
         next.set(sink, Math.min(at, next.get(sink) ?? Number.POSITIVE_INFINITY));
       }
     }
@@ -368,7 +408,7 @@ export class Spool {
   private schedule(): void {
     clearTimeout(this.retryTimer);
     if (this.closed) return;
-    const now = this.now();
+    const now = this.monoNow();
     let nextMs: number | undefined;
     for (const [sink, at] of this.nextDueBySink()) {
       if (this.workers.has(sink)) continue;
@@ -393,7 +433,7 @@ export class Spool {
   /** Tries the entries due for `sink`, oldest first, one at a time, until none is due. */
   private async runDue(sink: string): Promise<void> {
     while (!this.closed) {
-      const now = this.now();
+      const now = this.monoNow();
       const due = [...this.entries.values()].find((entry): entry is ValidEntry => entry.kind === 'valid' && this.isDue(entry, sink, now));
       if (due === undefined) return;
       await this.tryEntry(due, sink);
@@ -488,21 +528,30 @@ export class Spool {
     const log = this.log.child({ reqId: entry.record.id, key: entry.key, sink });
     if (state.failed) {
       this.deps.metrics.deliveryRetries.inc({ sink, outcome: 'failed' });
-      log.error({ code: state.code, err: errorMessage(err), attempts: state.failures }, 'spooled capture failed for good: kept until a reload, pcapd spool retry, or spool.maxage');
+      log.error(
+        { code: state.code, err: errorMessage(err), attempts: state.failures },
+        'spooled capture failed for good: kept until a reload, pcapd spool retry, or spool.maxage',
+      );
       this.deps.onChange({ kind: 'failed', record: entry.record, ...viewOf(entry) });
     } else {
       this.deps.metrics.deliveryRetries.inc({ sink, outcome: 'error' });
-      log.warn({ code: state.code, err: errorMessage(err), attempts: state.failures, nextAttemptAt: state.nextAttemptAt, retriable: isRetriable(err) }, 'spooled capture not delivered; retrying later');
+      log.warn(
+        { code: state.code, err: errorMessage(err), attempts: state.failures, nextAttemptAt: state.nextAttemptAt, retriable: isRetriable(err) },
+        'spooled capture not delivered; retrying later',
+      );
     }
   }
 
   /** A sink took a capture: others waiting for it need not sit out their backoff. */
   private sinkIsBack(sink: string, exceptKey: string, nowMs: number): void {
     const at = new Date(nowMs).toISOString();
+    const monoMs = this.monoNow();
     for (const entry of this.entries.values()) {
       if (entry.kind !== 'valid' || entry.key === exceptKey || entry.delivered.has(sink)) continue;
       const state = entry.state.sinks[sink];
-      if (state !== undefined && !state.failed && Date.parse(state.nextAttemptAt) > nowMs) state.nextAttemptAt = at;
+      if (state === undefined || state.failed || this.dueMs(state) <= monoMs) continue;
+      state.nextAttemptAt = at;
+      this.dueMonoMs.set(state, monoMs);
     }
   }
 
@@ -539,12 +588,19 @@ export class Spool {
     }
     this.log.error(
       { reqId, key: item.key, reason: item.reason, undelivered: item.undelivered, bytes: item.bytes, ageSeconds: Math.round(item.ageMs / 1000) },
-      item.reason === 'age' ? 'spooled capture culled: older than spool.maxage, never delivered to every sink' : 'spooled capture culled to stay within spool.maxbytes, never delivered to every sink',
+      item.reason === 'age'
+        ? 'spooled capture culled: older than spool.maxage, never delivered to every sink'
+        : 'spooled capture culled to stay within spool.maxbytes, never delivered to every sink',
     );
     if (entry?.kind !== 'valid') return;
     const view = viewOf(entry);
     const message = item.reason === 'age' ? 'removed from the spool: older than spool.maxage' : 'removed from the spool to stay within spool.maxbytes';
-    const culled: DeliveryFailure[] = [...view.pending, ...view.failures].map((p) => ({ sink: p.sink, code: 'PCAPD_ERR_SPOOL_CULLED', message, segment: entry.record.segment }));
+    const culled: DeliveryFailure[] = [...view.pending, ...view.failures].map((p) => ({
+      sink: p.sink,
+      code: 'PCAPD_ERR_SPOOL_CULLED',
+      message,
+      segment: entry.record.segment,
+    }));
     this.deps.onChange({ kind: 'culled', record: entry.record, deliveries: view.deliveries, pending: [], failures: culled });
   }
 
@@ -593,7 +649,9 @@ export class Spool {
     for (const { id, request } of requests) {
       const result = await this.serve(request);
       this.log.info({ action: request.action, targets: request.targets, result: result.message }, 'pcapd spool request served');
-      await this.store.control.writeResult(id, result).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
+      await this.store.control
+        .writeResult(id, result)
+        .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not answer a spool control request'));
     }
   }
 
@@ -605,7 +663,11 @@ export class Spool {
       }
       case 'cull': {
         const removed = await this.cull();
-        return { ok: true, message: `the running pcapd removed ${removed.length} capture(s)`, removed: removed.map((item) => ({ key: item.key, reason: item.reason })) };
+        return {
+          ok: true,
+          message: `the running pcapd removed ${removed.length} capture(s)`,
+          removed: removed.map((item) => ({ key: item.key, reason: item.reason })),
+        };
       }
       default: {
         const unreachable: never = request.action;

@@ -25,20 +25,12 @@ import { join } from 'node:path';
 
 import { z } from 'zod';
 
-import type { CaptureFormat } from '../capture/capture.js';
-import { errnoCode, errorMessage, PcapdError } from '../errors.js';
+import type { CaptureFormat } from '../config/schema.js';
+import { errnoCode, errorMessage, knownCode, PcapdError, type ErrorCode } from '../errors.js';
 import type { CaptureJob } from '../model/job.js';
 import type { CaptureOutcome } from '../model/outcome.js';
 import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
-import {
-  DIR_MODE,
-  isDiskFull,
-  readChunks,
-  removeTree,
-  syncDir,
-  writeFileAtomic,
-  writeNewFile,
-} from '../fs/durable.js';
+import { DIR_MODE, isDiskFull, readChunks, removeTree, syncDir, writeFileAtomic, writeNewFile } from '../fs/durable.js';
 import { SpoolControl } from './control.js';
 import { readJsonFile } from './json-file.js';
 import { SpoolLock } from './lock.js';
@@ -89,7 +81,7 @@ export interface SinkRetryState {
   nextAttemptAt: string;
   /** True after a non-retriable error: no more tries until a reload or `pcapd spool retry`. */
   failed: boolean;
-  code: string;
+  code: ErrorCode;
   message: string;
   lastAttemptAt: string;
 }
@@ -158,7 +150,7 @@ const StateSchema = z.object({
       failures: z.number().int().nonnegative(),
       nextAttemptAt: z.iso.datetime(),
       failed: z.boolean(),
-      code: z.string(),
+      code: z.string().transform((code) => knownCode(code, 'PCAPD_ERR_SINK_FAILED')),
       message: z.string(),
       lastAttemptAt: z.iso.datetime(),
     }),
@@ -202,7 +194,11 @@ function writeError(key: string, err: unknown): PcapdError {
 /** A key that sorts by spool time and names the capture: 20240506T070809123Z-<id>-s0000-1a2b3c. */
 export function entryKey(id: string, segment: number, at: Date): string {
   const time = at.toISOString().replace(/[-:]/g, '').replace('.', '');
-  const safeId = id.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.]+/, '').slice(0, 100) || 'capture';
+  const safeId =
+    id
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^[.]+/, '')
+      .slice(0, 100) || 'capture';
   return `${time}-${safeId}-s${String(segment).padStart(4, '0')}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -314,7 +310,10 @@ export class SpoolStore {
     let bytes = 0;
     let files = 0;
     for (const name of names) {
-      const size = await stat(join(dir, name)).then((s) => s.size, () => 0);
+      const size = await stat(join(dir, name)).then(
+        (s) => s.size,
+        () => 0,
+      );
       bytes += size;
       if (name.startsWith('file-')) files += 1;
     }
@@ -376,7 +375,13 @@ export class SpoolStore {
   async writeState(key: string, state: SpoolState): Promise<void> {
     const dir = join(this.entriesDir, key);
     // Run as root (a `pcapd spool` command), keep the file owned like its folder so the daemon can read it.
-    const owner = process.getuid?.() === 0 ? await stat(dir).then((s) => ({ uid: s.uid, gid: s.gid }), () => ({})) : {};
+    const owner =
+      process.getuid?.() === 0
+        ? await stat(dir).then(
+            (s) => ({ uid: s.uid, gid: s.gid }),
+            () => ({}),
+          )
+        : {};
     await writeFileAtomic(join(dir, STATE_FILE), JSON.stringify(state), owner);
   }
 
@@ -393,7 +398,6 @@ export class SpoolStore {
     await removeTree(trashed);
     return true;
   }
-
 }
 
 function markerSink(name: string): string | undefined {

@@ -59,10 +59,7 @@ function spec(ifaces: string[], overrides: Partial<CaptureSpec> = {}, limits: Pa
 }
 
 /** Starts a capture, waits until it is armed, sends the traffic, returns the result. */
-async function captureWhileSending(
-  captureSpec: CaptureSpec,
-  send: () => Promise<void>,
-): Promise<CaptureResult> {
+async function captureWhileSending(captureSpec: CaptureSpec, send: () => Promise<void>): Promise<CaptureResult> {
   const handle = startCapture(captureSpec);
   await handle.armed;
   await send();
@@ -136,9 +133,7 @@ describe('startCapture on a veth pair', () => {
     const burst = await traffic(100, 300);
     const recordBytes = 16 + 300;
     const limitBytes = 24 + 7 * recordBytes + 100; // room for 7 packets and a bit
-    const result = await captureWhileSending(spec([link.hostIf], { format: 'pcap' }, { bytes: limitBytes }), () =>
-      link.replay(burst),
-    );
+    const result = await captureWhileSending(spec([link.hostIf], { format: 'pcap' }, { bytes: limitBytes }), () => link.replay(burst));
 
     expect(result.reason).toBe('bytes');
     expect(result.packets).toBe(7);
@@ -207,9 +202,7 @@ describe('startCapture on a veth pair', () => {
   it('cuts frames at the snap length and records the real snaplen in the header', async () => {
     link = await createTestLink();
     const burst = await traffic(5, 600);
-    const result = await captureWhileSending(spec([link.hostIf], { snaplenBytes: 128 }, { packets: 5 }), () =>
-      link.replay(burst),
-    );
+    const result = await captureWhileSending(spec([link.hostIf], { snaplenBytes: 128 }, { packets: 5 }), () => link.replay(burst));
     const path = await saveFile(onlyFile(result));
     const packets = await readPackets(path);
     expect(packets).toHaveLength(5);
@@ -225,9 +218,7 @@ describe('startCapture on a veth pair', () => {
     link = await createTestLink();
     const burst = await traffic(10, 100);
     const comment = 'pcapd request r-42 alert 9001 node sensor-1 tags [dns,exfil] bpf "udp dst port 9999"';
-    const result = await captureWhileSending(spec([link.hostIf], { comment }, { packets: 10 }), () =>
-      link.replay(burst),
-    );
+    const result = await captureWhileSending(spec([link.hostIf], { comment }, { packets: 10 }), () => link.replay(burst));
     const file = onlyFile(result);
     const path = await saveFile(file);
     expect((await capinfos(path)).comment).toBe(comment);
@@ -243,9 +234,7 @@ describe('startCapture on a veth pair', () => {
   it('summarises each packet natively when packet debugging is on', async () => {
     link = await createTestLink();
     const burst = await traffic(3, 100);
-    const result = await captureWhileSending(spec([link.hostIf], { packetDebug: true }, { packets: 3 }), () =>
-      link.replay(burst),
-    );
+    const result = await captureWhileSending(spec([link.hostIf], { packetDebug: true }, { packets: 3 }), () => link.replay(burst));
     expect(result.packetSummaries).toHaveLength(3);
     for (const line of result.packetSummaries) {
       expect(line).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{9} ${link.hostIf} UDP 10\\.99\\.0\\.1:40000 > 10\\.99\\.0\\.2:9999 length 100$`));
@@ -256,9 +245,8 @@ describe('startCapture on a veth pair', () => {
     link = await createTestLink();
     const burst = await traffic(40, 500);
     const segments: CaptureFile[] = [];
-    const result = await captureWhileSending(
-      spec([link.hostIf], { onSegment: (files) => segments.push(...files) }, { packets: 40, segmentBytes: 6_000 }),
-      () => link.replay(burst),
+    const result = await captureWhileSending(spec([link.hostIf], { onSegment: (files) => segments.push(...files) }, { packets: 40, segmentBytes: 6_000 }), () =>
+      link.replay(burst),
     );
     const all = [...segments, ...result.files];
     expect(all.length).toBeGreaterThan(2);
@@ -340,7 +328,7 @@ describe('several interfaces in one capture', () => {
 });
 
 describe('rejections', () => {
-  it('rejects an invalid BPF with libpcap\'s message before any device is opened', () => {
+  it("rejects an invalid BPF with libpcap's message before any device is opened", () => {
     expect(() => validateFilter('udp and port')).toThrowError(/syntax error/);
     expect(() => validateFilter('tcp port 99999')).toThrowError(
       expect.objectContaining({ code: 'PCAPD_ERR_BPF_INVALID', message: expect.stringMatching(/illegal port number 99999/) }),
@@ -358,7 +346,10 @@ describe('rejections', () => {
   it('rejects an unknown interface with a typed error', async () => {
     const handle = startCapture(spec(['nosuchif0']));
     await expect(handle.done).rejects.toMatchObject({ code: 'PCAPD_ERR_INTERFACE_UNKNOWN' });
-    expect(listDevices().map((d) => d.name)).not.toContain('nosuchif0');
+    // Names, not device objects: the list holds 'lo' and not the unknown one.
+    const names = listDevices().map((device) => device.name);
+    expect(names).toContain('lo');
+    expect(names).not.toContain('nosuchif0');
   });
 
   it('rejects a byte limit too small for the headers', async () => {

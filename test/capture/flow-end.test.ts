@@ -13,13 +13,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  startCapture,
-  type CaptureHandle,
-  type CaptureResult,
-  type CaptureSpec,
-  type FlowEndOptions,
-} from '../../src/capture/capture.js';
+import { startCapture, type CaptureHandle, type CaptureResult, type CaptureSpec, type FlowEndOptions } from '../../src/capture/capture.js';
 import type { NativeWarmInterface } from '../../src/capture/native.js';
 import { WarmInterfaces } from '../../src/capture/warm-interfaces.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -111,12 +105,16 @@ async function openWarm(name: string): Promise<NativeWarmInterface> {
  */
 async function lookbackSettled(): Promise<void> {
   let previous = -1;
-  await waitFor('the lookback ring to hold every packet sent', async () => {
-    const packets = warm?.status()[0]?.ring.packets ?? 0;
-    const settled = packets > 0 && packets === previous;
-    previous = packets;
-    return settled ? true : undefined;
-  });
+  await waitFor(
+    'the lookback ring to hold every packet sent',
+    async () => {
+      const packets = warm?.status()[0]?.ring.packets ?? 0;
+      const settled = packets > 0 && packets === previous;
+      previous = packets;
+      return settled;
+    },
+    { intervalMs: 100 },
+  );
 }
 
 // ---- reading files back ----
@@ -144,8 +142,19 @@ async function readFlow(result: CaptureResult): Promise<Packet[]> {
   const path = join(dir, `flow-${++fileCounter}.pcapng`);
   await writeFile(path, Buffer.concat(result.files[0]?.chunks ?? []));
   const fields = [
-    'frame.time_epoch', 'tcp.stream', 'tcp.srcport', 'tcp.flags.syn', 'tcp.flags.fin', 'tcp.flags.ack', 'tcp.flags.reset',
-    'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len', 'ieee8021ad.id', 'vlan.id', 'udp.srcport',
+    'frame.time_epoch',
+    'tcp.stream',
+    'tcp.srcport',
+    'tcp.flags.syn',
+    'tcp.flags.fin',
+    'tcp.flags.ack',
+    'tcp.flags.reset',
+    'tcp.seq_raw',
+    'tcp.ack_raw',
+    'tcp.len',
+    'ieee8021ad.id',
+    'vlan.id',
+    'udp.srcport',
   ];
   const out = await run('tshark', ['-r', path, '-n', '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((field) => ['-e', field])]);
   return out
@@ -214,7 +223,10 @@ function expectEndedPromptly(result: CaptureResult, packets: Packet[]): void {
  * A TCP exchange closed in order beside other traffic, captured with the
  * flow's filter: the capture ends with flow-end at the final ACK, promptly.
  */
-async function captureOrderlyClose(peer: Peer, overrides: Partial<CaptureSpec> = {}): Promise<{ result: CaptureResult; packets: Packet[]; otherAnswers: number }> {
+async function captureOrderlyClose(
+  peer: Peer,
+  overrides: Partial<CaptureSpec> = {},
+): Promise<{ result: CaptureResult; packets: Packet[]; otherAnswers: number }> {
   const noise = await startNoise(peer);
   try {
     const port = clientPort();
@@ -335,9 +347,14 @@ describe('a capture that ends when its TCP flow closes', () => {
     const peer = await createPeer();
     const port = clientPort();
     const handle = startCapture(
-      flowSpec(peer.link.hostIf, flowFilter('tcp', peer, port, TCP_PORT), { tcpClose: true, idleMs: 30_000 }, {
-        limits: { packets: 3, bytes: 0, durationMs: 20_000, idleMs: 0 },
-      }),
+      flowSpec(
+        peer.link.hostIf,
+        flowFilter('tcp', peer, port, TCP_PORT),
+        { tcpClose: true, idleMs: 30_000 },
+        {
+          limits: { packets: 3, bytes: 0, durationMs: 20_000, idleMs: 0 },
+        },
+      ),
     );
     await handle.armed;
     await tcpExchange(peer, port, 'close');
@@ -445,11 +462,13 @@ function ipv4Frame(segment: CraftedSegment, overrides: Ipv4Overrides = {}): Buff
 }
 
 function ipv6Address(text: string): Buffer {
-  return Buffer.concat(text.split(':').map((group) => {
-    const word = Buffer.alloc(2);
-    word.writeUInt16BE(Number.parseInt(group, 16));
-    return word;
-  }));
+  return Buffer.concat(
+    text.split(':').map((group) => {
+      const word = Buffer.alloc(2);
+      word.writeUInt16BE(Number.parseInt(group, 16));
+      return word;
+    }),
+  );
 }
 
 /** IPv6 with hop-by-hop, destination options and a fragment header (offset 0, last) before TCP. */
@@ -487,17 +506,18 @@ function craftedClose(family: 'ipv4' | 'ipv6'): Array<[Buffer, boolean]> {
   const b0 = 1000;
   const frame = (segment: CraftedSegment): Buffer => (family === 'ipv4' ? ipv4Frame(segment) : ipv6Frame(segment));
   const rstFromB: CraftedSegment = { from: 'b', flags: RST | ACK, seq: b0 + 1, ack: a0 + 21 };
-  const malformed: Buffer[] = family === 'ipv4'
-    ? [
-        ipv4Frame(rstFromB).subarray(0, 14 + 10), // truncated inside the IP header
-        ipv4Frame(rstFromB, { ihlWords: 4 }), // header length below 20
-        ipv4Frame(rstFromB, { fragmentOffsetWords: 1 }), // not the first fragment: no TCP header
-        ipv4Frame(rstFromB, { totalBytesExtra: 200 }), // claims more than the frame carries
-      ]
-    : [
-        ipv6Frame(rstFromB).subarray(0, 14 + 40 + 12), // truncated inside the extension headers
-        ipv6Frame(rstFromB, 1), // not the first fragment: no TCP header
-      ];
+  const malformed: Buffer[] =
+    family === 'ipv4'
+      ? [
+          ipv4Frame(rstFromB).subarray(0, 14 + 10), // truncated inside the IP header
+          ipv4Frame(rstFromB, { ihlWords: 4 }), // header length below 20
+          ipv4Frame(rstFromB, { fragmentOffsetWords: 1 }), // not the first fragment: no TCP header
+          ipv4Frame(rstFromB, { totalBytesExtra: 200 }), // claims more than the frame carries
+        ]
+      : [
+          ipv6Frame(rstFromB).subarray(0, 14 + 40 + 12), // truncated inside the extension headers
+          ipv6Frame(rstFromB, 1), // not the first fragment: no TCP header
+        ];
   return [
     [frame({ from: 'a', flags: SYN, seq: a0, ack: 0 }), false],
     [frame({ from: 'b', flags: SYN | ACK, seq: b0, ack: a0 + 1 }), false],

@@ -11,6 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 
 import { captureResources, startCapture, type CaptureHandle } from '../../src/capture/capture.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A port no other test uses: these captures listen on the shared loopback.
 const PORT = 9318;
@@ -19,18 +20,6 @@ const AT_ONCE = 6;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** Polls until `done`, collecting garbage between polls only when asked to. */
-async function settle<T>(probe: () => T, done: (value: T) => boolean, options: { collect: boolean; timeoutMs: number }): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  let value = probe();
-  while (!done(value) && Date.now() < deadline) {
-    if (options.collect) gc();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    value = probe();
-  }
-  return value;
-}
 
 it('releases every capture thread when its capture ends, and every capture object once dropped', { timeout: 120_000 }, async () => {
   const before = captureResources();
@@ -60,8 +49,18 @@ it('releases every capture thread when its capture ends, and every capture objec
   }
 
   // Joined right after the last event (no garbage collection needed).
-  const joined = await settle(captureResources, (now) => now.captureThreads <= before.captureThreads, { collect: false, timeoutMs: 2_000 });
-  expect(joined.captureThreads).toBe(before.captureThreads);
-  const collected = await settle(captureResources, (now) => now.captureObjects <= before.captureObjects, { collect: true, timeoutMs: 10_000 });
-  expect(collected.captureObjects).toBe(before.captureObjects);
+  const seen = (): string => `now ${JSON.stringify(captureResources())}, before ${JSON.stringify(before)}`;
+  await waitFor('every capture thread joined', () => captureResources().captureThreads <= before.captureThreads, {
+    timeoutMs: 2_000,
+    intervalMs: 20,
+    detail: seen,
+  });
+  expect(captureResources().captureThreads).toBe(before.captureThreads);
+  // Collecting garbage between probes: a dropped capture object goes only when the collector runs.
+  const collected = (): boolean => {
+    gc();
+    return captureResources().captureObjects <= before.captureObjects;
+  };
+  await waitFor('every dropped capture object collected', collected, { timeoutMs: 10_000, intervalMs: 20, detail: seen });
+  expect(captureResources().captureObjects).toBe(before.captureObjects);
 });

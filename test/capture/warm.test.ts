@@ -94,9 +94,9 @@ describe('a capture attached to a warm interface', () => {
   it('starts with the packets from before its request and goes on live, none missing or twice at the boundary', async () => {
     const link: TestLink = await createTestLink();
     const warmInterfaces = await openWarm(link.hostIf);
-    // 5000 packets over 5 s; the request comes 3 s in, asking for 5 s of lookback.
+    // 5000 packets over 5 s; the request comes once 3000 are in the ring (3 s in), asking for 5 s of lookback.
     const sending = link.replay(await traffic(5000, 200, 0), { pps: 1000 });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await waitFor('3000 packets in the lookback ring', () => (warmInterfaces.status()[0]?.ring.packets ?? 0) >= 3000, { timeoutMs: 10_000, intervalMs: 10 });
     const handle = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 5000, 5000);
     const armed = await handle.armed;
     await sending;
@@ -121,7 +121,7 @@ describe('a capture attached to a warm interface', () => {
     const handles = ports.map((port) => warmCapture(warmInterfaces, link.hostIf, `udp dst port ${port}`, 10_000, 500));
     await Promise.all(handles.map((handle) => handle.armed));
     // The armed events may run ahead of the reader's count by a moment.
-    await waitFor('four captures attached', async () => (warmInterfaces.status()[0]?.capturesAttached === 4 ? true : undefined));
+    await waitFor('four captures attached', async () => warmInterfaces.status()[0]?.capturesAttached === 4);
     for (const port of ports) await link.replay(await traffic(250, 120, 250, port), { pps: 5000 });
     const results = await Promise.all(handles.map((handle) => handle.done));
 
@@ -138,7 +138,7 @@ describe('a capture attached to a warm interface', () => {
     const warmInterfaces = await openWarm(link.hostIf, { lookbackFilter: 'udp dst port 9001' });
     await link.replay(await traffic(100, 120, 0, 9001), { pps: 5000 });
     await link.replay(await traffic(100, 120, 0, 9002), { pps: 5000 });
-    await waitFor('the ring to hold the kept packets', async () => (warmInterfaces.status()[0]?.ring.packets === 100 ? true : undefined));
+    await waitFor('the ring to hold the kept packets', async () => warmInterfaces.status()[0]?.ring.packets === 100);
     const kept = warmCapture(warmInterfaces, link.hostIf, 'udp', 10_000, 0);
     await kept.armed;
     kept.cancel();
@@ -153,13 +153,13 @@ describe('a capture attached to a warm interface', () => {
     const handle = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 0, 0);
     await handle.armed;
     await link.replay(await traffic(50, 120, 0), { pps: 5000 });
-    await waitFor('the capture to see the packets', async () => (handle.progress().packets === 50 ? true : undefined));
+    await waitFor('the capture to see the packets', async () => handle.progress().packets === 50);
 
     await run('ip', ['link', 'del', link.hostIf]);
     const result = await handle.done;
     expect(result.reason).toBe('error');
     expect(await sequencesOf(result)).toEqual(range(0, 50));
-    await waitFor('the warm interface to be seen down', async () => (warmInterfaces.status()[0]?.state !== 'up' ? true : undefined));
+    await waitFor('the warm interface to be seen down', async () => warmInterfaces.status()[0]?.state !== 'up');
     expect(warmInterfaces.status()[0]?.error?.code).toMatch(/^PCAPD_ERR_/);
 
     await run('ip', ['link', 'add', link.hostIf, 'type', 'veth', 'peer', 'name', link.nsIf, 'netns', link.ns]);

@@ -13,9 +13,32 @@ describe('pcapd request: its command line', () => {
 
   it('builds request fields from flags, with their types', () => {
     const args = parseRequestArgs([
-      '-config', '/etc/pcapd/config.toml', '--via', 'kafka', '--node', 'sensor-1', '--interface', 'eth0',
-      '--interface=eth1,eth2', '--bpf', 'tcp port 443', '--packets', '100', '--duration=30', '--alertid', '4711',
-      '--tags', 'a,b', '--segment-seconds', '10', '--packetdebug', '--wait', '--wait-timeout', '90', '--expect', '2',
+      '-config',
+      '/etc/pcapd/config.toml',
+      '--via',
+      'kafka',
+      '--node',
+      'sensor-1',
+      '--interface',
+      'eth0',
+      '--interface=eth1,eth2',
+      '--bpf',
+      'tcp port 443',
+      '--packets',
+      '100',
+      '--duration=30',
+      '--alertid',
+      '4711',
+      '--tags',
+      'a,b',
+      '--segment-seconds',
+      '10',
+      '--packetdebug',
+      '--wait',
+      '--wait-timeout',
+      '90',
+      '--expect',
+      '2',
     ]);
     expect(args).toMatchObject({ configPath: '/etc/pcapd/config.toml', via: 'kafka', wait: true, waitTimeoutSeconds: 90, expect: 2 });
     expect(args.fields).toEqual({

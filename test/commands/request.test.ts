@@ -59,9 +59,18 @@ describe('pcapd request', () => {
     expect(result.stderr).toContain('interface names are checked by the capturing node, not here');
   });
 
-  it('--eve sends one line of eve.json as the request\'s eve, flow_id exact; refuses a malformed or multi-line file', async () => {
+  it("--eve sends one line of eve.json as the request's eve, flow_id exact; refuses a malformed or multi-line file", async () => {
     const config = await configFile({});
-    const line = eveAlertLine({ srcIp: '10.0.0.1', srcPort: 40000, destIp: '10.0.0.2', destPort: 443, proto: 'TCP', inIface: 'eth0', host: 'sensor-1', flowId: '18446744073709551615' });
+    const line = eveAlertLine({
+      srcIp: '10.0.0.1',
+      srcPort: 40000,
+      destIp: '10.0.0.2',
+      destPort: 443,
+      proto: 'TCP',
+      inIface: 'eth0',
+      host: 'sensor-1',
+      flowId: '18446744073709551615',
+    });
     const file = join(dir, 'alert.json');
     await writeFile(file, `${line}\n`);
     const result = await pcapdRequest(['-config', config, '--eve', file, '--dry-run']);
@@ -83,7 +92,7 @@ describe('pcapd request', () => {
     expect(usage.stderr).toContain('must hold exactly one EVE line, it has 2');
   });
 
-  it('refuses a request here, with the daemon\'s own code, and sends nothing', async () => {
+  it("refuses a request here, with the daemon's own code, and sends nothing", async () => {
     const channel = uniqueName('pcapd-test');
     const config = await configFile({ channel: JSON.stringify(channel) });
     const subscriber = newRedis();

@@ -22,12 +22,20 @@ const pcapd = runPcapd;
 
 function state(sink: string, failed: boolean, atMs = Date.now()): SpoolState {
   const at = new Date(atMs).toISOString();
-  return { sinks: { [sink]: { failures: 3, nextAttemptAt: at, failed, code: 'PCAPD_ERR_SINK_S3', message: 'upload failed: NoSuchBucket', lastAttemptAt: at } } };
+  return {
+    sinks: { [sink]: { failures: 3, nextAttemptAt: at, failed, code: 'PCAPD_ERR_SINK_S3', message: 'upload failed: NoSuchBucket', lastAttemptAt: at } },
+  };
 }
 
 async function spoolEntry(id: string, sink: string, options: { failed?: boolean; ageMs?: number } = {}): Promise<string> {
   const at = new Date(Date.now() - (options.ageMs ?? 0));
-  const entry = await store.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [sink], makeOutcome(id, { state: 'done', packets: 1, bytes: 1, segments: 1 }), state(sink, options.failed ?? false, at.getTime()), at);
+  const entry = await store.add(
+    finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })),
+    [sink],
+    makeOutcome(id, { state: 'done', packets: 1, bytes: 1, segments: 1 }),
+    state(sink, options.failed ?? false, at.getTime()),
+    at,
+  );
   return entry.key;
 }
 

@@ -136,7 +136,7 @@ function pcapdaemonStarts(host: Host, config: Config): boolean {
 
 // --- pcapd ---------------------------------------------------------------------
 
-const clock: Clock = { nowMs: () => Date.parse('2026-11-25T14:00:00Z') };
+const clock: Clock = { nowMs: () => Date.parse('2026-11-25T14:00:00Z'), monotonicMs: () => 0 };
 
 function pcapdParse(message: Message, host: Host, config: Config): ParseResult | PcapdError {
   let ids = 0;
@@ -165,7 +165,7 @@ function acceptedJob(outcome: ParseResult | PcapdError, what: string): CaptureJo
 /** The limits pcapdaemon would have used: the message's, else the config's (capture.go). */
 function expectLimitsAsPcapdaemon(job: CaptureJob, message: Record<string, unknown>, config: Config): void {
   const { general } = config;
-  const given = (field: string, fallback: number): number => (typeof message[field] === 'number' && message[field] !== 0 ? (message[field]) : fallback);
+  const given = (field: string, fallback: number): number => (typeof message[field] === 'number' && message[field] !== 0 ? message[field] : fallback);
   expect(job.limits).toMatchObject({
     packets: given('packets', general.maxpackets),
     timeoutSeconds: given('timeout', general.defaulttimeout),
@@ -175,7 +175,11 @@ function expectLimitsAsPcapdaemon(job: CaptureJob, message: Record<string, unkno
   expect(job.snaplenBytes).toBe(given('snap', general.snaplength));
   expect(job.clamps).toEqual([]);
   expect(job.filter).toBe(message['bpf'] ?? '');
-  expect(job.tags).toEqual(String(message['tags'] ?? '').split(',').filter((tag) => tag !== ''));
+  expect(job.tags).toEqual(
+    String(message['tags'] ?? '')
+      .split(',')
+      .filter((tag) => tag !== ''),
+  );
   expect(job.customer).toBe(message['customer']);
   expect(job.alertid).toBe(message['alertid']);
   expect(job.packetDebug).toBe(message['packetdebug'] === true || general.packetdebug);
@@ -197,10 +201,7 @@ beforeAll(async () => {
   readmeConfigText = await fixture('readme-config.toml');
   pcapdaemonConfig = parseConfigText(readmeConfigText, 'readme-config.toml');
   withoutS3 = parseConfigText(editToml(readmeConfigText, { s3: { upload: 'false' } }), 'without-s3');
-  withAllowlists = parseConfigText(
-    editToml(readmeConfigText, { s3: { allowbuckets: '["mybucket"]', allowacls: '["public-read"]' } }),
-    'with-allowlists',
-  );
+  withAllowlists = parseConfigText(editToml(readmeConfigText, { s3: { allowbuckets: '["mybucket"]', allowacls: '["public-read"]' } }), 'with-allowlists');
   messages = [...readmeVariants(await fixture('readme-message.json')), ...(await repositoryMessages())];
 });
 
@@ -238,7 +239,10 @@ describe("pcapdaemon's messages", () => {
         } else {
           const job = acceptedJob(outcome, what);
           captured += 1;
-          expect(job.interfaces.map((iface) => iface.name), what).toEqual(verdict.interfaces);
+          expect(
+            job.interfaces.map((iface) => iface.name),
+            what,
+          ).toEqual(verdict.interfaces);
           expectLimitsAsPcapdaemon(job, fields, config);
         }
       }
@@ -373,7 +377,14 @@ describe("pcapdaemon's messages through a running pcapd", () => {
     await writeTrafficPcap(traffic, 40, 120, { dstPort: 22 }); // "bpf": "port 22"
     await link.replay(traffic);
     const outcome = await finished(id);
-    expect(outcome).toMatchObject({ state: 'done', reason: 'packets', packets: 25, alertid: 655443, customer: 'importantcustomer', tags: ['blah', 'tagme', 'stuff'] });
+    expect(outcome).toMatchObject({
+      state: 'done',
+      reason: 'packets',
+      packets: 25,
+      alertid: 655443,
+      customer: 'importantcustomer',
+      tags: ['blah', 'tagme', 'stuff'],
+    });
     expect(outcome.notes).toEqual(['S3 is not enabled here (s3.upload = false): bucket, acl, region, endpoint, encryption ignored']);
     const path = outcome.deliveries[0].locations[0] as string;
     const packets = await readPackets(path);

@@ -18,7 +18,7 @@ function problems(text: string): string[] {
 }
 
 describe('broker listener configuration', () => {
-  it('fills pcapd\'s additions with defaults that keep pcapdaemon\'s behaviour', () => {
+  it("fills pcapd's additions with defaults that keep pcapdaemon's behaviour", () => {
     const config = parseConfigText('[redis]\nlisten = true\n[kafka]\nlisten = true\n', 'defaults.toml');
     expect(config.redis).toMatchObject({ mode: 'pubsub', group: '', consumer: '', results: '', db: 0, tls: false });
     expect(config.kafka).toMatchObject({ group: '', frombeginning: false, results: '', ssl: false });

@@ -73,9 +73,7 @@ describe('checkConfig', () => {
   it('prints a configuration that itself loads to the same (redacted) settings', async () => {
     const text = '[general]\nnode = "s1"\n[redis]\nauth = "pw"\n[[interface]]\nname = "eth0"\nalias = ["main"]\n';
     const result = await checkConfig(await configFile('roundtrip.toml', text), {});
-    expect(redactConfig(parseConfigText(body(result.text), 'printed'))).toEqual(
-      redactConfig(parseConfigText(text, 'original')),
-    );
+    expect(redactConfig(parseConfigText(body(result.text), 'printed'))).toEqual(redactConfig(parseConfigText(text, 'original')));
   });
 
   it('applies command-line overrides', async () => {

@@ -75,14 +75,12 @@ describe('parseDaemonFlags', () => {
     expect(config.cloudshark).toMatchObject({ host: 'file.example.com', scheme: 'http', port: 8443 });
   });
 
-  it.each([
-    [['-cshost', 'a.example.com']],
-    [['-cshost=a.example.com']],
-    [['--cshost', 'a.example.com']],
-    [['--cshost=a.example.com']],
-  ])('accepts Go flag syntax %j', (argv) => {
-    expect(parseDaemonFlags(argv).overrides).toEqual({ cshost: 'a.example.com' });
-  });
+  it.each([[['-cshost', 'a.example.com']], [['-cshost=a.example.com']], [['--cshost', 'a.example.com']], [['--cshost=a.example.com']]])(
+    'accepts Go flag syntax %j',
+    (argv) => {
+      expect(parseDaemonFlags(argv).overrides).toEqual({ cshost: 'a.example.com' });
+    },
+  );
 
   it('returns -config as the config path', () => {
     expect(parseDaemonFlags(['-config', '/etc/pcapd/pcapd.toml', '-upload'])).toEqual({
@@ -190,8 +188,6 @@ describe('applyOverrides', () => {
 
   it('leaves a section that is not a table for the schema to report', () => {
     expect(applyOverrides({ cloudshark: 5 }, { cshost: 'x' })).toEqual({ cloudshark: 5 });
-    expect(() => buildConfig('cloudshark = 5\n', 'odd.toml', { cshost: 'x' })).toThrow(
-      'cloudshark: expected a table (got an integer)',
-    );
+    expect(() => buildConfig('cloudshark = 5\n', 'odd.toml', { cshost: 'x' })).toThrow('cloudshark: expected a table (got an integer)');
   });
 });

@@ -307,7 +307,9 @@ describe('parseConfigText', () => {
     expect(() => {
       config.general.maxpackets = 1;
     }).toThrow(TypeError);
-    expect(() => config.interface.push({ name: 'eth1', alias: [], warm: false, lookbackseconds: 0, lookbackbytes: 0, bufferbytes: 0, lookbackfilter: '' })).toThrow(TypeError);
+    expect(() =>
+      config.interface.push({ name: 'eth1', alias: [], warm: false, lookbackseconds: 0, lookbackbytes: 0, bufferbytes: 0, lookbackfilter: '' }),
+    ).toThrow(TypeError);
     expect(config.general.maxpackets).toBe(50_000);
   });
 
@@ -342,19 +344,13 @@ describe('cross-field checks', () => {
     expect(parseConfigText('[http]\nlisten = false\nhost = "0.0.0.0"\n', 'off.toml').http.listen).toBe(false);
   });
 
-  it.each(['127.0.0.1', '127.5.6.7', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST'])(
-    'treats %s as loopback',
-    (host) => {
-      expect(isLoopbackHost(host)).toBe(true);
-    },
-  );
+  it.each(['127.0.0.1', '127.5.6.7', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST'])('treats %s as loopback', (host) => {
+    expect(isLoopbackHost(host)).toBe(true);
+  });
 
-  it.each(['0.0.0.0', '::', '', '10.0.0.1', '128.0.0.1', 'sensor.example.com', '::ffff:10.0.0.1'])(
-    'treats %j as beyond loopback',
-    (host) => {
-      expect(isLoopbackHost(host)).toBe(false);
-    },
-  );
+  it.each(['0.0.0.0', '::', '', '10.0.0.1', '128.0.0.1', 'sensor.example.com', '::ffff:10.0.0.1'])('treats %j as beyond loopback', (host) => {
+    expect(isLoopbackHost(host)).toBe(false);
+  });
 
   it('accepts an alias shared by two [[interface]] blocks (it names both, as in pcapdaemon)', () => {
     const text = '[[interface]]\nname = "eth0"\nalias = ["main"]\n\n[[interface]]\nname = "eth1"\nalias = ["backup", "main"]\n';
@@ -364,9 +360,7 @@ describe('cross-field checks', () => {
 
   it('rejects a token shorter than 16 characters beyond loopback', () => {
     const err = configError(() => parseConfigText('[http]\nhost = "0.0.0.0"\ntoken = "short"\n', 'short.toml'));
-    expect(problemLines(err)).toEqual([
-      'http.token: a token of at least 16 characters is required when http.host ("0.0.0.0") is not loopback',
-    ]);
+    expect(problemLines(err)).toEqual(['http.token: a token of at least 16 characters is required when http.host ("0.0.0.0") is not loopback']);
   });
 
   it('rejects a default snap length above the maximum and a default timeout above the maximum', () => {
@@ -405,10 +399,7 @@ describe('cross-field checks', () => {
   it('reports cross-field problems beside schema problems', () => {
     const text = '[general]\nsnaplength = -1\n\n[[interface]]\nname = "a"\nalias = ["x"]\n\n[[interface]]\nname = "a"\nalias = ["y"]\n';
     const err = configError(() => parseConfigText(text, 'both.toml'));
-    expect(problemLines(err)).toEqual([
-      'general.snaplength: must be >= 1 (got -1)',
-      'interface[1].name: "a" is already configured by interface[0]',
-    ]);
+    expect(problemLines(err)).toEqual(['general.snaplength: must be >= 1 (got -1)', 'interface[1].name: "a" is already configured by interface[0]']);
   });
 
   it('accepts a config with no sink enabled', () => {
@@ -556,9 +547,7 @@ describe('config.example.toml', () => {
 
 /** Every key of every section of ConfigSchema, read from the schema itself. */
 function schemaKeys(): Record<string, string[]> {
-  return Object.fromEntries(
-    Object.entries(ConfigSchema.shape).map(([section, schema]) => [section, Object.keys(sectionObject(schema).shape)]),
-  );
+  return Object.fromEntries(Object.entries(ConfigSchema.shape).map(([section, schema]) => [section, Object.keys(sectionObject(schema).shape)]));
 }
 
 /** The strictObject behind a section's .default()/.optional()/array wrapper. */

@@ -60,7 +60,7 @@ describe('admission', () => {
     expect((await running.api('/metrics')).body).toMatch(/pcapd_captures_failed_total\{reason="PCAPD_ERR_ADMISSION_FULL"\} 1/);
   });
 
-  it('gives a cancelled capture\'s slot back at once: a POST right after a DELETE is admitted', async () => {
+  it("gives a cancelled capture's slot back at once: a POST right after a DELETE is admitted", async () => {
     daemon = await startDaemon({ edits: { scheduler: { maxconcurrent: '8', perinterface: '4', queue: '0' } } });
     const running = daemon;
     for (const id of ['c1', 'c2', 'c3', 'c4']) {

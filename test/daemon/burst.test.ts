@@ -49,9 +49,7 @@ async function captureMetrics(daemon: RunningDaemon): Promise<number> {
 async function burst(daemon: RunningDaemon, transport: 'http' | 'redis', replies: ReplyWatcher): Promise<Tally> {
   const capturesBefore = await captureMetrics(daemon);
   const ids = Array.from({ length: BURST }, (_, i) => `burst-${transport}-${i}`);
-  const bodies = ids.map((id) =>
-    JSON.stringify({ node: 'any', interface: [link.hostIf], bpf: 'icmp', duration: CAPTURE_SECONDS, id, reply: replies.reply }),
-  );
+  const bodies = ids.map((id) => JSON.stringify({ node: 'any', interface: [link.hostIf], bpf: 'icmp', duration: CAPTURE_SECONDS, id, reply: replies.reply }));
   const startedMs = Date.now();
   if (transport === 'http') {
     const answers = await Promise.all(bodies.map(async (body) => (await fetch(`${daemon.baseUrl}/captures`, postJson(body))).status));
@@ -91,15 +89,20 @@ async function burst(daemon: RunningDaemon, transport: 'http' | 'redis', replies
   const accepted = await metricValue(daemon, 'pcapd_requests_accepted_total', { source: transport });
   const rejected = await metricSum(daemon, 'pcapd_requests_rejected_total', { source: transport });
   expect(accepted + rejected).toBe(BURST);
-  expect(await captureMetrics(daemon) - capturesBefore).toBe(accepted);
+  expect((await captureMetrics(daemon)) - capturesBefore).toBe(accepted);
   const refusedAtIntake = Object.values(tally.refused).reduce((sum, n) => sum + n, 0) - (accepted - tally.captured);
   expect(refusedAtIntake).toBe(rejected);
   return tally;
 }
 
 function report(scenario: string, transport: string, tally: Tally): void {
-  const refused = Object.entries(tally.refused).map(([code, n]) => `${n} ${code}`).join(', ') || 'none';
-  process.stdout.write(`burst of ${BURST} on one interface, ${scenario}, via ${transport}: ${tally.captured} captured, refused: ${refused}; all settled in ${tally.seconds.toFixed(1)} s\n`);
+  const refused =
+    Object.entries(tally.refused)
+      .map(([code, n]) => `${n} ${code}`)
+      .join(', ') || 'none';
+  process.stdout.write(
+    `burst of ${BURST} on one interface, ${scenario}, via ${transport}: ${tally.captured} captured, refused: ${refused}; all settled in ${tally.seconds.toFixed(1)} s\n`,
+  );
 }
 
 async function runScenario(scenario: string, edits: Record<string, Record<string, string>>): Promise<Record<'http' | 'redis', Tally>> {

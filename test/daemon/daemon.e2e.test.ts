@@ -3,11 +3,12 @@
  * request over its HTTP API for traffic generated in the test's own
  * namespaces, and the pcapng on disk read back with tshark.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { metricValue } from '../helpers/brokers.js';
 import { capinfos, readPackets } from '../helpers/capture-files.js';
 import { postJson, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { TEST_FILTER, writeTrafficPcap } from '../helpers/frames.js';
@@ -37,7 +38,16 @@ async function sendBurst(count: number, sizeBytes: number): Promise<void> {
 describe('a capture requested over HTTP', () => {
   it('is armed, captures the traffic and lands on disk as a pcapng tshark reads', async () => {
     link = await createTestLink();
-    const request = { node: 'sensor-e2e', interface: [link.hostIf], bpf: TEST_FILTER, packets: 25, id: 'e2e-basic', alertid: 4242, tags: 'e2e,http', customer: 'acme' };
+    const request = {
+      node: 'sensor-e2e',
+      interface: [link.hostIf],
+      bpf: TEST_FILTER,
+      packets: 25,
+      id: 'e2e-basic',
+      alertid: 4242,
+      tags: 'e2e,http',
+      customer: 'acme',
+    };
     const submitted = await daemon.api('/captures', postJson(request));
     expect(submitted.status).toBe(202);
     expect(submitted.body).toMatchObject({ id: 'e2e-basic', queued: false, location: '/captures/e2e-basic' });
@@ -46,7 +56,15 @@ describe('a capture requested over HTTP', () => {
     await sendBurst(40, 150);
     const outcome = await daemon.waitForState('e2e-basic', ['done', 'failed']);
 
-    expect(outcome).toMatchObject({ state: 'done', reason: 'packets', packets: 25, node: 'sensor-e2e', alertid: 4242, customer: 'acme', tags: ['e2e', 'http'] });
+    expect(outcome).toMatchObject({
+      state: 'done',
+      reason: 'packets',
+      packets: 25,
+      node: 'sensor-e2e',
+      alertid: 4242,
+      customer: 'acme',
+      tags: ['e2e', 'http'],
+    });
     expect(outcome.deliveries).toHaveLength(1);
     const [path] = outcome.deliveries[0].locations as string[];
     expect(path).toMatch(new RegExp(`^${daemon.captureDir}/sensor-e2e-${link.hostIf}-\\d{8}T\\d{6}Z-e2e-basic\\.pcapng$`));
@@ -89,11 +107,19 @@ describe('a capture requested over HTTP', () => {
   });
 
   it('is listed, counted in /metrics and visible in /stats', async () => {
+    link = await createTestLink();
+    const finishedBefore = await metricValue(daemon, 'pcapd_captures_finished_total', { reason: 'packets' });
+    const packetsBefore = await metricValue(daemon, 'pcapd_captured_packets_total');
+    const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets: 7, id: 'e2e-listed' };
+    expect((await daemon.api('/captures?wait=armed', postJson(request))).status).toBe(200);
+    await sendBurst(10, 120);
+    expect(await daemon.waitForState('e2e-listed', ['done', 'failed'])).toMatchObject({ state: 'done', packets: 7 });
+
     const list = await daemon.api('/captures');
-    expect(list.body.captures.map((c: { id: string }) => c.id)).toContain('e2e-basic');
+    expect(list.body.captures).toContainEqual(expect.objectContaining({ id: 'e2e-listed', state: 'done', packets: 7 }));
+    expect(await metricValue(daemon, 'pcapd_captures_finished_total', { reason: 'packets' })).toBe(finishedBefore + 1);
+    expect(await metricValue(daemon, 'pcapd_captured_packets_total')).toBe(packetsBefore + 7);
     const metrics = await daemon.api('/metrics');
-    expect(metrics.body).toMatch(/pcapd_captures_finished_total\{reason="packets"\} [1-9]/);
-    expect(metrics.body).toMatch(/pcapd_captured_packets_total [1-9]/);
     expect(metrics.body).toMatch(/pcapd_build_info\{version="[^"]+",node="v\d+/);
     const stats = await daemon.api('/stats');
     expect(stats.body.scheduler).toMatchObject({ running: 0, queued: 0, reservedBytes: 0 });
@@ -123,8 +149,21 @@ describe('a capture requested over HTTP', () => {
   });
 
   it('captures a duplicate request id once', async () => {
-    const again = await daemon.api('/captures', postJson({ node: 'any', interface: ['lo'], id: 'e2e-basic' }));
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe('PCAPD_ERR_REQUEST_DUPLICATE');
+    link = await createTestLink();
+    const request = { node: 'any', interface: [link.hostIf], bpf: TEST_FILTER, packets: 5, id: 'e2e-dup' };
+    expect((await daemon.api('/captures?wait=armed', postJson(request))).status).toBe(200);
+    const whileRunning = await daemon.api('/captures', postJson(request));
+    expect(whileRunning.status).toBe(409);
+    expect(whileRunning.body.error.code).toBe('PCAPD_ERR_REQUEST_DUPLICATE');
+
+    await sendBurst(5, 120);
+    expect(await daemon.waitForState('e2e-dup', ['done', 'failed'])).toMatchObject({ state: 'done', packets: 5 });
+    const afterwards = await daemon.api('/captures', postJson(request));
+    expect(afterwards.status).toBe(409);
+    expect(afterwards.body.error.code).toBe('PCAPD_ERR_REQUEST_DUPLICATE');
+    // Captured once: one listed capture, one file with its id.
+    const list = await daemon.api('/captures');
+    expect(list.body.captures.filter((capture: { id: string }) => capture.id === 'e2e-dup')).toHaveLength(1);
+    expect((await readdir(daemon.captureDir)).filter((name) => name.includes('-e2e-dup.'))).toHaveLength(1);
   });
 });

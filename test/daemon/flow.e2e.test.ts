@@ -65,8 +65,34 @@ interface FilePacket {
 
 /** Every packet of the file as tshark reads it, with Wireshark's own Community ID. */
 async function readFile(path: string): Promise<FilePacket[]> {
-  const fields = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'tcp.srcport', 'udp.srcport', 'tcp.dstport', 'udp.dstport', 'tcp.stream', 'tcp.flags.syn', 'tcp.flags.fin', 'tcp.flags.ack', 'vlan.id', 'communityid'];
-  const out = await run('tshark', ['-r', path, '-n', '--enable-protocol', 'communityid', '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((field) => ['-e', field])]);
+  const fields = [
+    'ip.src',
+    'ipv6.src',
+    'ip.dst',
+    'ipv6.dst',
+    'tcp.srcport',
+    'udp.srcport',
+    'tcp.dstport',
+    'udp.dstport',
+    'tcp.stream',
+    'tcp.flags.syn',
+    'tcp.flags.fin',
+    'tcp.flags.ack',
+    'vlan.id',
+    'communityid',
+  ];
+  const out = await run('tshark', [
+    '-r',
+    path,
+    '-n',
+    '--enable-protocol',
+    'communityid',
+    '-T',
+    'fields',
+    '-E',
+    'separator=|',
+    ...fields.flatMap((field) => ['-e', field]),
+  ]);
   return out
     .split('\n')
     .filter((line) => line !== '')
@@ -140,7 +166,10 @@ describe('flow captures from EVE alerts', () => {
     const armed = await running.api('/captures?wait=armed', postJson({ eve: eveAlert(tcpFlow(peer, port, { flowId })), id: 'flow-tcp' }));
     expect(armed.status).toBe(200);
     expect(armed.body).toMatchObject({ id: 'flow-tcp', state: 'capturing' });
-    const second = await running.api('/captures', postJson({ eve: eveAlert(tcpFlow(peer, port, { flowId, signatureId: 2_000_001, signature: 'ET TEST second alert' })) }));
+    const second = await running.api(
+      '/captures',
+      postJson({ eve: eveAlert(tcpFlow(peer, port, { flowId, signatureId: 2_000_001, signature: 'ET TEST second alert' })) }),
+    );
     expect(second.status).toBe(200);
     expect(second.body).toEqual({ id: 'flow-tcp', merged: true, location: '/captures/flow-tcp' });
     await exchangeAndClose(socket);
@@ -174,17 +203,20 @@ describe('flow captures from EVE alerts', () => {
     expect(await waitForMetric(running, 'pcapd_captures_finished_total', { reason: 'flow-end' })).toBe(1);
   });
 
-  it('on a warm interface starts back at the flow\'s start: the SYN from before the alert is in the file', async () => {
+  it("on a warm interface starts back at the flow's start: the SYN from before the alert is in the file", async () => {
     const peer = await createPeer(4);
     const running = await startFlowDaemon({}, `[[interface]]\nname = "${peer.link.hostIf}"\nwarm = true\nlookbackseconds = 30\nlookbackbytes = 4194304\n`);
-    await waitFor('the warm interface to open', async () => ((await running.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open', async () => (await running.api('/interfaces')).body.warm?.[0]?.state === 'up');
     const started = new Date();
     const port = clientPort();
     const socket = await connectFrom(peer, port);
     socket.write('request\n');
     await withDeadline(readLine(socket), EXCHANGE_STEP_MS, 'the response');
 
-    const armed = await running.api('/captures?wait=armed', postJson({ eve: eveAlert(tcpFlow(peer, port, { flowStart: started.toISOString() })), id: 'flow-warm' }));
+    const armed = await running.api(
+      '/captures?wait=armed',
+      postJson({ eve: eveAlert(tcpFlow(peer, port, { flowStart: started.toISOString() })), id: 'flow-warm' }),
+    );
     expect(armed.status).toBe(200);
     expect(armed.body.lookback.packets).toBeGreaterThanOrEqual(5);
     const closed = once(socket, 'close');
@@ -237,7 +269,11 @@ describe('flow captures from EVE alerts', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ code: 'PCAPD_ERR_INTERFACE_UNKNOWN' });
     expect(unknown.body.error.message).toMatch(/in_iface: interface "nosuch0" does not exist/);
-    for (const broken of [{ ...elsewhere, src_ip: undefined }, { ...elsewhere, src_port: 70_000 }, { ...elsewhere, proto: 'FOO' }]) {
+    for (const broken of [
+      { ...elsewhere, src_ip: undefined },
+      { ...elsewhere, src_port: 70_000 },
+      { ...elsewhere, proto: 'FOO' },
+    ]) {
       const refused = await running.api('/captures', postJson({ eve: broken }));
       expect(refused.status).toBe(400);
       expect(refused.body.error.code).toBe('PCAPD_ERR_EVE_INVALID');
@@ -248,7 +284,7 @@ describe('flow captures from EVE alerts', () => {
   });
 
   const brokers = [
-    ['Redis (list, as Suricata\'s redis output pushes)', () => RedisFixture.create('list'), 'redis'],
+    ["Redis (list, as Suricata's redis output pushes)", () => RedisFixture.create('list'), 'redis'],
     ['Kafka', () => KafkaFixture.create(1), 'kafka'],
   ] as const;
 

@@ -31,7 +31,7 @@ async function startLimited(link: TestLink, warm: boolean): Promise<RunningDaemo
   daemon = await startDaemon({ edits: { general: { node: '"sensor-oom"' } }, append, env: { PCAPD_TEST_CHUNK_LIMIT_BYTES: String(LIMIT_BYTES) } });
   const running = daemon;
   if (warm) {
-    await waitFor('the warm interface to open', async () => ((await running.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open', async () => (await running.api('/interfaces')).body.warm?.[0]?.state === 'up');
   }
   return running;
 }
@@ -52,9 +52,15 @@ describe('a capture that cannot allocate', () => {
     it(`ends alone with its code and its packets (${warm ? 'warm' : 'cold'}), and the daemon serves the next request`, async () => {
       const link = await createTestLink();
       const running = await startLimited(link, warm);
-      const big = await running.api('/captures?wait=armed', postJson({ node: 'any', interface: [link.hostIf], bpf: 'udp dst port 9999', packets: 5000, id: 'too-big' }));
+      const big = await running.api(
+        '/captures?wait=armed',
+        postJson({ node: 'any', interface: [link.hostIf], bpf: 'udp dst port 9999', packets: 5000, id: 'too-big' }),
+      );
       expect(big.status).toBe(200);
-      const small = await running.api('/captures?wait=armed', postJson({ node: 'any', interface: [link.hostIf], bpf: 'udp dst port 9998', packets: 10, id: 'beside' }));
+      const small = await running.api(
+        '/captures?wait=armed',
+        postJson({ node: 'any', interface: [link.hostIf], bpf: 'udp dst port 9998', packets: 10, id: 'beside' }),
+      );
       expect(small.status).toBe(200);
 
       const burst = join(running.dir, 'burst.pcap');
@@ -68,7 +74,10 @@ describe('a capture that cannot allocate', () => {
       // The capture beside it on the same interface (the same reader, when warm) was not touched.
       expect(await running.waitForState('beside', ['done', 'failed'])).toMatchObject({ state: 'done', reason: 'packets', packets: 10 });
 
-      const next = await running.api('/captures?wait=armed', postJson({ node: 'any', interface: [link.hostIf], bpf: 'udp dst port 9998', packets: 5, id: 'next' }));
+      const next = await running.api(
+        '/captures?wait=armed',
+        postJson({ node: 'any', interface: [link.hostIf], bpf: 'udp dst port 9998', packets: 5, id: 'next' }),
+      );
       expect(next.status).toBe(200);
       await link.replay(other, { pps: 1000 });
       expect(await running.waitForState('next', ['done', 'failed'])).toMatchObject({ state: 'done', reason: 'packets', packets: 5 });

@@ -14,7 +14,15 @@ beforeAll(async () => {
     // S3 on (a closed port: nothing here is meant to arrive), so per-request S3 overrides are judged.
     edits: {
       general: { node: '"sensor-rej"' },
-      s3: { upload: 'true', bucket: '"pcaps"', endpoint: '"http://127.0.0.1:9"', pathstyle: 'true', region: '"us-east-1"', accessid: '"test"', accesskey: '"test"' },
+      s3: {
+        upload: 'true',
+        bucket: '"pcaps"',
+        endpoint: '"http://127.0.0.1:9"',
+        pathstyle: 'true',
+        region: '"us-east-1"',
+        accessid: '"test"',
+        accesskey: '"test"',
+      },
     },
     append: '[[interface]]\nname = "lo"\nalias = ["loop"]\n',
   });

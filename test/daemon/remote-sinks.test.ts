@@ -118,11 +118,16 @@ describe('a capture delivered to local disk, S3 and Cloudshark', () => {
     expect(splitS3Location(s3.locations[0])[0]).toBe(otherBucket);
     expect(await listKeys(client, otherBucket)).toHaveLength(1);
 
-    const refused = await daemon.api('/captures', postJson({ node: 'any', interface: [link.hostIf], id: 'remote-3', bucket: 'attacker-loot', endpoint: 'https://evil.example' }));
+    const refused = await daemon.api(
+      '/captures',
+      postJson({ node: 'any', interface: [link.hostIf], id: 'remote-3', bucket: 'attacker-loot', endpoint: 'https://evil.example' }),
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.error).toEqual({
       code: 'PCAPD_ERR_OVERRIDE_NOT_ALLOWED',
-      message: expect.stringMatching(/bucket "attacker-loot" is not allowed .*; endpoint "https:\/\/evil.example" is not allowed \(s3.allowendpoints is empty\)/),
+      message: expect.stringMatching(
+        /bucket "attacker-loot" is not allowed .*; endpoint "https:\/\/evil.example" is not allowed \(s3.allowendpoints is empty\)/,
+      ),
     });
   });
 });
@@ -153,7 +158,12 @@ describe('a spool on a full disk', () => {
     expect(outcome.deliveries.map((delivery: { sink: string }) => delivery.sink).sort()).toEqual(['cloudshark', 'local']);
     expect(outcome.pending).toEqual([]);
     expect(outcome.deliveryFailures).toEqual([
-      { sink: 's3', segment: 0, code: 'PCAPD_ERR_SPOOL_FULL', message: expect.stringMatching(/ECONNREFUSED.*the spool could not keep the capture: spool disk full \(ENOSPC\)/) },
+      {
+        sink: 's3',
+        segment: 0,
+        code: 'PCAPD_ERR_SPOOL_FULL',
+        message: expect.stringMatching(/ECONNREFUSED.*the spool could not keep the capture: spool disk full \(ENOSPC\)/),
+      },
     ]);
     const logged = await daemon.waitForLog((line) => line.msg.startsWith('capture could not be spooled'));
     expect(logged).toMatchObject({ level: 50, code: 'PCAPD_ERR_SPOOL_FULL', sinks: ['s3'], reqId: 'full-1' });
@@ -165,6 +175,6 @@ describe('a spool on a full disk', () => {
     const small = await capture(daemon, { id: 'full-2', packets: 3 }, 5);
     expect(small.deliveries.map((delivery: { sink: string }) => delivery.sink).sort()).toEqual(['cloudshark', 'local']);
     expect(small.pending).toEqual([expect.objectContaining({ sink: 's3', code: 'PCAPD_ERR_SINK_S3' })]);
-    expect(((await daemon.api('/metrics')).body as string)).toMatch(/pcapd_spool_files 1/);
+    expect((await daemon.api('/metrics')).body as string).toMatch(/pcapd_spool_files 1/);
   });
 });

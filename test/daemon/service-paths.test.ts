@@ -82,7 +82,9 @@ describe('pcapd check-config and the unit', () => {
   it('warns, naming the fix, when localdir or the spool is outside what the unit can write, and still exits 0', async () => {
     const { path } = await configIn(join(root, 'warn'));
     const result = await run('sh', ['-c', `${PCAPD_BIN} check-config ${path} 2>&1 >/dev/null; echo "exit=$?"`]);
-    expect(result).toContain(`pcapd: warning: general.localdir = ${join(root, 'warn', 'captures')} is read-only under the systemd unit (ProtectSystem=strict; writable: /var/lib/pcapd)`);
+    expect(result).toContain(
+      `pcapd: warning: general.localdir = ${join(root, 'warn', 'captures')} is read-only under the systemd unit (ProtectSystem=strict; writable: /var/lib/pcapd)`,
+    );
     expect(result).toContain(`spool.dir = ${join(root, 'warn', 'spool')} is read-only`);
     expect(result).toContain('add it to ReadWritePaths= in a drop-in (sudo scripts/install-service.sh writes /etc/systemd/system/pcapd.service.d/paths.conf');
     expect(result).toContain('exit=0');
@@ -106,7 +108,7 @@ describe('pcapd check-config and the unit', () => {
   });
 });
 
-describe('pcapd under the unit\'s sandbox', () => {
+describe("pcapd under the unit's sandbox", () => {
   it('with the drop-in install-service.sh writes, captures into a localdir outside /var/lib/pcapd, where the config says', async () => {
     const dir = join(root, 'with-dropin');
     const { path, edits } = await configIn(dir);
@@ -156,6 +158,8 @@ describe('pcapd under the unit\'s sandbox', () => {
     await mkdir(join(dir, 'spool'), { recursive: true });
     const spoolOnly = `[Service]\nReadWritePaths=${join(dir, 'spool')}\n`;
     const started = startDaemon({ dir, edits, prefix: sandboxPrefix(await shippedUnitSandbox([spoolOnly])) });
-    await expect(started).rejects.toThrow(/pcapd exited \(1\): pcapd: local sink: creating general\.localdir \S+\/captures failed \(EROFS\).*add general\.localdir to ReadWritePaths/);
+    await expect(started).rejects.toThrow(
+      /pcapd exited \(1\): pcapd: local sink: creating general\.localdir \S+\/captures failed \(EROFS\).*add general\.localdir to ReadWritePaths/,
+    );
   });
 });

@@ -32,10 +32,14 @@ describe('daemonize', () => {
     const [out, err, pidFile] = [join(dir, 'stdout.log'), join(dir, 'stderr.log'), join(dir, 'pcapd.pid')];
     await run('daemonize', ['-c', dir, '-o', out, '-e', err, '-p', pidFile, PCAPD_BIN, '-config', config]);
 
-    const port = await waitFor('the "pcapd started" line', async () => {
-      const started = (await readFile(out, 'utf8')).split('\n').find((line) => line.includes('"pcapd started"'));
-      return started ? (JSON.parse(started) as { http: { port: number } }).http.port : undefined;
-    }, 15_000);
+    const port = await waitFor(
+      'the "pcapd started" line',
+      async () => {
+        const started = (await readFile(out, 'utf8')).split('\n').find((line) => line.includes('"pcapd started"'));
+        return started ? (JSON.parse(started) as { http: { port: number } }).http.port : undefined;
+      },
+      15_000,
+    );
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     expect(pid).toBeGreaterThan(1);
 
@@ -45,24 +49,36 @@ describe('daemonize', () => {
       body: JSON.stringify({ node: 'any', interface: ['lo'], bpf: 'icmp', packets: 2, id: 'daemonized' }),
     });
     expect(submitted.status).toBe(202);
-    await waitFor('the capture to arm', async () => ((await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string }).state === 'capturing' || undefined, 10_000);
+    await waitFor(
+      'the capture to arm',
+      async () => ((await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string }).state === 'capturing',
+      10_000,
+    );
     await run('ping', ['-c', '2', '-i', '0.2', '127.0.0.1']);
-    const outcome = await waitFor('the capture to finish', async () => {
-      const body = (await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string; deliveries: Array<{ locations: string[] }> };
-      return body.state === 'done' ? body : undefined;
-    }, 10_000);
+    const outcome = await waitFor(
+      'the capture to finish',
+      async () => {
+        const body = (await (await fetch(`${base}/captures/daemonized`)).json()) as { state: string; deliveries: Array<{ locations: string[] }> };
+        return body.state === 'done' ? body : undefined;
+      },
+      10_000,
+    );
     const path = outcome.deliveries[0]?.locations[0];
     expect((await readPackets(path!)).length).toBe(2);
 
     process.kill(pid, 'SIGTERM');
-    await waitFor('pcapd to exit', async () => {
-      try {
-        process.kill(pid, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 20_000);
+    await waitFor(
+      'pcapd to exit',
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      20_000,
+    );
     expect(await readFile(out, 'utf8')).toContain('"pcapd stopped"');
   });
 });

@@ -39,12 +39,15 @@ describe('a warm interface in the daemon', () => {
     const link = await createTestLink();
     daemon = await startDaemon({ edits: { general: { node: '"sensor-warm"' } }, append: warmBlock(link.hostIf) });
     const running = daemon;
-    await waitFor('the warm interface to open', async () => ((await warmStatus(running, link.hostIf))?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open', async () => (await warmStatus(running, link.hostIf))?.state === 'up');
 
     const before = join(running.dir, 'before.pcap');
     await writeTrafficPcap(before, 300, 150, { firstSequence: 0 });
     await link.replay(before, { pps: 1000 });
-    const armed = await running.api('/captures?wait=armed', postJson({ node: 'sensor-warm', alias: ['sensor'], bpf: 'udp dst port 9999', lookback: 60, packets: 400, id: 'warm-lookback' }));
+    const armed = await running.api(
+      '/captures?wait=armed',
+      postJson({ node: 'sensor-warm', alias: ['sensor'], bpf: 'udp dst port 9999', lookback: 60, packets: 400, id: 'warm-lookback' }),
+    );
     expect(armed.status).toBe(200);
     expect(armed.body).toMatchObject({ state: 'capturing', lookback: { askedSeconds: 20, packets: 300 } });
     expect(armed.body.clamps).toEqual([{ field: 'lookback', requested: 60, applied: 20 }]);
@@ -91,11 +94,11 @@ describe('a warm interface in the daemon', () => {
     });
     await writeFile(running.configPath, `${warmConfig}\n${warmBlock(link.hostIf)}`);
     running.process.kill('SIGHUP');
-    await waitFor('the warm interface to open after SIGHUP', async () => ((await warmStatus(running, link.hostIf))?.state === 'up' ? true : undefined));
+    await waitFor('the warm interface to open after SIGHUP', async () => (await warmStatus(running, link.hostIf))?.state === 'up');
 
     await writeFile(running.configPath, warmConfig);
     running.process.kill('SIGHUP');
-    await waitFor('the warm interface to close after SIGHUP', async () => ((await warmStatus(running, link.hostIf)) === undefined ? true : undefined));
+    await waitFor('the warm interface to close after SIGHUP', async () => (await warmStatus(running, link.hostIf)) === undefined);
     const refused = await running.api('/captures', postJson({ node: 'any', interface: [link.hostIf], lookback: 5 }));
     expect(refused.body.error.code).toBe('PCAPD_ERR_LOOKBACK_NOT_WARM');
   });

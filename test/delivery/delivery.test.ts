@@ -45,16 +45,6 @@ function csSettings(port: number): Config['cloudshark'] {
   return ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port, token: cloudshark.token, upload: true });
 }
 
-async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 beforeAll(async () => {
   client = testClient(versitygw());
   bucket = uniqueBucket('delivery');
@@ -74,8 +64,17 @@ beforeEach(async () => {
   cloudshark.uploads.length = 0;
   cloudshark.holdUploads(false);
   const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
+  spool = new Spool({
+    settings: () => ({ dir: join(dir, 'spool'), maxbytes: 1 << 30, maxage: 3600, retrybase: 1, retrymax: 1, cullinterval: 3600 }),
+    sinks: () => sinks,
+    log,
+    metrics,
+    clock: { nowMs: () => Date.now(), monotonicMs: () => performance.now() },
+    onChange: (change) => service.applySpoolChange(change),
+  });
   service = new DeliveryService({
     sinks: () => sinks,
+    spool,
     log,
     metrics,
     amendOutcome: (id, change, fallback) => {
@@ -85,16 +84,7 @@ beforeEach(async () => {
       return structuredClone(current);
     },
   });
-  spool = new Spool({
-    settings: () => ({ dir: join(dir, 'spool'), maxbytes: 1 << 30, maxage: 3600, retrybase: 1, retrymax: 1, cullinterval: 3600 }),
-    sinks: () => sinks,
-    log,
-    metrics,
-    clock: { nowMs: () => Date.now() },
-    onChange: (change) => service.applySpoolChange(change),
-  });
   await spool.open(0);
-  service.useSpool(spool);
   service.onDelivered((outcome, context) => late.push({ outcome, context }));
 });
 
@@ -126,7 +116,7 @@ describe('DeliveryService', () => {
 
     // S3 comes back (as after a reload fixed its endpoint).
     sinks = [sinks[0] as Sink, new S3Sink({ settings: s3Settings(versitygw(), { bucket }), log })];
-    const { outcome: updated, context } = await until(() => late[0], 'the late delivery');
+    const { outcome: updated, context } = await waitFor('the late delivery', () => late[0]);
     s3Down.close();
 
     expect(context).toEqual({ kind: 'delivered', reply: 'redis://results', source: 'redis', segment: 0 });
@@ -145,10 +135,14 @@ describe('DeliveryService', () => {
     await cloudshark.waitForAttempt(1);
 
     // What a pcapd killed now would find at its next start: the capture, local already marked.
-    const entries = await waitFor('the write-ahead copy, the local sink marked in it', async () => {
-      const listed = await spool.store.list();
-      return listed[0]?.kind === 'valid' && listed[0].delivered.has('local') ? listed : undefined;
-    }, 10_000);
+    const entries = await waitFor(
+      'the write-ahead copy, the local sink marked in it',
+      async () => {
+        const listed = await spool.store.list();
+        return listed[0]?.kind === 'valid' && listed[0].delivered.has('local') ? listed : undefined;
+      },
+      10_000,
+    );
     expect(entries).toHaveLength(1);
     const [entry] = entries;
     expect(entry).toMatchObject({ kind: 'valid', record: { id: 'd5', sinks: ['local', 'cloudshark'] } });
@@ -168,7 +162,12 @@ describe('DeliveryService', () => {
     const report = await service.deliver(finishedCapture([smallPcap('lost.pcap')], makeJob({ id: 'd3' })), outcome('d3'), log);
     expect(report.pending).toEqual([]);
     expect(report.failures).toEqual([
-      { sink: 's3', segment: 0, code: 'PCAPD_ERR_SPOOL_WRITE', message: expect.stringMatching(/ECONNREFUSED.*the spool could not keep the capture: the spool is not open/) },
+      {
+        sink: 's3',
+        segment: 0,
+        code: 'PCAPD_ERR_SPOOL_WRITE',
+        message: expect.stringMatching(/ECONNREFUSED.*the spool could not keep the capture: the spool is not open/),
+      },
     ]);
   });
 
@@ -193,25 +192,27 @@ describe('DeliveryService', () => {
 describe('applySpoolChange', () => {
   const record = { id: 'x', segment: 2, sinks: ['s3', 'cloudshark'] } as SpoolRecord;
 
-  it('replaces the pending entries and failures of the change\'s segment and sinks, and adds deliveries once', () => {
+  it("replaces the pending entries and failures of the change's segment and sinks, and adds deliveries once", () => {
     const current = outcome('x');
     current.deliveries = [{ sink: 'local', locations: ['/a'] }];
     current.pending = [
-      { sink: 's3', segment: 2, attempts: 1, nextAttemptAt: 't', code: 'c', message: 'm' },
-      { sink: 's3', segment: 1, attempts: 1, nextAttemptAt: 't', code: 'c', message: 'm' },
+      { sink: 's3', segment: 2, attempts: 1, nextAttemptAt: 't', code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' },
+      { sink: 's3', segment: 1, attempts: 1, nextAttemptAt: 't', code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' },
     ];
-    current.deliveryFailures = [{ sink: 'cloudshark', segment: 2, code: 'c', message: 'm' }];
+    current.deliveryFailures = [{ sink: 'cloudshark', segment: 2, code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' }];
     const change = {
       record,
       deliveries: [{ sink: 's3', locations: ['s3://b/k'] }],
-      pending: [{ sink: 'cloudshark', segment: 2, attempts: 0, nextAttemptAt: 'now', code: 'c', message: 'm' }],
+      pending: [{ sink: 'cloudshark', segment: 2, attempts: 0, nextAttemptAt: 'now', code: 'PCAPD_ERR_SINK_S3' as const, message: 'm' }],
       failures: [],
     };
     applySpoolChange(current, change);
     applySpoolChange(current, change);
-    expect(current.deliveries).toEqual([{ sink: 'local', locations: ['/a'] }, { sink: 's3', locations: ['s3://b/k'] }]);
+    expect(current.deliveries).toEqual([
+      { sink: 'local', locations: ['/a'] },
+      { sink: 's3', locations: ['s3://b/k'] },
+    ]);
     expect(current.pending?.map((item) => `${item.sink}/${item.segment}`)).toEqual(['s3/1', 'cloudshark/2']);
     expect(current.deliveryFailures).toEqual([]);
   });
 });
-

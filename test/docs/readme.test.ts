@@ -44,7 +44,10 @@ describe('README.md', () => {
   it('starts with exactly the two commands: run and test', async () => {
     const readme = await readFile(README, 'utf8');
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const commands = firstBlock.split('\n').filter((line) => line.trim() !== '').map((line) => line.split('#')[0]?.trim());
+    const commands = firstBlock
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.split('#')[0]?.trim());
     expect(commands).toEqual(['./scripts/run.sh', './scripts/test.sh']);
     expect(readme.indexOf('```sh')).toBeLessThan(readme.indexOf('\n## '));
   });

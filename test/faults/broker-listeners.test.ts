@@ -138,21 +138,25 @@ describe('a request sent while pcapd is stopped', () => {
   it.each<{ listener: ListenerName; options: FixtureOptions }>([
     { listener: 'redis', options: { redisMode: 'streams' } },
     { listener: 'kafka', options: {} },
-  ])('$listener: is captured when pcapd starts, unless it is stale', async ({ listener, options }) => {
-    const fixture = await fixtureFor(listener, options);
-    // The first start creates the consumer group, so it has a position to resume from.
-    const first = await daemonFor(fixture);
-    await first.stop();
-    const stale = request({ timestamp: new Date(Date.now() - 3_600_000).toISOString() });
-    const fresh = request({ timestamp: new Date().toISOString() });
-    await fixture.publish(JSON.stringify(stale), first);
-    await fixture.publish(JSON.stringify(fresh), first);
+  ])(
+    '$listener: is captured when pcapd starts, unless it is stale',
+    async ({ listener, options }) => {
+      const fixture = await fixtureFor(listener, options);
+      // The first start creates the consumer group, so it has a position to resume from.
+      const first = await daemonFor(fixture);
+      await first.stop();
+      const stale = request({ timestamp: new Date(Date.now() - 3_600_000).toISOString() });
+      const fresh = request({ timestamp: new Date().toISOString() });
+      await fixture.publish(JSON.stringify(stale), first);
+      await fixture.publish(JSON.stringify(fresh), first);
 
-    const second = await daemonFor(fixture);
-    await expectCaptured(second, fresh.id, listener);
-    await waitForMetric(second, 'pcapd_requests_rejected_total', { source: listener, reason: 'PCAPD_ERR_REQUEST_STALE' });
-    expect((await second.api(`/captures/${stale.id}`)).status).toBe(404);
-  }, 120_000);
+      const second = await daemonFor(fixture);
+      await expectCaptured(second, fresh.id, listener);
+      await waitForMetric(second, 'pcapd_requests_rejected_total', { source: listener, reason: 'PCAPD_ERR_REQUEST_STALE' });
+      expect((await second.api(`/captures/${stale.id}`)).status).toBe(404);
+    },
+    120_000,
+  );
 });
 
 describe('pcapd killed in the middle of a capture', () => {

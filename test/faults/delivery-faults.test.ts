@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createFixture, mergeEdits, watchReplies, type Edits } from '../helpers/brokers.js';
+import { createFixture, mergeEdits, metricValue, watchReplies, type Edits } from '../helpers/brokers.js';
 import { startCloudsharkServer, type CloudsharkServer } from '../helpers/cloudshark-server.js';
 import { postJson, REPO, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
@@ -74,14 +74,48 @@ async function capture(daemon: RunningDaemon, id: string, frames: number, frameB
 
 /** Polls GET /captures/:id until every sink has the capture. */
 async function waitDelivered(daemon: RunningDaemon, id: string, sinks: string[], timeoutMs = 45_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { status, body } = await daemon.api(`/captures/${id}`);
-    const delivered = status === 200 ? body.deliveries.map((delivery: { sink: string }) => delivery.sink).sort() : [];
-    if (status === 200 && JSON.stringify(delivered) === JSON.stringify([...sinks].sort()) && body.pending.length === 0) return body;
-    if (Date.now() > deadline) throw new Error(`${id} not delivered to ${sinks.join(', ')}: ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const wanted = JSON.stringify([...sinks].sort());
+  let last: unknown;
+  return waitFor(
+    `${id} delivered to ${sinks.join(', ')}`,
+    async () => {
+      const { status, body } = await daemon.api(`/captures/${id}`);
+      last = body;
+      if (status !== 200) return undefined;
+      const delivered = JSON.stringify(body.deliveries.map((delivery: { sink: string }) => delivery.sink).sort());
+      return delivered === wanted && body.pending.length === 0 ? body : undefined;
+    },
+    { timeoutMs, intervalMs: 200, detail: () => `last seen: ${JSON.stringify(last)}` },
+  );
+}
+
+/**
+ * Waits until nothing can send a capture again, so that counting copies
+ * afterwards proves there is no duplicate rather than that none came yet.
+ * Every upload is a first try (over once the capture reports every sink
+ * delivered) or a spool try, and a spool try ends before its entry is
+ * removed, which happens only once every sink has it. So: the spool has
+ * removed `removed` entries as delivered (counted by this daemon), its
+ * folder and gauge are empty, and Cloudshark has no upload open.
+ */
+async function waitSettled(daemon: RunningDaemon, removed: number): Promise<void> {
+  const seen = async (): Promise<{ culled: number; files: number; entries: string[]; uploadsOpen: number }> => ({
+    culled: await metricValue(daemon, 'pcapd_spool_culled_total', { reason: 'delivered' }),
+    files: await metricValue(daemon, 'pcapd_spool_files'),
+    entries: await readdir(join(dir, 'spool', 'entries')),
+    uploadsOpen: cloudshark.inFlight,
+  });
+  let last: unknown;
+  await waitFor(
+    `${removed} spool entries delivered and removed, no upload open`,
+    async () => {
+      const now = await seen();
+      last = now;
+      return now.culled >= removed && now.files === 0 && now.entries.length === 0 && now.uploadsOpen === 0;
+    },
+    { timeoutMs: 30_000, detail: () => `last seen: ${JSON.stringify(last)}` },
+  );
+  expect(await metricValue(daemon, 'pcapd_spool_culled_total', { reason: 'delivered' })).toBe(removed);
 }
 
 function location(outcome: any, sink: string): string {
@@ -155,7 +189,10 @@ describe('S3 and Cloudshark down when captures finish', () => {
 
     await versitygwIs('up');
     await cloudshark.start();
-    const delivered = [await waitDelivered(daemon, 'fault-1', ['local', 's3', 'cloudshark']), await waitDelivered(daemon, 'fault-2', ['local', 's3', 'cloudshark'])];
+    const delivered = [
+      await waitDelivered(daemon, 'fault-1', ['local', 's3', 'cloudshark']),
+      await waitDelivered(daemon, 'fault-2', ['local', 's3', 'cloudshark']),
+    ];
 
     for (const outcome of delivered) await expectOneCopyEach(outcome);
     const sinksOf = (event: Record<string, unknown>, field: 'deliveries' | 'pending'): string[] =>
@@ -173,16 +210,14 @@ describe('S3 and Cloudshark down when captures finish', () => {
     expect(sinksOf(late, 'deliveries')).toEqual(['cloudshark', 'local', 's3']);
     await replies.close();
     await redis.close();
-    // Longer than retrymax: nothing is sent again.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Nothing left that could send again: then exactly one copy each, and one successful retry per sink and capture.
+    await waitSettled(daemon, 2);
     expect(cloudshark.uploads).toHaveLength(2);
+    expect(cloudshark.attempts).toBe(2);
     expect(await listKeys(client, bucket)).toHaveLength(2);
-    expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
     const metrics = (await daemon.api('/metrics')).body as string;
-    expect(metrics).toMatch(/pcapd_spool_files 0/);
-    expect(metrics).toMatch(/pcapd_spool_culled_total\{reason="delivered"\} 2/);
-    expect(metrics).toMatch(/pcapd_delivery_retries_total\{sink="s3",outcome="ok"\} 2/);
-    expect(metrics).toMatch(/pcapd_delivery_retries_total\{sink="cloudshark",outcome="ok"\} 2/);
+    expect(metrics).toMatch(/pcapd_delivery_retries_total\{sink="s3",outcome="ok"\} 2\n/);
+    expect(metrics).toMatch(/pcapd_delivery_retries_total\{sink="cloudshark",outcome="ok"\} 2\n/);
   }, 120_000);
 });
 
@@ -242,7 +277,7 @@ describe('pcapd killed with SIGKILL in the middle of the uploads from its spool'
     expect(delivered).toMatchObject({ id: 'killed-1', state: 'done', packets: 8000, alertid: 7 });
     await expectOneCopyEach(delivered);
     expect((await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? []).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await waitSettled(restarted, 1);
     expect(cloudshark.uploads).toHaveLength(1);
     expect(await listKeys(client, bucket)).toEqual([key]);
     expect((await readdir(daemon.captureDir)).sort()).toEqual([`.${key}.json`, key]);
@@ -250,7 +285,7 @@ describe('pcapd killed with SIGKILL in the middle of the uploads from its spool'
   }, 180_000);
 });
 
-describe('pcapd killed with SIGKILL in the middle of a capture\'s first upload', () => {
+describe("pcapd killed with SIGKILL in the middle of a capture's first upload", () => {
   const proxy = s3ThroughProxy();
 
   it('finds the write-ahead copy at the restart and delivers it, exactly once per sink', async () => {
@@ -287,12 +322,11 @@ describe('pcapd killed with SIGKILL in the middle of a capture\'s first upload',
     const delivered = await waitDelivered(restarted, 'first-try-1', ['local', 's3', 'cloudshark']);
     expect(delivered).toMatchObject({ id: 'first-try-1', state: 'done', packets: 8000 });
     await expectOneCopyEach(delivered);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await waitSettled(restarted, 1);
     expect(cloudshark.uploads).toHaveLength(1);
     const key = /[^/]+$/.exec(location(delivered, 'local'))?.[0];
     expect(await listKeys(client, bucket)).toEqual([key]);
     // Not written a second time by the local sink either.
     expect((await readdir(daemon.captureDir)).sort()).toEqual([`.${key}.json`, key]);
-    expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
   }, 180_000);
 });

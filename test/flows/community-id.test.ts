@@ -154,7 +154,7 @@ describe('communityId', () => {
   );
 
   it.each(PACKAGE_VECTORS.map((row) => [describeRow(row.slice(0, 5) as FlowRow, 0), row] as const))(
-    'matches the reference package\'s own vectors: %s',
+    "matches the reference package's own vectors: %s",
     (_name, [proto, srcIp, dstIp, a, b, seed0, seed1]) => {
       const tuple = tupleOf([proto, srcIp, dstIp, a, b]);
       expect(communityId(tuple)).toBe(seed0);

@@ -151,10 +151,18 @@ const B6 = '2001:db8:ff::443';
 const C6 = '2001:db8:ff::444';
 
 const tcp4 = (src: string, dst: string, sport: number, dport: number, vlan?: number[]): Packet => ({
-  src, dst, proto: 6, ports: [sport, dport], ...(vlan === undefined ? {} : { vlan }),
+  src,
+  dst,
+  proto: 6,
+  ports: [sport, dport],
+  ...(vlan === undefined ? {} : { vlan }),
 });
 const udp4 = (src: string, dst: string, sport: number, dport: number, vlan?: number[]): Packet => ({
-  src, dst, proto: 17, ports: [sport, dport], ...(vlan === undefined ? {} : { vlan }),
+  src,
+  dst,
+  proto: 17,
+  ports: [sport, dport],
+  ...(vlan === undefined ? {} : { vlan }),
 });
 
 const CASES: FilterCase[] = [
@@ -337,14 +345,11 @@ describe('flowFilter', () => {
     expect(validateFilter(filter).instructions).toBeGreaterThan(0);
   });
 
-  it.each(CASES.map((c) => [c.name, c] as const))(
-    'matches both directions of the %s flow and none of its near misses',
-    async (name, c) => {
-      const packets = [...c.flow, ...c.others];
-      const matched = await matchedIndexes(packets, flowFilter(parseEveAlert(c.event)), name);
-      expect(matched).toEqual(c.flow.map((_packet, index) => index));
-    },
-  );
+  it.each(CASES.map((c) => [c.name, c] as const))('matches both directions of the %s flow and none of its near misses', async (name, c) => {
+    const packets = [...c.flow, ...c.others];
+    const matched = await matchedIndexes(packets, flowFilter(parseEveAlert(c.event)), name);
+    expect(matched).toEqual(c.flow.map((_packet, index) => index));
+  });
 });
 
 describe('flowFilter at the edges', () => {
@@ -353,7 +358,10 @@ describe('flowFilter at the edges', () => {
     ['one host talking to itself', { src_ip: A4, src_port: 7, dest_ip: A4, dest_port: 7, proto: 'UDP' }],
     ['VLAN ids 0 and 4095', { vlan: [0, 4095], src_ip: A4, src_port: 1, dest_ip: B4, dest_port: 2, proto: 'SCTP' }],
     ['IPv4-mapped IPv6 addresses', { src_ip: '::ffff:10.0.0.1', src_port: 1, dest_ip: '::ffff:10.0.0.2', dest_port: 2, proto: 'UDP' }],
-    ['link-local to multicast ICMPv6', { src_ip: 'fe80:0000:0000:0000:0200:86ff:fe05:80da', dest_ip: 'ff02::1', proto: 'IPv6-ICMP', icmp_type: 134, icmp_code: 0 }],
+    [
+      'link-local to multicast ICMPv6',
+      { src_ip: 'fe80:0000:0000:0000:0200:86ff:fe05:80da', dest_ip: 'ff02::1', proto: 'IPv6-ICMP', icmp_type: 134, icmp_code: 0 },
+    ],
     ['the unspecified address', { src_ip: '::', dest_ip: '::1', proto: '0' }],
   ])('compiles for %s', (_name, flow) => {
     expect(validateFilter(flowFilter(parseEveAlert(eve(flow)))).instructions).toBeGreaterThan(0);

@@ -19,7 +19,7 @@ describe('fuzzing the intake and the HTTP API (fixed seed)', () => {
     expect(await world.countMismatches()).toEqual([]);
   });
 
-  it('answers every HTTP request with pcapd\'s error shape and no 5xx but admission\'s', async () => {
+  it("answers every HTTP request with pcapd's error shape and no 5xx but admission's", async () => {
     const ends = await fixedSeedSlice(httpTarget(world), 300);
     expect(ends.get('PCAPD_ERR_UNAUTHORIZED')).toBeGreaterThan(0);
   });

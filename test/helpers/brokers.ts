@@ -25,9 +25,7 @@ import { REPO, type RunningDaemon } from './daemon.js';
 export type ListenerName = 'redis' | 'kafka' | 'sqs' | 'http';
 export type Edits = Record<string, Record<string, string>>;
 
-const ENV_HINT =
-  'start the test servers with scripts/test-services.sh start and export /var/tmp/pcapd-test-services/env ' +
-  '(scripts/test.sh does both)';
+const ENV_HINT = 'start the test servers with scripts/test-services.sh start and export /var/tmp/pcapd-test-services/env ' + '(scripts/test.sh does both)';
 
 export function testEnv(name: 'PCAPD_TEST_REDIS_URL' | 'PCAPD_TEST_KAFKA_BROKERS' | 'PCAPD_TEST_SQS_ENDPOINT'): string {
   const value = process.env[name];
@@ -178,7 +176,7 @@ export class RedisFixture implements BrokerFixture {
       return;
     }
     // Pub/sub keeps nothing: retry until pcapd is subscribed (after a start or a reconnect).
-    await waitFor(`a subscriber on ${this.channel}`, async () => ((await this.redis.publish(this.channel, body)) > 0 ? true : undefined));
+    await waitFor(`a subscriber on ${this.channel}`, async () => (await this.redis.publish(this.channel, body)) > 0);
   }
 
   async close(): Promise<void> {
@@ -370,22 +368,17 @@ export async function watchReplies(transport: Exclude<ListenerName, 'http'>): Pr
     case 'sqs': {
       const sqs = newSqs();
       const url = await createQueue(sqs, uniqueName('pcapd-test-reply'), 30);
+      // A long poll of 1 s between probes: SQS delivers nothing unless asked.
       const receive = async (): Promise<Record<string, unknown> | undefined> => {
+        const queued = events.take();
+        if (queued !== undefined) return queued;
         const { Messages: messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
         for (const message of messages) events.push(message.Body ?? 'null');
-        return undefined;
+        return events.take();
       };
       return {
         reply: `sqs:${url}`,
-        next: async (timeoutMs = 20_000) => {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            const event = events.take();
-            if (event !== undefined) return event;
-            if (Date.now() > deadline) throw new Error(`timed out waiting for a result event on sqs:${url}`);
-            await receive();
-          }
-        },
+        next: (timeoutMs = 20_000) => waitFor(`a result event on sqs:${url}`, receive, { timeoutMs, intervalMs: 0 }),
         close: async () => {
           await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
           sqs.destroy();

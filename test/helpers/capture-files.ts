@@ -21,9 +21,25 @@ function epochToNs(text: string): bigint {
 
 export async function readPackets(path: string): Promise<ReadPacket[]> {
   const out = await run('tshark', [
-    '-r', path, '-n', '-T', 'fields', '-E', 'separator=|',
-    '-e', 'frame.time_epoch', '-e', 'frame.len', '-e', 'frame.cap_len',
-    '-e', 'frame.interface_id', '-e', 'frame.interface_name', '-e', 'data.data',
+    '-r',
+    path,
+    '-n',
+    '-T',
+    'fields',
+    '-E',
+    'separator=|',
+    '-e',
+    'frame.time_epoch',
+    '-e',
+    'frame.len',
+    '-e',
+    'frame.cap_len',
+    '-e',
+    'frame.interface_id',
+    '-e',
+    'frame.interface_name',
+    '-e',
+    'data.data',
   ]);
   return out
     .split('\n')

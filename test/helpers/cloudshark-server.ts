@@ -21,6 +21,8 @@ import { Readable } from 'node:stream';
 
 import { Response } from 'undici';
 
+import { waitFor } from './wait.js';
+
 export interface StoredUpload {
   id: string;
   filename: string;
@@ -40,6 +42,8 @@ export interface CloudsharkServer {
   readonly attempts: number;
   /** Connections that sent an upload and hung up before it was answered. */
   readonly aborted: number;
+  /** Upload requests begun and neither answered nor hung up yet: while 0, no upload can still land. */
+  readonly inFlight: number;
   /** Uploads are read but not answered until released (or the client hangs up). */
   holdUploads(hold: boolean): void;
   /** The next `count` uploads get this status instead of being stored. */
@@ -72,6 +76,7 @@ export async function startCloudsharkServer(options: { token?: string; port?: nu
   const sockets = new Set<import('node:net').Socket>();
   let attempts = 0;
   let aborted = 0;
+  let inFlight = 0;
   let hold = false;
   let failures = { count: 0, status: 503 };
   let nextId = 1;
@@ -80,6 +85,8 @@ export async function startCloudsharkServer(options: { token?: string; port?: nu
 
   async function handleUpload(request: IncomingMessage, response: ServerResponse): Promise<void> {
     attempts += 1;
+    inFlight += 1;
+    response.once('close', () => (inFlight -= 1));
     let answered = false;
     response.on('finish', () => (answered = true));
     request.on('close', () => {
@@ -178,13 +185,8 @@ export async function startCloudsharkServer(options: { token?: string; port?: nu
     await new Promise<void>((resolve) => current.close(() => resolve()));
   }
 
-  async function waitFor(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`cloudshark test server: timed out waiting for ${what} (${uploads.length} stored, ${attempts} attempts)`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const waitUntil = (what: string, check: () => boolean, timeoutMs: number): Promise<boolean> =>
+    waitFor(what, check, { timeoutMs, intervalMs: 25, detail: () => `cloudshark test server: ${uploads.length} stored, ${attempts} attempts` });
 
   await start();
   return {
@@ -199,6 +201,9 @@ export async function startCloudsharkServer(options: { token?: string; port?: nu
     get aborted() {
       return aborted;
     },
+    get inFlight() {
+      return inFlight;
+    },
     holdUploads(value) {
       hold = value;
       if (!value) {
@@ -210,10 +215,10 @@ export async function startCloudsharkServer(options: { token?: string; port?: nu
       failures = { count, status };
     },
     async waitForAttempt(n, timeoutMs = 20_000) {
-      await waitFor(() => attempts >= n, `${n} upload attempt(s)`, timeoutMs);
+      await waitUntil(`${n} upload attempt(s)`, () => attempts >= n, timeoutMs);
     },
     async waitForUploads(n, timeoutMs = 20_000) {
-      await waitFor(() => uploads.length >= n, `${n} upload(s)`, timeoutMs);
+      await waitUntil(`${n} upload(s)`, () => uploads.length >= n, timeoutMs);
       return uploads;
     },
     stop,

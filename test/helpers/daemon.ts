@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { StopWaiting, waitFor } from './wait.js';
+
 export const REPO = new URL('../../', import.meta.url).pathname;
 export const PCAPD_BIN = join(REPO, 'bin/pcapd');
 
@@ -94,7 +96,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     env: { ...process.env, ...options.env },
   });
   const logs: LogLine[] = [];
-  const waiters = new Set<() => void>();
   let stdoutRest = '';
   child.stdout?.on('data', (data: Buffer) => {
     stdoutRest += data.toString('utf8');
@@ -107,7 +108,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
         logs.push({ level: 0, msg: line });
       }
     }
-    for (const wake of waiters) wake();
   });
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
@@ -115,24 +115,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const waitForLog = async (predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = logs.find(predicate);
-      if (found) return found;
-      if (child.exitCode !== null) throw new Error(`pcapd exited (${child.exitCode}): ${stderr}`);
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out waiting for a log line; stderr: ${stderr}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(remaining, 200));
-        waiters.add(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      waiters.clear();
-    }
-  };
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> =>
+    waitFor(
+      'a log line',
+      () => {
+        const found = logs.find(predicate);
+        if (found === undefined && (child.exitCode !== null || child.signalCode !== null))
+          throw new StopWaiting(`pcapd exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
+        return found;
+      },
+      { timeoutMs, intervalMs: 20, detail: () => `stderr: ${stderr}` },
+    );
 
   const started = await waitForLog((line) => line.msg === 'pcapd started');
   const http = started['http'] as { host: string; port: number } | undefined;
@@ -151,14 +144,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     return { status: response.status, body };
   };
 
-  const waitForState = async (id: string, states: string[], timeoutMs = 20_000): Promise<any> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { status, body } = await api(`/captures/${id}`);
-      if (status === 200 && states.includes(body.state)) return body;
-      if (Date.now() > deadline) throw new Error(`capture ${id} never reached ${states.join('|')}: ${JSON.stringify(body)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  const waitForState = (id: string, states: string[], timeoutMs = 20_000): Promise<any> => {
+    let last: unknown;
+    return waitFor(
+      `capture ${id} to reach ${states.join('|')}`,
+      async () => {
+        const { status, body } = await api(`/captures/${id}`);
+        last = body;
+        return status === 200 && states.includes(body.state) ? body : undefined;
+      },
+      { timeoutMs, detail: () => `last seen: ${JSON.stringify(last)}` },
+    );
   };
 
   const stop = async (): Promise<void> => {

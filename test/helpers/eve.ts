@@ -56,7 +56,13 @@ export function eveAlertLine(flow: EveFlow, at = new Date()): string {
       severity: 2,
     },
     direction: 'to_server',
-    flow: { pkts_toserver: 3, pkts_toclient: 2, bytes_toserver: 300, bytes_toclient: 200, start: suricataTime(flow.flowStart === undefined ? at : new Date(flow.flowStart)) },
+    flow: {
+      pkts_toserver: 3,
+      pkts_toclient: 2,
+      bytes_toserver: 300,
+      bytes_toclient: 200,
+      start: suricataTime(flow.flowStart === undefined ? at : new Date(flow.flowStart)),
+    },
     host: flow.host,
   };
   return JSON.stringify(event).replace('"__FLOW_ID__"', flow.flowId ?? String(1_000_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e9))));

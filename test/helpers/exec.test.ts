@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { run } from './exec.js';
 
-describe('run (the tests\' command runner)', () => {
+describe("run (the tests' command runner)", () => {
   it('names the Debian package of a missing command instead of a bare ENOENT', async () => {
     await expect(run('pcapd-no-such-command', [])).rejects.toThrow(/pcapd-no-such-command: command not found; install the package that provides it/);
   });

@@ -28,6 +28,7 @@ export const TEST_COMMANDS: Readonly<Record<string, string>> = {
   umount: 'mount',
   getconf: 'libc-bin',
   sh: 'dash',
+  faketime: 'faketime',
 };
 
 function onPath(command: string): boolean {
@@ -62,9 +63,7 @@ function childEnv(): NodeJS.ProcessEnv {
 const NETNS_EXEC_MISSING = /exec of "([^"]+)" failed: No such file or directory/;
 
 function missingCommandMessage(command: string, err: unknown, stderr: string): string | undefined {
-  const missing = typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT'
-    ? command
-    : NETNS_EXEC_MISSING.exec(stderr)?.[1];
+  const missing = typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT' ? command : NETNS_EXEC_MISSING.exec(stderr)?.[1];
   if (missing === undefined) return undefined;
   const pkg = TEST_COMMANDS[missing];
   return `${missing}: command not found; install ${pkg === undefined ? 'the package that provides it' : `the Debian package ${pkg}`} (scripts/install.sh --test installs every test tool)`;

@@ -66,17 +66,16 @@ function childEnv(): NodeJS.ProcessEnv {
 }
 
 async function startServer(peer: Peer): Promise<void> {
-  const server = spawn(
-    'ip',
-    ['netns', 'exec', peer.link.ns, process.execPath, '-e', SERVER_SCRIPT, peer.remote, String(TCP_PORT), String(UDP_PORT)],
-    { env: childEnv(), stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+  const server = spawn('ip', ['netns', 'exec', peer.link.ns, process.execPath, '-e', SERVER_SCRIPT, peer.remote, String(TCP_PORT), String(UDP_PORT)], {
+    env: childEnv(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   servers.add(server);
   let output = '';
   server.stdout?.on('data', (data: Buffer) => {
     output += data.toString();
   });
-  await waitFor('the test server to listen', async () => (output.includes('ready') ? true : undefined), 10_000);
+  await waitFor('the test server to listen', async () => output.includes('ready'), 10_000);
 }
 
 export async function inNamespace(ns: string | undefined, command: string, args: string[]): Promise<string> {
@@ -88,10 +87,12 @@ export async function createPeer(family: 4 | 6 = 4, vlanTags: 0 | 1 | 2 = 0): Pr
   const link = await createTestLink();
   const a = randomInt(0, 256);
   const b = randomInt(0, 65536).toString(16);
-  const [host, remote, prefix] = family === 4
-    ? [`198.18.${a}.1`, `198.18.${a}.2`, 24]
-    : [`fd70:${a.toString(16)}:${b}::1`, `fd70:${a.toString(16)}:${b}::2`, 64];
-  for (const [ns, dev, address] of [[undefined, link.hostIf, host], [link.ns, link.nsIf, remote]] as const) {
+  const [host, remote, prefix] =
+    family === 4 ? [`198.18.${a}.1`, `198.18.${a}.2`, 24] : [`fd70:${a.toString(16)}:${b}::1`, `fd70:${a.toString(16)}:${b}::2`, 64];
+  for (const [ns, dev, address] of [
+    [undefined, link.hostIf, host],
+    [link.ns, link.nsIf, remote],
+  ] as const) {
     if (family === 6) await inNamespace(ns, 'sysctl', ['-qw', `net.ipv6.conf.${dev}.disable_ipv6=0`]);
     await inNamespace(ns, 'ip', ['addr', 'add', `${address}/${prefix}`, 'dev', dev, ...(family === 6 ? ['nodad'] : [])]);
   }
@@ -159,7 +160,10 @@ async function vlanPrograms(): Promise<string> {
 async function tagLink(link: TestLink, tags: 1 | 2): Promise<void> {
   const object = await vlanPrograms();
   const [push, pop] = tags === 1 ? ['push', 'pop'] : ['qinq_push', 'qinq_pop'];
-  for (const [ns, dev] of [[undefined, link.hostIf], [link.ns, link.nsIf]] as const) {
+  for (const [ns, dev] of [
+    [undefined, link.hostIf],
+    [link.ns, link.nsIf],
+  ] as const) {
     await inNamespace(ns, 'tc', ['qdisc', 'add', 'dev', dev, 'clsact']);
     await inNamespace(ns, 'tc', ['filter', 'add', 'dev', dev, 'egress', 'bpf', 'da', 'obj', object, 'sec', `classifier/${push}`]);
     await inNamespace(ns, 'tc', ['filter', 'add', 'dev', dev, 'ingress', 'bpf', 'da', 'obj', object, 'sec', `classifier/${pop}`]);
@@ -265,7 +269,7 @@ export async function startNoise(peer: Peer): Promise<Noise> {
     tcp.write('noise\n');
     udp.send('noise', UDP_PORT, peer.remote);
   }, 10);
-  await waitFor('the other traffic to flow', async () => (answers >= 4 ? true : undefined), 10_000);
+  await waitFor('the other traffic to flow', async () => answers >= 4, 10_000);
   return {
     answers: () => answers,
     stop() {

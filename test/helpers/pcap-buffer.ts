@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { CaptureFormat } from '../../src/capture/capture.js';
+import type { CaptureFormat } from '../../src/config/schema.js';
 import type { CaptureJob } from '../../src/model/job.js';
 import type { DeliverableFile, FinishedCapture } from '../../src/model/finished-capture.js';
 import { udpFrame } from './frames.js';
@@ -27,7 +27,10 @@ export function pcapHeader(snaplenBytes = 65_535): Buffer {
  * `chunkBytes`: UDP frames of `frameBytes` carrying their sequence number,
  * the rest of each frame random so no two parts of the file are alike.
  */
-export function pcapChunks(targetBytes: number, options: { frameBytes?: number; chunkBytes?: number } = {}): { chunks: Buffer[]; bytes: number; packets: number } {
+export function pcapChunks(
+  targetBytes: number,
+  options: { frameBytes?: number; chunkBytes?: number } = {},
+): { chunks: Buffer[]; bytes: number; packets: number } {
   const frameBytes = options.frameBytes ?? 1514;
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
   const recordBytes = 16 + frameBytes;
@@ -54,7 +57,11 @@ export function pcapChunks(targetBytes: number, options: { frameBytes?: number; 
   return { chunks, bytes: header.length + packets * recordBytes, packets };
 }
 
-export function deliverable(name: string, chunks: Buffer[], options: { format?: CaptureFormat; packets?: number; interfaces?: string[] } = {}): DeliverableFile {
+export function deliverable(
+  name: string,
+  chunks: Buffer[],
+  options: { format?: CaptureFormat; packets?: number; interfaces?: string[] } = {},
+): DeliverableFile {
   return {
     name,
     format: options.format ?? (name.endsWith('.pcapng') ? 'pcapng' : 'pcap'),

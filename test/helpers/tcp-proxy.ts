@@ -8,6 +8,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+import { waitFor } from './wait.js';
+
 export interface TcpProxy {
   readonly port: number;
   /** Bytes sent upstream (client → server) so far. */
@@ -18,7 +20,8 @@ export interface TcpProxy {
   stop(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }, options: { listenHost?: string } = {}): Promise<TcpProxy> {
+/** `listenPort` reopens a stopped proxy on its old port: to its clients, the server went down and came back. */
+export async function startTcpProxy(target: { host: string; port: number }, options: { listenHost?: string; listenPort?: number } = {}): Promise<TcpProxy> {
   let bytesUp = 0;
   let stallAt: number | undefined;
   let stalled = false;
@@ -53,7 +56,7 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, options.listenHost ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.listenPort ?? 0, options.listenHost ?? '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
   return {
@@ -66,11 +69,7 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
       stalled = false;
     },
     async waitStalled(timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!stalled) {
-        if (Date.now() > deadline) throw new Error(`tcp proxy: no stall after ${bytesUp} bytes`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor('the tcp proxy to stall', () => stalled, { timeoutMs, intervalMs: 20, detail: () => `${bytesUp} bytes passed` });
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

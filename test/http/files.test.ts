@@ -120,7 +120,16 @@ describe('GET /files', () => {
   });
 
   it('refuses an unknown parameter, a bad time, limit or cursor with PCAPD_ERR_REQUEST_INVALID', async () => {
-    for (const query of ['idd=x', 'from=yesterday', 'to=1', 'limit=0', 'limit=1001', 'cursor=Li4vY29uZmlnLnRvbWw', 'id=a&id=b', 'from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z']) {
+    for (const query of [
+      'idd=x',
+      'from=yesterday',
+      'to=1',
+      'limit=0',
+      'limit=1001',
+      'cursor=Li4vY29uZmlnLnRvbWw',
+      'id=a&id=b',
+      'from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z',
+    ]) {
       const { status, body } = await daemon.api(`/files?${query}`);
       expect(status, query).toBe(400);
       expect(body.error.code, query).toBe('PCAPD_ERR_REQUEST_INVALID');

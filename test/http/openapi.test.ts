@@ -37,7 +37,7 @@ beforeAll(async () => {
   config = await loadConfigFile(DEFAULT_CONFIG_PATH);
   const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
   const { log } = createLogger({ level: 'silent' });
-  scheduler = new Scheduler({ config: () => config, sinks: () => [], log, metrics, clock: systemClock });
+  scheduler = new Scheduler({ config: () => config, log, metrics, clock: systemClock, deliver: async () => ({ deliveries: [], failures: [], pending: [] }) });
   const intake = new Intake({ config: () => config, node: () => NODE, scheduler, log, metrics, clock: systemClock });
   app = buildApi({
     config: () => config,
@@ -79,7 +79,10 @@ function registeredRoutes(): string[] {
     stack.length = depth;
     stack.push(match[2] ?? '');
     // A trailing wildcard is the one path parameter that may hold "/" (GET /files/{path}).
-    const path = stack.join('').replace(/:([A-Za-z]+)/g, '{$1}').replace(/\/?\*$/, '/{path}');
+    const path = stack
+      .join('')
+      .replace(/:([A-Za-z]+)/g, '{$1}')
+      .replace(/\/?\*$/, '/{path}');
     for (const method of (match[3] ?? '').split(', ')) if (method !== 'HEAD') routes.push(`${method} ${path}`);
   }
   return routes.sort();
@@ -132,9 +135,13 @@ describe('GET /openapi.json', () => {
       for (const [method, operation] of Object.entries(item)) {
         if (method === 'parameters') continue;
         const responses = Object.entries(operation.responses ?? {});
-        expect(responses.some(([status]) => status.startsWith('2')), `${method} ${path}`).toBe(true);
+        expect(
+          responses.some(([status]) => status.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true);
         for (const [status, response] of responses) {
-          if (Number(status) >= 400) expect(response.content?.['application/json']?.schema, `${method} ${path} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+          if (Number(status) >= 400)
+            expect(response.content?.['application/json']?.schema, `${method} ${path} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
         }
       }
     }

@@ -123,35 +123,40 @@ describe.each(LISTENERS)('the $label listener', ({ listener, options }) => {
     }
   });
 
-  it.runIf(listener !== 'http')('sends the result event to the reply destination the request names', async () => {
-    const transport = listener as Exclude<ListenerName, 'http'>;
-    const watcher = await watchReplies(transport);
-    try {
-      const wanted = request({ reply: watcher.reply, packets: 3 });
-      await fixture.publish(JSON.stringify(wanted), daemon);
-      await captureOf(wanted.id, 3);
-      const event = await watcher.next();
-      expect(event).toMatchObject({ id: wanted.id, node, source: listener, state: 'done', packets: 3, reason: 'packets' });
-      await waitForMetric(daemon, 'pcapd_result_events_total', { transport, outcome: 'ok' });
+  it.runIf(listener !== 'http')(
+    'sends the result event to the reply destination the request names',
+    async () => {
+      const transport = listener as Exclude<ListenerName, 'http'>;
+      const watcher = await watchReplies(transport);
+      try {
+        const wanted = request({ reply: watcher.reply, packets: 3 });
+        await fixture.publish(JSON.stringify(wanted), daemon);
+        await captureOf(wanted.id, 3);
+        const event = await watcher.next();
+        expect(event).toMatchObject({ id: wanted.id, node, source: listener, state: 'done', packets: 3, reason: 'packets' });
+        await waitForMetric(daemon, 'pcapd_result_events_total', { transport, outcome: 'ok' });
 
-      // A refused request with a readable reply field hears why.
-      const bad = request({ reply: watcher.reply, interface: ['pcapd-no-such-if0'] });
-      await fixture.publish(JSON.stringify(bad), daemon);
-      expect(await watcher.next()).toMatchObject({ id: bad.id, state: 'rejected', error: { code: 'PCAPD_ERR_INTERFACE_UNKNOWN' } });
-    } finally {
-      await watcher.close();
-    }
-  }, 90_000);
+        // A refused request with a readable reply field hears why.
+        const bad = request({ reply: watcher.reply, interface: ['pcapd-no-such-if0'] });
+        await fixture.publish(JSON.stringify(bad), daemon);
+        expect(await watcher.next()).toMatchObject({ id: bad.id, state: 'rejected', error: { code: 'PCAPD_ERR_INTERFACE_UNKNOWN' } });
+      } finally {
+        await watcher.close();
+      }
+    },
+    90_000,
+  );
+
+  /** `pcapd request` through this listener for 4 packets of the test traffic, waiting as `wait` says. */
+  function requestArgs(id: string, wait: '--wait' | '--wait=armed'): string[] {
+    const via = listener === 'http' ? ['--via', listener, '--url', daemon.baseUrl] : ['--via', listener];
+    const capture = ['--node', node, '--interface', link.hostIf, '--bpf', TEST_FILTER, '--packets', '4', '--duration', '30'];
+    return ['request', '-config', daemon.configPath, ...via, ...capture, '--id', id, wait, '--wait-timeout', '60'];
+  }
 
   it('is what `pcapd request --wait` publishes through, and prints the result event', async () => {
     const id = uniqueName('req');
-    const command = run(
-      join(process.cwd(), 'bin/pcapd'),
-      ['request', '-config', daemon.configPath, '--via', listener, ...(listener === 'http' ? ['--url', daemon.baseUrl] : []),
-        '--node', node, '--interface', link.hostIf,
-        '--bpf', TEST_FILTER, '--packets', '4', '--duration', '30', '--id', id, '--wait', '--wait-timeout', '60'],
-      90_000,
-    );
+    const command = run(join(process.cwd(), 'bin/pcapd'), requestArgs(id, '--wait'), 90_000);
     await daemon.waitForState(id, ['capturing'], 30_000);
     await link.replay(await traffic(4));
     const lines = (await command).trim().split('\n');
@@ -161,13 +166,7 @@ describe.each(LISTENERS)('the $label listener', ({ listener, options }) => {
 
   it('is what `pcapd request --wait=armed` waits on: it returns once the capture records, and the traffic after it is all captured', async () => {
     const id = uniqueName('req');
-    const stdout = await run(
-      join(process.cwd(), 'bin/pcapd'),
-      ['request', '-config', daemon.configPath, '--via', listener, ...(listener === 'http' ? ['--url', daemon.baseUrl] : []),
-        '--node', node, '--interface', link.hostIf,
-        '--bpf', TEST_FILTER, '--packets', '4', '--duration', '30', '--id', id, '--wait=armed', '--wait-timeout', '60'],
-      90_000,
-    );
+    const stdout = await run(join(process.cwd(), 'bin/pcapd'), requestArgs(id, '--wait=armed'), 90_000);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ id, node, source: listener, state: 'capturing' });

@@ -26,7 +26,21 @@ async function aclUser(channel: string, password: string): Promise<string> {
   users.push(user);
   const admin = newRedis();
   // Only what a pub/sub listener needs, on its own channel.
-  await admin.call('ACL', 'SETUSER', user, 'on', `>${password}`, 'resetchannels', `&${channel}`, '+subscribe', '+ping', '+hello', '+client|setname', '+select', '+info');
+  await admin.call(
+    'ACL',
+    'SETUSER',
+    user,
+    'on',
+    `>${password}`,
+    'resetchannels',
+    `&${channel}`,
+    '+subscribe',
+    '+ping',
+    '+hello',
+    '+client|setname',
+    '+select',
+    '+info',
+  );
   admin.disconnect();
   return user;
 }

@@ -17,7 +17,7 @@ describe('settlementOf: what a broker listener does with a message', () => {
     expect(settlementOf({ kind: 'duplicate', id: 'a' })).toEqual({ kind: 'ack' });
   });
 
-  it('releases another node\'s request, and one refused only because pcapd is shutting down', () => {
+  it("releases another node's request, and one refused only because pcapd is shutting down", () => {
     expect(settlementOf({ kind: 'ignored', why: 'other-node' })).toEqual({ kind: 'release', why: 'other-node' });
     expect(settlementOf({ kind: 'rejected', code: 'PCAPD_ERR_SHUTTING_DOWN', message: 'x' })).toEqual({
       kind: 'release',

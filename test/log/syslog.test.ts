@@ -41,8 +41,15 @@ async function listen(): Promise<{ path: string; lines: string[] }> {
   const path = join(dir, 'log.sock');
   const lines: string[] = [];
   receiver = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  receiver.stdout?.on('data', (data: Buffer) => lines.push(...data.toString('utf8').split('\n').filter((line) => line !== '')));
-  await waitFor('the syslog socket', async () => (lines.includes('ready') ? true : undefined), 10_000);
+  receiver.stdout?.on('data', (data: Buffer) =>
+    lines.push(
+      ...data
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line !== ''),
+    ),
+  );
+  await waitFor('the syslog socket', async () => lines.includes('ready'), 10_000);
   return { path, lines };
 }
 
@@ -56,7 +63,7 @@ describe('syslog', () => {
     expect(ConfigSchema.safeParse({ syslog: { priority: 100 } }).success).toBe(false);
   });
 
-  it('delivers pcapd\'s lines to the syslog socket with the configured priority and tag', async () => {
+  it("delivers pcapd's lines to the syslog socket with the configured priority and tag", async () => {
     const { path, lines } = await listen();
     const root = createLogger({ syslog: { priority: 25, tag: 'pcapd-test', socket: path } });
     root.log.info({ probe: 'syslog-1' }, 'hello syslog');

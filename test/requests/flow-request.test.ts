@@ -13,7 +13,7 @@ import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
 import { eveAlert, eveAlertLine } from '../helpers/eve.js';
 
 const NOW_MS = Date.parse('2026-11-29T10:00:00Z');
-const clock: Clock = { nowMs: () => NOW_MS };
+const clock: Clock = { nowMs: () => NOW_MS, monotonicMs: () => 0 };
 
 function configWith(overrides: Record<string, unknown> = {}): Config {
   return ConfigSchema.parse({
@@ -27,7 +27,16 @@ function context(config = configWith(), node = 'sensor-01'): ParseContext {
   return { config, node, source: 'http', clock, interfaceExists: (name) => name === 'lo', newId: () => 'generated' };
 }
 
-const TCP = { srcIp: '10.0.0.1', srcPort: 51234, destIp: '10.0.0.2', destPort: 80, proto: 'TCP', inIface: 'lo', host: 'sensor-01', flowId: '1718327439123456789' };
+const TCP = {
+  srcIp: '10.0.0.1',
+  srcPort: 51234,
+  destIp: '10.0.0.2',
+  destPort: 80,
+  proto: 'TCP',
+  inIface: 'lo',
+  host: 'sensor-01',
+  flowId: '1718327439123456789',
+};
 
 function parse(body: Record<string, unknown>, ctx = context()) {
   return parseRequest(JSON.stringify(body), ctx);
@@ -52,7 +61,7 @@ function refusal(body: Record<string, unknown>, ctx = context()): PcapdError {
 const at = new Date(NOW_MS - 2000);
 
 describe('a request with eve', () => {
-  it('captures the alert\'s flow on its in_iface, both directions, ending with the flow', () => {
+  it("captures the alert's flow on its in_iface, both directions, ending with the flow", () => {
     const job = accept({ eve: eveAlert(TCP, at), id: 'flow-1' });
     expect(job.interfaces).toEqual([{ name: 'lo' }]);
     expect(job.filter).toBe(
@@ -92,7 +101,7 @@ describe('a request with eve', () => {
     expect(parse({ eve: eveAlert({ ...TCP, host: 'sensor-02' }, at) }, anyHost).kind).toBe('accepted');
   });
 
-  it('falls back from an in_iface this node lacks to the request\'s interface, then to flows.interface', () => {
+  it("falls back from an in_iface this node lacks to the request's interface, then to flows.interface", () => {
     const elsewhere = eveAlert({ ...TCP, inIface: 'eth9' }, at);
     expect(accept({ eve: elsewhere, alias: ['tap'] }).interfaces).toEqual([{ name: 'lo', alias: 'tap' }]);
     expect(accept({ eve: elsewhere }, context(configWith({ flows: { interface: 'tap' } }))).interfaces).toEqual([{ name: 'lo', alias: 'tap' }]);
@@ -101,7 +110,7 @@ describe('a request with eve', () => {
     expect(err.message).toMatch(/in_iface: interface "eth9" does not exist on this host/);
   });
 
-  it('starts back at the flow\'s start on a warm interface, within the ring and general.maxlookback', () => {
+  it("starts back at the flow's start on a warm interface, within the ring and general.maxlookback", () => {
     const warm = configWith({ interface: [{ name: 'lo', warm: true, lookbackseconds: 30, lookbackbytes: 1048576 }] });
     const started = new Date(NOW_MS - 10_500).toISOString();
     expect(accept({ eve: eveAlert({ ...TCP, flowStart: started }, at) }, context(warm)).limits.lookbackSeconds).toBe(12);

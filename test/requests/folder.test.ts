@@ -52,7 +52,11 @@ describe('checkFolder', () => {
   });
 
   it(`rejects more than ${FOLDER_MAX_SEGMENTS} levels`, () => {
-    const err = folderError(Array(FOLDER_MAX_SEGMENTS + 1).fill('x').join('/'));
+    const err = folderError(
+      Array(FOLDER_MAX_SEGMENTS + 1)
+        .fill('x')
+        .join('/'),
+    );
     expect(err.code).toBe('PCAPD_ERR_FOLDER_INVALID');
     expect(err.message).toContain(`more than ${FOLDER_MAX_SEGMENTS} levels`);
   });

@@ -49,7 +49,12 @@ describe('Intake', () => {
       throw new Error('not reached');
     });
     const refused = JSON.stringify({ id: 'r-43', node: 'sensor1', interface: ['lo'], packets: -1, reply: 'redis:answers' });
-    expect(await intake.handle({ body: refused, source: 'redis' })).toMatchObject({ kind: 'rejected', code: 'PCAPD_ERR_REQUEST_INVALID', id: 'r-43', reply: 'redis:answers' });
+    expect(await intake.handle({ body: refused, source: 'redis' })).toMatchObject({
+      kind: 'rejected',
+      code: 'PCAPD_ERR_REQUEST_INVALID',
+      id: 'r-43',
+      reply: 'redis:answers',
+    });
     const unreadable = await intake.handle({ body: '{"id": "r-44", ', source: 'redis' });
     expect(unreadable).toEqual({ kind: 'rejected', code: 'PCAPD_ERR_REQUEST_JSON', message: expect.any(String) });
     const badId = await intake.handle({ body: JSON.stringify({ id: '../x', node: 'sensor1', interface: ['lo'] }), source: 'redis' });

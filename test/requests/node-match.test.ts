@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { PcapdError } from '../../src/errors.js';
-import {
-  matchesNode,
-  nodeTargetOf,
-  PATTERN_COST_BUDGET,
-  PatternCache,
-  patternCost,
-} from '../../src/requests/node-match.js';
+import { matchesNode, nodeTargetOf, PATTERN_COST_BUDGET, PatternCache, patternCost } from '../../src/requests/node-match.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -79,7 +73,7 @@ describe('matchesNode', () => {
     expect(matchesNode({ kind: 'nodere', pattern: '^(a|aa)+$' }, nodeName)).toBe(false);
   });
 
-  it('rejects an invalid pattern with RE2\'s reason', () => {
+  it("rejects an invalid pattern with RE2's reason", () => {
     const err = errorOf(() => matchesNode({ kind: 'nodere', pattern: 'sensor-(' }, 'sensor-01'));
     expect(err.code).toBe('PCAPD_ERR_NODERE_INVALID');
     expect(err.message).toContain('missing )');

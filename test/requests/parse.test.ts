@@ -38,7 +38,7 @@ const config: Config = ConfigSchema.parse({
   ],
 });
 
-const fakeClock: Clock = { nowMs: () => NOW_MS };
+const fakeClock: Clock = { nowMs: () => NOW_MS, monotonicMs: () => 0 };
 
 function context(overrides: Partial<ParseContext> = {}): ParseContext {
   let ids = 0;
@@ -76,12 +76,7 @@ function reject(body: Record<string, unknown> | string | Buffer, ctx = context()
   throw new Error('expected the request to be rejected');
 }
 
-function expectRejected(
-  body: Record<string, unknown> | string | Buffer,
-  code: ErrorCode,
-  message?: string | RegExp,
-  ctx = context(),
-): void {
+function expectRejected(body: Record<string, unknown> | string | Buffer, code: ErrorCode, message?: string | RegExp, ctx = context()): void {
   const err = reject(body, ctx);
   expect(err.code).toBe(code);
   if (typeof message === 'string') expect(err.message).toBe(message);
@@ -155,11 +150,7 @@ describe('parseRequest: schema', () => {
   });
 
   it('rejects a nested value out of range with its path', () => {
-    expectRejected(
-      { ...BASE, segment: { bytes: 100 } },
-      'PCAPD_ERR_REQUEST_INVALID',
-      '/segment/bytes: expected an integer >= 4096, got 100',
-    );
+    expectRejected({ ...BASE, segment: { bytes: 100 } }, 'PCAPD_ERR_REQUEST_INVALID', '/segment/bytes: expected an integer >= 4096, got 100');
   });
 
   it('rejects a timestamp that is neither epoch seconds nor ISO 8601', () => {
@@ -247,7 +238,7 @@ describe('parseRequest: targets', () => {
     expect(parse({ nodere: '\\.lon$', interface: ['lo'] })).toEqual({ kind: 'ignored', why: 'other-node' });
   });
 
-  it('ignores another node\'s request without judging its interfaces, filter or limits', () => {
+  it("ignores another node's request without judging its interfaces, filter or limits", () => {
     const body = { node: 'other', interface: ['no-such-if0'], bpf: 'not a filter', bucket: 'x', folder: '..' };
     expect(parse(body)).toEqual({ kind: 'ignored', why: 'other-node' });
   });
@@ -336,10 +327,13 @@ describe('parseRequest: interfaces', () => {
 
   it('resolves an alias listed by two blocks to both interfaces, as pcapdaemon did', () => {
     const job = accept({ node: 'any', alias: ['both'] });
-    const expected = OTHER_IFACE === 'lo' ? [{ name: 'lo', alias: 'both' }] : [
-      { name: 'lo', alias: 'both' },
-      { name: OTHER_IFACE, alias: 'both' },
-    ];
+    const expected =
+      OTHER_IFACE === 'lo'
+        ? [{ name: 'lo', alias: 'both' }]
+        : [
+            { name: 'lo', alias: 'both' },
+            { name: OTHER_IFACE, alias: 'both' },
+          ];
     expect(job.interfaces).toEqual(expected);
   });
 
@@ -361,7 +355,7 @@ describe('parseRequest: interfaces', () => {
 });
 
 describe('parseRequest: filter', () => {
-  it('rejects a BPF filter that does not compile, with libpcap\'s message', () => {
+  it("rejects a BPF filter that does not compile, with libpcap's message", () => {
     // libpcap: "illegal port number 99999 > 65535"
     expectRejected({ ...BASE, bpf: 'tcp port 99999' }, 'PCAPD_ERR_BPF_INVALID', /^invalid BPF filter: .*99999/);
   });
@@ -592,10 +586,7 @@ describe('parseRequest: the job', () => {
   it('copies alertid, customer, folder and reply when present', () => {
     // A redis: reply needs the redis listener enabled on this node.
     const withRedis = ConfigSchema.parse({ ...config, redis: { ...config.redis, listen: true } });
-    const job = accept(
-      { ...BASE, alertid: 655443, customer: 'acme', folder: 'acme', reply: 'redis:results' },
-      context({ config: withRedis }),
-    );
+    const job = accept({ ...BASE, alertid: 655443, customer: 'acme', folder: 'acme', reply: 'redis:results' }, context({ config: withRedis }));
     expect(job).toMatchObject({ alertid: 655443, customer: 'acme', folder: 'acme', reply: 'redis:results' });
   });
 
@@ -664,7 +655,7 @@ describe('parseRequest: lookback', () => {
   });
 });
 
-describe('parseRequest: pcapdaemon\'s own messages', () => {
+describe("parseRequest: pcapdaemon's own messages", () => {
   // From pcapdaemon's README ("Message format") and its repository's test messages, verbatim but for
   // the pairs its rules say to choose from (node or nodere, interface or alias: one of each kept) and
   // the interface names, which must exist on this host.
@@ -698,15 +689,42 @@ describe('parseRequest: pcapdaemon\'s own messages', () => {
     expect(job.notes).toEqual(['S3 is not enabled here (s3.upload = false): bucket, acl, region, endpoint ignored']);
   });
 
-  it('accepts the README example where S3 is configured with its values, and the repository\'s test messages', () => {
+  it("accepts the README example where S3 is configured with its values, and the repository's test messages", () => {
     const s3: Config = ConfigSchema.parse({
       ...config,
       s3: { upload: true, bucket: 'mybucket', acl: 'public-read', region: 'us-east-1', endpoint: 's3.amazonaws.com' },
     });
     expect(parse({ ...readmeExample, bpf: 'dst host 10.0.0.1' }, context({ config: s3, node: 'node name' })).kind).toBe('accepted');
     const testMessages = [
-      { node: 'any', interface: ['lo'], tags: 'blah,tagme,stuff', bpf: 'port 22', customer: 'importantcustomer', snap: 1500, packets: 25, alertid: 655443, timeout: 15, folder: 'myfolder', bucket: 'mybucket', acl: 'public-read', region: 'us-east-1', endpoint: 's3.amazonaws.com', encryption: true },
-      { bpf: 'host 8.8.8.8', timeout: 300, duration: 1000, bytes: 900, customer: 'blah', node: 'any', packets: 1000, interface: ['lo'], snap: 1500, tags: 'networkipcount,iptype:prefix' },
+      {
+        node: 'any',
+        interface: ['lo'],
+        tags: 'blah,tagme,stuff',
+        bpf: 'port 22',
+        customer: 'importantcustomer',
+        snap: 1500,
+        packets: 25,
+        alertid: 655443,
+        timeout: 15,
+        folder: 'myfolder',
+        bucket: 'mybucket',
+        acl: 'public-read',
+        region: 'us-east-1',
+        endpoint: 's3.amazonaws.com',
+        encryption: true,
+      },
+      {
+        bpf: 'host 8.8.8.8',
+        timeout: 300,
+        duration: 1000,
+        bytes: 900,
+        customer: 'blah',
+        node: 'any',
+        packets: 1000,
+        interface: ['lo'],
+        snap: 1500,
+        tags: 'networkipcount,iptype:prefix',
+      },
     ];
     for (const message of testMessages) expect(parse(message, context({ config: s3 })).kind).toBe('accepted');
   });

@@ -29,14 +29,9 @@ describe('parseDestination: a reply or results destination', () => {
 
 describe('unreachableReason: whether this configuration sends there', () => {
   const config = parseConfigText(
-    [
-      '[redis]',
-      'listen = true',
-      '[sqs]',
-      'listen = true',
-      'region = "us-east-1"',
-      'url = "https://sqs.us-east-1.amazonaws.com/123456789012/requests"',
-    ].join('\n'),
+    ['[redis]', 'listen = true', '[sqs]', 'listen = true', 'region = "us-east-1"', 'url = "https://sqs.us-east-1.amazonaws.com/123456789012/requests"'].join(
+      '\n',
+    ),
     'reply.toml',
   );
 
@@ -45,12 +40,10 @@ describe('unreachableReason: whether this configuration sends there', () => {
   });
 
   it('connects to no broker whose listener is off', () => {
-    expect(unreachableReason({ transport: 'kafka', name: 'x' }, config)).toBe(
-      'kafka: the kafka listener is not enabled here ([kafka] listen = false)',
-    );
+    expect(unreachableReason({ transport: 'kafka', name: 'x' }, config)).toBe('kafka: the kafka listener is not enabled here ([kafka] listen = false)');
   });
 
-  it('sends to SQS queues on the request queue\'s endpoint only', () => {
+  it("sends to SQS queues on the request queue's endpoint only", () => {
     expect(unreachableReason({ transport: 'sqs', name: 'https://sqs.us-east-1.amazonaws.com/123456789012/replies' }, config)).toBeUndefined();
     expect(unreachableReason({ transport: 'sqs', name: 'https://attacker.example/123/q' }, config)).toBe(
       'sqs: the queue must be on https://sqs.us-east-1.amazonaws.com',

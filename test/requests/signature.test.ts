@@ -16,7 +16,7 @@ import { parseRequest, type ParseContext } from '../../src/requests/parse.js';
 import { requestObjectOf, signRequestText } from '../../src/requests/signature.js';
 
 const NOW_SECONDS = Date.parse('2026-11-25T12:00:00Z') / 1000;
-const clock: Clock = { nowMs: () => NOW_SECONDS * 1000 };
+const clock: Clock = { nowMs: () => NOW_SECONDS * 1000, monotonicMs: () => 0 };
 const SECRET = 'a'.repeat(16) + 'signing-secret-for-tests';
 const OLD_SECRET = 'b'.repeat(16) + 'the-previous-secret-here';
 
@@ -94,9 +94,9 @@ describe('a node with signing required', () => {
 
   it('checks the inner request with the same schema: a typo inside is still a typo', () => {
     expect(refusal(envelope({ ...REQUEST, pakets: 5 }, SECRET), required).code).toBe('PCAPD_ERR_REQUEST_UNKNOWN_FIELD');
-    expect(refusal(JSON.stringify({ signed: '{"node":', signature: `sha256=${createHmac('sha256', SECRET).update('{"node":').digest('hex')}` }), required).code).toBe(
-      'PCAPD_ERR_REQUEST_JSON',
-    );
+    expect(
+      refusal(JSON.stringify({ signed: '{"node":', signature: `sha256=${createHmac('sha256', SECRET).update('{"node":').digest('hex')}` }), required).code,
+    ).toBe('PCAPD_ERR_REQUEST_JSON');
   });
 
   it('treats an object with a third key as a request, not an envelope (and so refuses it)', () => {
@@ -130,7 +130,9 @@ describe('[signing] configuration', () => {
   });
 
   it('keeps request ids at least as long as the replay window', () => {
-    expect(build(`[signing]\nsecrets = ["${SECRET}"]\nwindow = 600\n[scheduler]\ndedupwindow = 300`)).toThrow(/scheduler\.dedupwindow.*signing\.window \(600\)/);
+    expect(build(`[signing]\nsecrets = ["${SECRET}"]\nwindow = 600\n[scheduler]\ndedupwindow = 300`)).toThrow(
+      /scheduler\.dedupwindow.*signing\.window \(600\)/,
+    );
   });
 
   it('never shows a secret in check-config output', () => {
@@ -140,7 +142,7 @@ describe('[signing] configuration', () => {
   });
 });
 
-describe('requestObjectOf (what result events read a refused request\'s id and reply from)', () => {
+describe("requestObjectOf (what result events read a refused request's id and reply from)", () => {
   it('looks inside an envelope', () => {
     expect(requestObjectOf(envelope(REQUEST, SECRET))).toEqual(REQUEST);
     expect(requestObjectOf(JSON.stringify(REQUEST))).toEqual(REQUEST);

@@ -41,7 +41,14 @@ async function bashWith(library: string, snippet: string): Promise<string> {
 }
 
 describe('Go for the test servers (scripts/services/go.sh)', () => {
-  for (const [version, recent] of [['go1.19.8', false], ['go1.24.9', false], ['go1.25.0', true], ['go1.26.8', true], ['go2.0.1', true], ['devel', false]] as const) {
+  for (const [version, recent] of [
+    ['go1.19.8', false],
+    ['go1.24.9', false],
+    ['go1.25.0', true],
+    ['go1.26.8', true],
+    ['go2.0.1', true],
+    ['devel', false],
+  ] as const) {
     it(`counts ${version} as ${recent ? 'recent enough' : 'too old'} for versitygw`, async () => {
       await stub('go', `[ "$1 $2" = "env GOVERSION" ] && echo ${version}`);
       expect(await bashWith('scripts/services/go.sh', 'go_is_recent && echo yes || echo no')).toBe(recent ? 'yes' : 'no');
@@ -61,7 +68,8 @@ describe('Node.js for pcapd (scripts/lib/node.sh)', () => {
 
   it('refuses a node older than 20.18.1', async () => {
     // A real node, made to report an old version.
-    const lie = 'const code = process.argv.splice(1, 1)[0]; Object.defineProperty(process, "versions", { value: { ...process.versions, node: "18.20.4" } }); eval(code)';
+    const lie =
+      'const code = process.argv.splice(1, 1)[0]; Object.defineProperty(process, "versions", { value: { ...process.versions, node: "18.20.4" } }); eval(code)';
     await stub('node', `exec '${process.execPath}' -e '${lie}' -- "$2" "$3"`);
     expect(await bashWith('scripts/lib/node.sh', 'node_is_recent && echo yes || echo no')).toBe('no');
   });

@@ -73,12 +73,27 @@ describe('CloudsharkSink', () => {
     });
     const sink = new CloudsharkSink({ settings: settings(), log });
     await sink.deliver(finishedCapture([smallPcap('tags-r2.pcap')], job));
-    expect(server.uploads[0]?.tags).toEqual(['customer:acme_inc', 'alertid:77', 'ids', 'high', 'alias:public', 'node:sensor1', 'interface:eth0', 'snaplength:1500']);
+    expect(server.uploads[0]?.tags).toEqual([
+      'customer:acme_inc',
+      'alertid:77',
+      'ids',
+      'high',
+      'alias:public',
+      'node:sensor1',
+      'interface:eth0',
+      'snaplength:1500',
+    ]);
     await sink.close();
   });
 
   it('tags a multi-interface pcapng with every interface and each alias once', () => {
-    const job = makeJob({ interfaces: [{ name: 'eth0', alias: 'both' }, { name: 'eth1', alias: 'both' }], snaplenBytes: 500 });
+    const job = makeJob({
+      interfaces: [
+        { name: 'eth0', alias: 'both' },
+        { name: 'eth1', alias: 'both' },
+      ],
+      snaplenBytes: 500,
+    });
     const file = deliverable('x.pcapng', [Buffer.alloc(4)], { interfaces: ['eth0', 'eth1'] });
     expect(cloudsharkTags(finishedCapture([file], job), file)).toBe('alias:both,node:sensor1,interface:eth0+eth1,snaplength:500');
   });
@@ -92,7 +107,7 @@ describe('CloudsharkSink', () => {
     await sink.close();
   });
 
-  it('fails without retry for a wrong token, quoting Cloudshark\'s message but never the token', async () => {
+  it("fails without retry for a wrong token, quoting Cloudshark's message but never the token", async () => {
     const sink = new CloudsharkSink({ settings: settings({ token: 'not-the-token' }), log });
     await expectSinkError(sink.deliver(finishedCapture([smallPcap('t.pcap')])), false, /HTTP 401: invalid API token/);
     await sink.deliver(finishedCapture([smallPcap('t.pcap')])).catch((err: Error) => expect(err.message).not.toContain('not-the-token'));

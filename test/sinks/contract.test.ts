@@ -53,7 +53,10 @@ function localFixture(): SinkFixture {
     teardown: () => rm(base, { recursive: true, force: true }),
     working: () => new LocalSink({ rootDir: join(base, 'root'), log }),
     unreachable: () => new LocalSink({ rootDir: join(base, 'not-a-folder', 'root'), log }),
-    refused: (capture) => ({ sink: new LocalSink({ rootDir: join(base, 'root'), log }), capture: { ...capture, job: { ...capture.job, folder: '../escape' } } }),
+    refused: (capture) => ({
+      sink: new LocalSink({ rootDir: join(base, 'root'), log }),
+      capture: { ...capture, job: { ...capture.job, folder: '../escape' } },
+    }),
     read: (location) => readFile(location),
     copies: async (fileName) => (await readdir(join(base, 'root')).catch(() => [])).filter((name) => name.startsWith(fileName.replace(/\.pcap$/, ''))).length,
   };

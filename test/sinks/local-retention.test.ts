@@ -76,7 +76,10 @@ it('pcapd files prune --dry-run reports the oldest files past retention.maxbytes
   expect(dryRun.stdout).toContain('4 file(s)');
   expect(dryRun.stdout).toContain('2 would be removed');
   const named = dryRun.stdout.split('\n').filter((line) => line.startsWith('would remove '));
-  expect(named).toEqual([expect.stringContaining(`would remove ${files[0]!.split('/').pop()} (maxbytes`), expect.stringContaining(`would remove ${files[1]!.split('/').pop()} (maxbytes`)]);
+  expect(named).toEqual([
+    expect.stringContaining(`would remove ${files[0]!.split('/').pop()} (maxbytes`),
+    expect.stringContaining(`would remove ${files[1]!.split('/').pop()} (maxbytes`),
+  ]);
   expect(await tree(daemon.captureDir)).toEqual(before);
 
   const pruned = await pcapd('files', 'prune', '-config', config);

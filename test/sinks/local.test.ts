@@ -127,7 +127,14 @@ describe('LocalSink', () => {
   it('records the request id, name, node, interfaces and start time in a sidecar beside each file', async () => {
     const startedAt = new Date('2026-03-04T05:06:07.890Z');
     const job = { ...makeJob({ id: 'side-1', alertid: 77 }), name: 'sip-trunk' };
-    const finished: FinishedCapture = { job, segment: 2, final: false, reason: 'segment', startedAt, files: [{ ...file('s.pcap', [Buffer.from('x')]), packets: 5, interfaces: ['veth9'] }] };
+    const finished: FinishedCapture = {
+      job,
+      segment: 2,
+      final: false,
+      reason: 'segment',
+      startedAt,
+      files: [{ ...file('s.pcap', [Buffer.from('x')]), packets: 5, interfaces: ['veth9'] }],
+    };
     const [path] = (await newSink().deliver(finished)).locations;
     expect(await readSidecar(path ?? '')).toEqual({
       id: 'side-1',
@@ -223,7 +230,9 @@ describe('LocalSink', () => {
     await expect(newSink().deliver(capture([file('a/b.pcap', [Buffer.from('x')])]))).rejects.toMatchObject({ sink: 'local', retriable: false });
     await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: '../out' })))).rejects.toMatchObject({ retriable: false });
     await writeFile(join(root, 'blocker'), 'x');
-    await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: 'blocker/sub' })))).rejects.toMatchObject({ retriable: true });
+    await expect(newSink().deliver(capture([file('x.pcap', [Buffer.from('x')])], makeJob({ folder: 'blocker/sub' })))).rejects.toMatchObject({
+      retriable: true,
+    });
   });
 
   it('reports a folder that is a file with the path and errno code', async () => {

@@ -140,7 +140,9 @@ describe('S3Sink uploads', () => {
     await asked.deliver(finishedCapture([smallPcap('asked.pcap')], makeJob({ id: 'asked', request: { node: 'x', interface: ['eth0'], encryption: true } })));
     expect((await motoClient.send(new HeadObjectCommand({ Bucket: motoBucket, Key: 'asked.pcap' }))).ServerSideEncryption).toBe('AES256');
     const configured = new S3Sink({ settings: s3Settings(motoServer, { bucket: motoBucket, encryption: true }), log });
-    await configured.deliver(finishedCapture([smallPcap('kept.pcap')], makeJob({ id: 'kept', request: { node: 'x', interface: ['eth0'], encryption: false } })));
+    await configured.deliver(
+      finishedCapture([smallPcap('kept.pcap')], makeJob({ id: 'kept', request: { node: 'x', interface: ['eth0'], encryption: false } })),
+    );
     expect((await motoClient.send(new HeadObjectCommand({ Bucket: motoBucket, Key: 'kept.pcap' }))).ServerSideEncryption).toBe('AES256');
     asked.close();
     configured.close();
@@ -170,7 +172,11 @@ describe('S3Sink uploads', () => {
   it('refuses, without retry, a per-request override the allowlist does not name', async () => {
     const sink = sinkFor(vgw, { allowbuckets: ['other-*'] });
     const job = makeJob({ id: 'evil', request: { node: 'x', interface: ['eth0'], endpoint: 'https://attacker.example', bucket: 'loot' } });
-    await expectSinkError(sink.deliver(finishedCapture([smallPcap('evil.pcap')], job)), false, /bucket "loot" is not allowed.*endpoint "https:\/\/attacker.example" is not allowed/);
+    await expectSinkError(
+      sink.deliver(finishedCapture([smallPcap('evil.pcap')], job)),
+      false,
+      /bucket "loot" is not allowed.*endpoint "https:\/\/attacker.example" is not allowed/,
+    );
     sink.close();
   });
 });

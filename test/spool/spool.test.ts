@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { SinkError } from '../../src/errors.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
@@ -24,6 +25,7 @@ import { run } from '../helpers/exec.js';
 import { makeJob, makeOutcome } from '../helpers/job.js';
 import { deliverable, finishedCapture, pcapChunks, smallPcap } from '../helpers/pcap-buffer.js';
 import { createBucket, getObjectBytes, listKeys, removeBucket, s3Settings, testClient, uniqueBucket, versitygw } from '../helpers/s3.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MIB = 1024 * 1024;
 const { log } = createLogger({ level: 'silent' });
@@ -36,14 +38,19 @@ interface Harness {
   spool: Spool;
   changes: SpoolChange[];
   metrics: Metrics;
-  clock: { offsetMs: number; nowMs(): number };
+  clock: { offsetMs: number; nowMs(): number; monotonicMs(): number };
+  settings: Config['spool'];
 }
 
 function settings(overrides: Partial<Config['spool']> = {}): Config['spool'] {
   return { dir: join(dir, 'spool'), maxbytes: 64 * MIB, maxage: 3600, retrybase: 1, retrymax: 2, cullinterval: 3600, ...overrides };
 }
 
-async function openSpool(sinks: () => readonly Sink[], overrides: Partial<Config['spool']> = {}, options: { random?: () => number; open?: boolean } = {}): Promise<Harness> {
+async function openSpool(
+  sinks: () => readonly Sink[],
+  overrides: Partial<Config['spool']> = {},
+  options: { random?: () => number; open?: boolean } = {},
+): Promise<Harness> {
   const changes: SpoolChange[] = [];
   const metrics = new Metrics({ version: 'test', libpcap: 'test', defaults: false });
   const clock = {
@@ -51,6 +58,7 @@ async function openSpool(sinks: () => readonly Sink[], overrides: Partial<Config
     nowMs() {
       return Date.now() + this.offsetMs;
     },
+    monotonicMs: () => performance.now(),
   };
   const spool = new Spool({
     settings: () => settings(overrides),
@@ -63,7 +71,7 @@ async function openSpool(sinks: () => readonly Sink[], overrides: Partial<Config
   });
   if (options.open ?? true) await spool.open(0);
   spools.push(spool);
-  return { spool, changes, metrics, clock };
+  return { spool, changes, metrics, clock, settings: settings(overrides) };
 }
 
 /** A local sink whose root lies below a plain file until fix() removes it. */
@@ -84,16 +92,6 @@ async function breakableLocal(): Promise<{ sink: LocalSink; root: string; fix():
   };
 }
 
-async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = metrics.registry.getSingleMetric(name);
   if (!metric) throw new Error(`no metric ${name}`);
@@ -102,8 +100,34 @@ async function metricValue(metrics: Metrics, name: string, labels: Record<string
   return match?.value ?? 0;
 }
 
-function sinkError(sinkName: string, retriable = true): Error {
-  return Object.assign(new Error(`${sinkName} down`), { retriable });
+type SinkName = 'local' | 's3' | 'cloudshark';
+const SINK_CODES = { local: 'PCAPD_ERR_SINK_LOCAL', s3: 'PCAPD_ERR_SINK_S3', cloudshark: 'PCAPD_ERR_SINK_CLOUDSHARK' } as const;
+
+/** A sink's failure as the sinks raise it: the spool decides from `retriable` alone (src/spool/retry.ts). */
+function sinkError(sinkName: SinkName, retriable = true): SinkError {
+  return new SinkError(SINK_CODES[sinkName], sinkName, `${sinkName} down (test)`, { retriable });
+}
+
+let tracers = 0;
+
+/**
+ * Proves that `sink`'s retry worker has passed over every capture spooled
+ * before now, so that a capture it left alone was not due, rather than not
+ * due yet. The clock moves past any backoff (retrymax), then a tracer capture
+ * is spooled for `sink` and made due; the worker tries due captures one at a
+ * time, oldest first, so once the tracer has been tried, any earlier capture
+ * that was due (a non-retriable failure retried after a backoff, say) has
+ * been tried before it.
+ */
+async function tracerTried(harness: Harness, sink: SinkName): Promise<void> {
+  harness.clock.offsetMs += harness.settings.retrymax * 1000 + 1000;
+  const id = `tracer-${++tracers}`;
+  const { key } = await harness.spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink, error: sinkError(sink) }], makeOutcome(id));
+  expect(harness.spool.retryNow([key])).toEqual([key]);
+  await waitFor(`the tracer ${id} tried by the ${sink} worker`, async () => {
+    const entry = await harness.spool.store.readEntry(key);
+    return entry === undefined || (entry.kind === 'valid' && (entry.delivered.has(sink) || (entry.state.sinks[sink]?.failures ?? 0) >= 2));
+  });
 }
 
 beforeAll(async () => {
@@ -137,17 +161,21 @@ describe('Spool', () => {
     const entryDir = join(dir, 'spool', 'entries', key);
     expect((await readdir(entryDir)).sort()).toEqual(['capture.json', 'file-0.pcap', 'state.json']);
     expect((await readFile(join(entryDir, 'file-0.pcap'))).equals(Buffer.concat(file.chunks))).toBe(true);
-    expect(JSON.parse(await readFile(join(entryDir, 'capture.json'), 'utf8'))).toMatchObject({ id: 'r1', sinks: ['local'], files: [{ name: 'cap-r1.pcap', bytes: file.bytes }] });
+    expect(JSON.parse(await readFile(join(entryDir, 'capture.json'), 'utf8'))).toMatchObject({
+      id: 'r1',
+      sinks: ['local'],
+      files: [{ name: 'cap-r1.pcap', bytes: file.bytes }],
+    });
     expect(await metricValue(metrics, 'pcapd_spool_files')).toBe(1);
     expect(await metricValue(metrics, 'pcapd_spool_pending', { sink: 'local', state: 'retrying' })).toBe(1);
 
     await local.fix();
-    const delivered = await until(() => changes.find((change) => change.kind === 'delivered'), 'the spooled delivery');
+    const delivered = await waitFor('the spooled delivery', () => changes.find((change) => change.kind === 'delivered'));
 
     expect(delivered.deliveries).toEqual([{ sink: 'local', locations: [join(local.root, 'cap-r1.pcap')] }]);
     expect(delivered.pending).toEqual([]);
     expect((await readFile(join(local.root, 'cap-r1.pcap'))).equals(Buffer.concat(file.chunks))).toBe(true);
-    await until(() => spool.stats().captures === 0, 'the entry removed');
+    await waitFor('the entry removed', () => spool.stats().captures === 0);
     expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
     expect(await metricValue(metrics, 'pcapd_spool_culled_total', { reason: 'delivered' })).toBe(1);
     expect(await metricValue(metrics, 'pcapd_delivery_retries_total', { sink: 'local', outcome: 'ok' })).toBe(1);
@@ -161,10 +189,10 @@ describe('Spool', () => {
     const store = new SpoolStore(join(dir, 'spool'));
     const waits: number[] = [];
     for (const failures of [2, 3]) {
-      const entry = await until(async () => {
+      const entry = await waitFor(`failure ${failures}`, async () => {
         const read = await store.readEntry(key);
         return read?.kind === 'valid' && (read.state.sinks['local']?.failures ?? 0) >= failures ? read : undefined;
-      }, `failure ${failures}`);
+      });
       const sinkState = entry.state.sinks['local'];
       waits.push(Date.parse(sinkState?.nextAttemptAt ?? '') - Date.parse(sinkState?.lastAttemptAt ?? ''));
     }
@@ -178,7 +206,8 @@ describe('Spool', () => {
     const client = testClient(s3);
     const bucket = uniqueBucket('later');
     const sink = new S3Sink({ settings: s3Settings(s3, { bucket }), log });
-    const { spool, changes } = await openSpool(() => [sink]);
+    const harness = await openSpool(() => [sink]);
+    const { spool, changes } = harness;
     const capture = finishedCapture([smallPcap('nf-r5.pcap')], makeJob({ id: 'r5' }));
     const first = await sink.deliver(capture).catch((err: unknown) => err);
     expect(first).toMatchObject({ retriable: false });
@@ -186,13 +215,14 @@ describe('Spool', () => {
     const { view } = await spool.add(capture, [{ sink: 's3', error: first }], makeOutcome('r5'));
     expect(view.pending).toEqual([]);
     expect(view.failures).toEqual([expect.objectContaining({ sink: 's3', code: 'PCAPD_ERR_SINK_S3', segment: 0 })]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(changes).toEqual([]);
+    await tracerTried(harness, 's3');
+    expect(changes.filter((change) => change.record.id === 'r5')).toEqual([]);
+    expect(await metricValue(harness.metrics, 'pcapd_spool_pending', { sink: 's3', state: 'failed' })).toBe(2); // r5 and the tracer
 
     try {
       await createBucket(client, bucket);
       expect(spool.retryNow(['r5'])).toHaveLength(1);
-      const delivered = await until(() => changes.find((change) => change.kind === 'delivered'), 'delivery after retryNow');
+      const delivered = await waitFor('delivery after retryNow', () => changes.find((change) => change.kind === 'delivered'));
       expect(delivered.deliveries).toEqual([{ sink: 's3', locations: [`s3://${bucket}/nf-r5.pcap`] }]);
       expect(delivered.failures).toEqual([]);
       expect((await getObjectBytes(client, bucket, 'nf-r5.pcap')).equals(Buffer.concat(capture.files[0]?.chunks ?? []))).toBe(true);
@@ -200,6 +230,31 @@ describe('Spool', () => {
       sink.close();
       await removeBucket(client, bucket);
     }
+  });
+
+  it('never retries a failure its sink called not retriable, though the sink would take the capture now', async () => {
+    const root = join(dir, 'local-up');
+    const harness = await openSpool(() => [new LocalSink({ rootDir: root, log })]);
+    const { key, view } = await harness.spool.add(
+      finishedCapture([smallPcap('final-r7.pcap')], makeJob({ id: 'r7' })),
+      [{ sink: 'local', error: sinkError('local', false) }],
+      makeOutcome('r7'),
+    );
+    expect(view.failures).toEqual([expect.objectContaining({ sink: 'local', code: 'PCAPD_ERR_SINK_LOCAL' })]);
+    expect(view.pending).toEqual([]);
+
+    await tracerTried(harness, 'local');
+    // The tracer, retriable, was delivered; the capture before it was never tried.
+    expect(await readdir(root)).toEqual([`tracer-${tracers}.pcap`]);
+    const entry = await harness.spool.store.readEntry(key);
+    expect(entry?.kind === 'valid' ? entry.state.sinks['local'] : undefined).toMatchObject({ failed: true, failures: 1 });
+    expect(await metricValue(harness.metrics, 'pcapd_delivery_retries_total', { sink: 'local', outcome: 'ok' })).toBe(1);
+    expect(await metricValue(harness.metrics, 'pcapd_spool_pending', { sink: 'local', state: 'failed' })).toBe(1);
+
+    // Only an explicit retry tries it again, and then it arrives.
+    expect(harness.spool.retryNow(['r7'])).toEqual([key]);
+    await waitFor('r7 delivered after retryNow', () => harness.changes.find((change) => change.kind === 'delivered' && change.record.id === 'r7'));
+    expect((await readdir(root)).sort()).toEqual(['final-r7.pcap', `tracer-${tracers}.pcap`]);
   });
 
   it('after a restart, resumes at once and never re-sends to a sink whose delivered marker is on disk', async () => {
@@ -213,15 +268,22 @@ describe('Spool', () => {
     try {
       const first = await openSpool(() => [local.sink, s3Down], { retrybase: 1, retrymax: 1 });
       const capture = finishedCapture([smallPcap('resume-r6.pcap')], makeJob({ id: 'r6' }));
-      await first.spool.add(capture, [{ sink: 'local', error: sinkError('local') }, { sink: 's3', error: sinkError('s3') }], makeOutcome('r6'));
+      await first.spool.add(
+        capture,
+        [
+          { sink: 'local', error: sinkError('local') },
+          { sink: 's3', error: sinkError('s3') },
+        ],
+        makeOutcome('r6'),
+      );
       await local.fix();
-      await until(() => first.changes.find((change) => change.kind === 'delivered'), 'the local delivery');
+      await waitFor('the local delivery', () => first.changes.find((change) => change.kind === 'delivered'));
       await first.spool.close();
 
       // The local sink would fail now if tried again; it must not be.
       await local.breakAgain();
       const restarted = await openSpool(() => [local.sink, s3Up], { retrybase: 60, retrymax: 60 });
-      const delivered = await until(() => restarted.changes.find((change) => change.kind === 'delivered'), 's3 after the restart', 10_000);
+      const delivered = await waitFor('s3 after the restart', () => restarted.changes.find((change) => change.kind === 'delivered'), 10_000);
 
       expect(delivered.deliveries.map((delivery) => delivery.sink).sort()).toEqual(['local', 's3']);
       expect(await listKeys(client, bucket)).toEqual(['resume-r6.pcap']);
@@ -238,18 +300,28 @@ describe('Spool', () => {
     const cloudshark = await startCloudsharkServer();
     cloudshark.holdUploads(true);
     const local = await breakableLocal();
-    const hanging = new CloudsharkSink({ settings: ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port: cloudshark.port, token: cloudshark.token, upload: true }), log });
+    const hanging = new CloudsharkSink({
+      settings: ConfigSchema.shape.cloudshark.parse({ scheme: 'http', host: '127.0.0.1', port: cloudshark.port, token: cloudshark.token, upload: true }),
+      log,
+    });
     try {
       const { spool, changes } = await openSpool(() => [local.sink, hanging]);
       for (const id of ['h1', 'h2']) {
-        await spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink: 'local', error: sinkError('local') }, { sink: 'cloudshark', error: sinkError('cloudshark') }], makeOutcome(id));
+        await spool.add(
+          finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })),
+          [
+            { sink: 'local', error: sinkError('local') },
+            { sink: 'cloudshark', error: sinkError('cloudshark') },
+          ],
+          makeOutcome(id),
+        );
       }
       await cloudshark.waitForAttempt(1);
       await local.fix();
-      await until(() => changes.filter((change) => change.kind === 'delivered').length === 2 || undefined, 'both local deliveries while Cloudshark hangs');
+      await waitFor('both local deliveries while Cloudshark hangs', () => changes.filter((change) => change.kind === 'delivered').length === 2);
       expect((await readdir(local.root)).sort()).toEqual(['.h1.pcap.json', '.h2.pcap.json', 'h1.pcap', 'h2.pcap']);
       cloudshark.holdUploads(false);
-      await until(() => spool.stats().captures === 0, 'both captures delivered to Cloudshark as well');
+      await waitFor('both captures delivered to Cloudshark as well', () => spool.stats().captures === 0);
       expect(cloudshark.uploads.map((upload) => upload.filename).sort()).toEqual(['h1.pcap', 'h2.pcap']);
     } finally {
       await hanging.close();
@@ -278,7 +350,9 @@ describe('Spool', () => {
     expect(await metricValue(harness.metrics, 'pcapd_spool_culled_total', { reason: 'age' })).toBe(2);
     const culled = harness.changes.filter((change) => change.kind === 'culled');
     expect(culled.map((change) => change.record.id)).toEqual(['old', 'mid', 'new']);
-    expect(culled[0]?.failures).toEqual([{ sink: 'local', code: 'PCAPD_ERR_SPOOL_CULLED', segment: 0, message: 'removed from the spool to stay within spool.maxbytes' }]);
+    expect(culled[0]?.failures).toEqual([
+      { sink: 'local', code: 'PCAPD_ERR_SPOOL_CULLED', segment: 0, message: 'removed from the spool to stay within spool.maxbytes' },
+    ]);
     expect(harness.spool.stats().captures).toBe(1);
   });
 
@@ -325,9 +399,9 @@ describe('Spool', () => {
     await local.fix();
     const store = new SpoolStore(join(dir, 'spool'));
     const id = await store.control.writeRequest({ action: 'retry', targets: [key], requestedAt: new Date().toISOString() });
-    const result = await until(() => store.control.takeResult(id), 'the answer');
+    const result = await waitFor('the answer', () => store.control.takeResult(id));
     expect(result).toEqual({ ok: true, message: 'the running pcapd retries 1 capture(s) now', rearmed: [key] });
-    await until(async () => (await readdir(join(dir, 'spool', 'entries'))).length === 0 || undefined, 'the retried entry delivered and removed');
+    await waitFor('the retried entry delivered and removed', async () => (await readdir(join(dir, 'spool', 'entries'))).length === 0);
   });
 });
 
