@@ -38,7 +38,7 @@ export const interfaceRemoval: Drill = {
     ctx.step(`capture on ${doomed.hostIf} recorded ${FRAMES} packets; deleting the veth`);
     await run('ip', ['link', 'del', doomed.hostIf]);
     const ended = (await daemon.waitForState('ifgone-1', ['done', 'failed'], 15_000)) as Outcome;
-    const files = (await readdir(daemon.captureDir)).filter((name) => name.includes('-ifgone-1.'));
+    const files = (await readdir(daemon.captureDir)).filter((name) => !name.startsWith('.') && name.includes('-ifgone-1.'));
     const packetsInFile = files[0] === undefined ? 0 : (await readPackets(join(daemon.captureDir, files[0]))).length;
     ctx.step(
       `capture ended: ${ended.state}, reason ${ended.reason ?? '-'} (${ended.error?.code ?? 'no code'}), ${ended.packets} packets; file read back by tshark: ${packetsInFile} packets`,

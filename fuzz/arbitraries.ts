@@ -1052,7 +1052,7 @@ const queryPart = fc.oneof(
     '&&',
     '?',
   ),
-  fc.tuple(fc.constantFrom('wait', 'timeout', 'file', 'x'), pathSegment).map(([k, v]) => `${k}=${v}`),
+  fc.tuple(fc.constantFrom('wait', 'timeout', 'file', 'x', 'id', 'from', 'limit', 'cursor'), pathSegment).map(([k, v]) => `${k}=${v}`),
 );
 
 export const httpCase: fc.Arbitrary<HttpCase> = fc.record({
@@ -1076,9 +1076,17 @@ export const httpCase: fc.Arbitrary<HttpCase> = fc.record({
         '/CAPTURES',
         '/captures?',
         '/captures#x',
+        '/files',
+        '/files/',
+        '/files/../config.toml',
+        '/files/%2e%2e/x.pcap',
+        '/files/a%2fb.pcap',
+        '/files/a%00.pcap',
+        '/files//etc/passwd.pcap',
       ),
     },
     { weight: 2, arbitrary: fc.tuple(pathSegment, fc.constantFrom('', '/pcap', '/x', '/')).map(([segment, tail]) => `/captures/${segment}${tail}`) },
+    { weight: 1, arbitrary: fc.tuple(pathSegment, fc.constantFrom('', '.pcap', '.pcapng', '/x.pcap')).map(([segment, tail]) => `/files/${segment}${tail}`) },
   ),
   query: fc.array(queryPart, { maxLength: 3 }).map((parts) => (parts.length === 0 ? '' : `?${parts.join('&')}`)),
   headers: fc.record(
@@ -1101,6 +1109,7 @@ export const httpCase: fc.Arbitrary<HttpCase> = fc.record({
       accept: fc.constantFrom('application/json', '*/*', 'text/html', ''),
       'content-encoding': fc.constantFrom('gzip', 'br', 'identity', 'x'),
       'x-request-id': headerValue,
+      range: fc.oneof(fc.constantFrom('bytes=0-9', 'bytes=-5', 'bytes=99999999-', 'bytes=5-2', 'bytes=0-1,3-4'), headerValue),
     },
     { requiredKeys: [] },
   ),

@@ -62,8 +62,8 @@ async function help(args: readonly string[]): Promise<number> {
   if (isHelpFlag(topic)) return printed(commandUsage('help'));
   if (!isCommand(topic)) throw unknownCommand(topic);
   if (extra.length > 0) helpOnly('help', extra);
-  // request and spool answer --help themselves, with their own texts.
-  return topic === 'request' || topic === 'spool' ? main([topic, '--help']) : printed(commandUsage(topic));
+  // request, spool and files answer --help themselves, with their own texts.
+  return topic === 'request' || topic === 'spool' || topic === 'files' ? main([topic, '--help']) : printed(commandUsage(topic));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -93,6 +93,13 @@ async function main(argv: string[]): Promise<number> {
     case 'spool': {
       const { spoolCommand } = await import('./commands/spool.js');
       return spoolCommand(rest, defaultConfigPath, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
+    }
+    case 'files': {
+      const { filesCommand } = await import('./commands/files.js');
+      return filesCommand(rest, defaultConfigPath, {
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
       });

@@ -29,6 +29,7 @@ import { ResultPublisher } from './results/publisher.js';
 import { DeliveryService } from './delivery/delivery.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { createLocalRoot, LocalSink } from './sinks/local.js';
+import { LocalRetention } from './sinks/local-retention.js';
 import type { Sink } from './sinks/sink.js';
 import { Spool } from './spool/spool.js';
 import { VERSION } from './version.js';
@@ -98,6 +99,8 @@ export class Daemon {
   private readonly warm: WarmInterfaces;
   /** The [[capture]] blocks' named captures. */
   private readonly configCaptures: ConfigCaptures;
+  /** [retention]: removes the oldest files under general.localdir past its limits. */
+  private readonly retention: LocalRetention;
   private readonly options: DaemonOptions;
   /** Read once at start: capabilities do not change under a running process. */
   private readonly permission: CapturePermission = capturePermission();
@@ -161,6 +164,7 @@ export class Daemon {
       cancel: (name) => this.scheduler.cancel(name),
       log: this.root.log.child({ component: 'config-captures' }),
     });
+    this.retention = new LocalRetention({ config: () => this.config, log: this.root.log, metrics: this.metrics, clock });
   }
 
   /** What every listener calls: the intake's decision, and the result event once there is one. */
@@ -183,6 +187,7 @@ export class Daemon {
     // Opening is asynchronous (each reader opens on its own thread): requests
     // arriving before a warm interface is up take the cold path.
     await this.warm.reconcile(warmSettings(this.config));
+    this.retention.start();
     this.listeners = await this.buildListeners(this.config);
     for (const listener of this.listeners) await listener.start(this.handleRequest);
     await this.configCaptures.start(this.handleRequest);
@@ -262,6 +267,7 @@ export class Daemon {
     const drainMs = this.config.scheduler.drainseconds * 1000;
     const [{ unfinished }] = await Promise.all([this.scheduler.drain(drainMs), Promise.allSettled(this.listeners.map((listener) => listener.stop()))]);
     await this.results.close();
+    await this.retention.stop();
     await this.warm.close();
     // A sink still busy after drainseconds must not cost the capture: it waits in the spool for the restart.
     const spooled = unfinished > 0 ? await this.delivery.spoolUnfinished(this.log) : 0;

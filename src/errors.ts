@@ -45,6 +45,10 @@ export const ERROR_CODES = {
   PCAPD_ERR_CAPTURE_FILE_GONE: 'the file the local sink wrote for this capture was deleted or moved since',
   PCAPD_ERR_UNAUTHORIZED: 'the HTTP API needs a valid bearer token',
   PCAPD_ERR_NOT_FOUND: 'no such HTTP route',
+  PCAPD_ERR_PATH_INVALID:
+    'a path under general.localdir (GET /files/...) is empty, absolute, has "..", ".", a hidden or empty component, an encoded dot, slash or backslash, a NUL, a backslash, leads outside the root through a symlink, or is not a .pcap/.pcapng file',
+  PCAPD_ERR_FILE_NOT_FOUND: 'no capture file at this path under general.localdir (never written, or removed since)',
+  PCAPD_ERR_RANGE_NOT_SATISFIABLE: 'the Range header asks for bytes past the end of the file (the answer carries Content-Range: bytes */size)',
   PCAPD_ERR_INTERNAL: 'an unexpected internal error (a bug: the log line has the stack)',
 
   // Broker listeners, result events and `pcapd request`

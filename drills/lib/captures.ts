@@ -64,8 +64,8 @@ export async function waitDelivered(daemon: RunningDaemon, id: string, sinks: re
   }
 }
 
-/** Files in the local sink's folder whose name carries the capture id (names end in -<id>.pcapng). */
+/** Files in the local sink's folder whose name carries the capture id (names end in -<id>.pcapng); not their hidden sidecars. */
 export async function localCopies(captureDir: string, id: string): Promise<number> {
   const names = await readdir(captureDir).catch(() => [] as string[]);
-  return names.filter((name) => name.includes(`-${id}.`)).length;
+  return names.filter((name) => !name.startsWith('.') && name.includes(`-${id}.`)).length;
 }

@@ -1,7 +1,7 @@
 /**
  * pcapd's usage texts: the top-level one (every command with a line, and the
  * daemon's flags) and the own usage of each command that has no module of
- * its own (`request` and `spool` keep theirs beside their parsers). A
+ * its own (`request`, `spool` and `files` keep theirs beside their parsers). A
  * mistyped command is answered with the nearest known one.
  */
 import { daemonFlagsUsage } from '../config/flags.js';
@@ -32,6 +32,7 @@ export const COMMANDS = {
   schema: { synopsis: 'schema', summary: 'print the capture request JSON Schema' },
   request: { synopsis: 'request [flags] [--wait]', summary: 'send a capture request through a listener, and wait for its result' },
   spool: { synopsis: 'spool list|retry|cull', summary: 'the captures waiting in the spool for a sink' },
+  files: { synopsis: 'files list|prune [--dry-run]', summary: 'the capture files under general.localdir; apply [retention] once' },
   version: { synopsis: 'version', summary: 'pcapd, libpcap and Node.js versions (also --version)' },
   help: { synopsis: 'help [COMMAND]', summary: "this text, or COMMAND's (also --help, -h, COMMAND --help)" },
 } as const satisfies Record<string, CommandLine>;
@@ -155,8 +156,8 @@ examples:
   pcapd help
   pcapd help request`;
 
-/** The usage of a command whose text lives here (request and spool answer --help themselves). */
-export function commandUsage(command: Exclude<CommandName, 'request' | 'spool'>): string {
+/** The usage of a command whose text lives here (request, spool and files answer --help themselves). */
+export function commandUsage(command: Exclude<CommandName, 'request' | 'spool' | 'files'>): string {
   switch (command) {
     case 'run':
       return runUsage();

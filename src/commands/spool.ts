@@ -16,16 +16,12 @@
 import type { Config } from '../config/schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { errorMessage } from '../errors.js';
-import { didYouMean } from '../text.js';
+import { ageText, bytesText, didYouMean } from '../text.js';
 import { planCull, type CullItem } from '../spool/cull.js';
 import { SpoolStore, undeliveredSinks, type SpoolEntry, type ValidEntry } from '../spool/store.js';
 import type { ControlRequest, ControlResult } from '../spool/control.js';
 import { HELP_FLAGS, isHelpFlag } from './help.js';
-
-export interface CommandIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+import { argsOrExit, UsageError, type CommandIo } from './subcommand.js';
 
 const ACTIONS = ['list', 'retry', 'cull'] as const;
 type SpoolAction = (typeof ACTIONS)[number];
@@ -115,8 +111,6 @@ interface SpoolArgs {
   targets: string[];
 }
 
-class UsageError extends Error {}
-
 function isAction(word: string): word is SpoolAction {
   return (ACTIONS as readonly string[]).includes(word);
 }
@@ -141,25 +135,6 @@ function parseArgs(argv: readonly string[]): SpoolArgs | { usage: string } {
     else throw new UsageError(`spool ${action} takes no ${JSON.stringify(arg)}`);
   }
   return args;
-}
-
-function bytesText(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function ageText(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
-  return `${Math.round(seconds / 86_400)}d`;
 }
 
 /** One sink's standing, as `spool list` shows and --json carries it. */
@@ -329,19 +304,8 @@ async function cull(store: SpoolStore, config: Config, args: SpoolArgs, io: Comm
 }
 
 export async function spoolCommand(argv: readonly string[], defaultConfigPath: () => string, io: CommandIo): Promise<number> {
-  let parsed: SpoolArgs | { usage: string };
-  try {
-    parsed = parseArgs(argv);
-  } catch (err: unknown) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`pcapd: ${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if ('usage' in parsed) {
-    io.out(`${parsed.usage}\n`);
-    return 0;
-  }
-  const args = parsed;
+  const args = argsOrExit(parseArgs, argv, USAGE, io);
+  if (typeof args === 'number') return args;
   const config = await loadConfigFile(args.configPath ?? defaultConfigPath());
   const store = new SpoolStore(config.spool.dir);
   try {

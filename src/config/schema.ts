@@ -345,6 +345,19 @@ const Spool = z.strictObject({
 });
 
 /**
+ * Retention for general.localdir as a whole: a periodic pass removes the
+ * oldest capture files past an age or a total size. Off by default (0), so
+ * nothing an existing deployment keeps disappears on upgrade.
+ */
+const Retention = z.strictObject({
+  maxbytes: count().default(0).describe('total bytes of capture files kept under general.localdir; beyond it the oldest files are removed (0: no size limit)'),
+  maxage: seconds()
+    .default(0)
+    .describe('capture files under general.localdir older than this many seconds (by modification time) are removed (0: no age limit)'),
+  interval: positive().max(86_400).default(300).describe('seconds between retention passes (only while maxbytes or maxage is set)'),
+});
+
+/**
  * Flow captures from IDS alerts (a request with `eve`, or a listener with
  * messages = "eve"). Idle timeouts follow the spirit of Suricata's
  * flow-timeouts (established: tcp 600 s, udp and icmp 300 s), shortened: a
@@ -412,6 +425,7 @@ export const ConfigSchema = z.strictObject({
   http: Http.default(() => Http.parse({})),
   scheduler: Scheduler.default(() => Scheduler.parse({})),
   spool: Spool.default(() => Spool.parse({})),
+  retention: Retention.default(() => Retention.parse({})).describe('retention for general.localdir: oldest capture files removed past an age or a total size'),
   signing: Signing.default(() => Signing.parse({})).describe('optional HMAC request signing, for every listener'),
   flows: Flows.default(() => Flows.parse({})).describe('flow captures from Suricata EVE alerts'),
 });

@@ -7,7 +7,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 
 import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -17,7 +16,7 @@ import { listDevices } from '../capture/devices.js';
 import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
-import { errnoCode, errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
+import { errnoCode, errorCodeOf, errorMessage } from '../errors.js';
 import { raceTimeout, TIMED_OUT } from '../timers.js';
 import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
@@ -25,8 +24,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import { CONTENT_TYPES } from '../model/finished-capture.js';
 import { requestJsonSchema } from '../model/request.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { captureFormatOf } from '../sinks/local-files.js';
+import { downloadFile, listFiles, sendCaptureFile } from './files.js';
 import { openApiDocument } from './openapi.js';
-import { httpStatusFor } from './status.js';
+import { errorBody, sendError } from './reply.js';
 import { WAIT_VALUES } from './wait.js';
 
 export interface ApiDeps {
@@ -46,14 +47,6 @@ export interface ApiDeps {
 const WAIT_VALUE_SET: ReadonlySet<string> = new Set(WAIT_VALUES);
 /** A POST with ?wait waits at most this long for the capture's outcome. */
 const MAX_WAIT_MS = 3_600_000;
-
-function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
-  return { error: { code, message } };
-}
-
-function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(httpStatusFor(code)).send(errorBody(code, message));
-}
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? '');
@@ -202,7 +195,7 @@ export function buildApi(deps: ApiDeps) {
   app.get('/captures/:id/pcap', async (request: FastifyRequest<{ Params: { id: string }; Querystring: { file?: string } }>, reply) => {
     const download = scheduler.download(scheduler.idOf(request.params.id) ?? request.params.id);
     const index = Number(request.query.file ?? 0);
-    if (download?.kind === 'local') return sendLocalFile(reply, request.params.id, download.paths, index);
+    if (download?.kind === 'local') return sendLocalFile(reply, request.params.id, download.paths, index, request.headers.range);
     const file = Number.isInteger(index) ? download?.files[index] : undefined;
     if (!file) {
       return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `no retained file ${index} for capture ${request.params.id}`);
@@ -213,6 +206,10 @@ export function buildApi(deps: ApiDeps) {
       .header('content-disposition', `attachment; filename="${file.name}"`)
       .send(Readable.from(file.chunks));
   });
+
+  app.get('/files', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => listFiles(config(), request.query));
+
+  app.get('/files/*', async (request, reply) => downloadFile(config(), request.url, request.headers.range, reply));
 
   app.get('/interfaces', async () => ({
     interfaces: listDevices(),
@@ -246,26 +243,23 @@ export function buildApi(deps: ApiDeps) {
   return app;
 }
 
-/** Streams the file the local sink wrote; pcapd keeps no second copy in memory. */
-async function sendLocalFile(reply: FastifyReply, id: string, paths: readonly string[], index: number): Promise<FastifyReply> {
+/** Streams the file the local sink wrote (whole, or the one Range asked); pcapd keeps no second copy in memory. */
+async function sendLocalFile(reply: FastifyReply, id: string, paths: readonly string[], index: number, range: string | undefined): Promise<FastifyReply> {
   const path = Number.isInteger(index) ? paths[index] : undefined;
   if (path === undefined) return sendError(reply, 'PCAPD_ERR_CAPTURE_NOT_FOUND', `capture ${id} has no file ${index}`);
-  let file: FileHandle;
+  let handle: FileHandle;
   try {
-    file = await open(path, 'r');
+    handle = await open(path, 'r');
   } catch (err: unknown) {
     if (errnoCode(err) !== 'ENOENT') throw err;
     return sendError(reply, 'PCAPD_ERR_CAPTURE_FILE_GONE', `${path}, which the local sink wrote for capture ${id}, no longer exists`);
   }
+  let stats;
   try {
-    const { size } = await file.stat();
-    return await reply
-      .header('content-type', basename(path).endsWith('.pcapng') ? CONTENT_TYPES.pcapng : CONTENT_TYPES.pcap)
-      .header('content-length', size)
-      .header('content-disposition', `attachment; filename="${basename(path)}"`)
-      .send(file.createReadStream({ autoClose: true }));
+    stats = await handle.stat();
   } catch (err: unknown) {
-    await file.close();
+    await handle.close();
     throw err;
   }
+  return sendCaptureFile(reply, { handle, path, bytes: stats.size, mtimeMs: stats.mtimeMs, format: captureFormatOf(path) ?? 'pcap' }, range);
 }

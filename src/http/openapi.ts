@@ -80,6 +80,30 @@ export const CaptureOutcomeSchema = z
 
 export const CaptureListSchema = z.strictObject({ captures: z.array(CaptureOutcomeSchema) });
 
+export const LocalFileSchema = z
+  .strictObject({
+    path: z.string().describe('relative to general.localdir, "/"-separated: GET /files/{path} downloads it'),
+    bytes: z.number().int(),
+    modifiedAt: z.string().describe('when the local sink wrote it (ISO 8601)'),
+    format: z.enum(['pcap', 'pcapng']),
+    id: z.string().optional().describe('the request id (from the sidecar the local sink writes; absent for a file without one)'),
+    name: z.string().optional().describe("the capture's name, for a named capture"),
+    node: z.string().optional(),
+    interfaces: z.array(z.string()).optional(),
+    startedAt: z.string().optional().describe('when the capture started (ISO 8601)'),
+    segment: z.number().int().optional(),
+    packets: z.number().int().optional(),
+    alertid: z.union([z.string(), z.number()]).optional(),
+  })
+  .describe('a capture file the local sink wrote');
+
+export const FileListSchema = z
+  .strictObject({
+    files: z.array(LocalFileSchema),
+    next: z.string().optional().describe('pass as ?cursor for the next page; absent on the last page'),
+  })
+  .describe('one page of capture files, in path order');
+
 const SCHEMAS = {
   CaptureRequest: (() => {
     const { $schema: _dialect, ...schema } = requestJsonSchema();
@@ -95,6 +119,7 @@ const SCHEMAS = {
   Health: toSchema(HealthSchema),
   CaptureOutcome: toSchema(CaptureOutcomeSchema),
   CaptureList: toSchema(CaptureListSchema),
+  FileList: toSchema(FileListSchema),
 } as const;
 
 type SchemaName = keyof typeof SCHEMAS;
@@ -121,6 +146,20 @@ function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
   }
   return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, group]) => [String(status), json(group.join(', '), ref('Error'))]));
 }
+
+/** A capture file's body, in either format. */
+const CAPTURE_FILE_CONTENT = {
+  'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
+  'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
+};
+
+const RANGE_HEADER = {
+  name: 'Range',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'bytes=first-last, bytes=first- or bytes=-suffix; several ranges are answered with the whole file',
+};
 
 const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: "the request id, or a named capture's name" };
 
@@ -232,16 +271,74 @@ function paths(): JsonObject {
             schema: { type: 'integer', minimum: 0, default: 0 },
             description: "which file: the local sink's files in delivery order, or of a capture held in memory, one per interface of a pcap-format capture",
           },
+          { ...RANGE_HEADER, description: `${RANGE_HEADER.description}; honoured for a file the local sink wrote` },
         ],
         responses: {
           '200': {
             description: 'the capture file',
-            content: {
-              'application/vnd.tcpdump.pcap': { schema: { type: 'string', contentMediaType: 'application/vnd.tcpdump.pcap' } },
-              'application/x-pcapng': { schema: { type: 'string', contentMediaType: 'application/x-pcapng' } },
-            },
+            content: CAPTURE_FILE_CONTENT,
           },
-          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND', 'PCAPD_ERR_CAPTURE_FILE_GONE'),
+          '206': { description: "the range asked of the local sink's file (Content-Range: bytes first-last/size)", content: CAPTURE_FILE_CONTENT },
+          ...errors('PCAPD_ERR_CAPTURE_NOT_FOUND', 'PCAPD_ERR_CAPTURE_FILE_GONE', 'PCAPD_ERR_RANGE_NOT_SATISFIABLE'),
+        },
+      },
+    },
+    '/files': {
+      get: {
+        operationId: 'listFiles',
+        summary: 'Capture files the local sink wrote under general.localdir and still holds, in path order, a page at a time',
+        description:
+          'Each page looks at no more than 5000 files, so with filters a page may hold fewer than limit files and still give next: ' +
+          "follow next until it is absent. Time filters select files whose time overlaps [from, to]: a file spans from its capture's start to its modification time.",
+        parameters: [
+          { name: 'id', in: 'query', required: false, schema: { type: 'string' }, description: 'only files of this request id' },
+          { name: 'name', in: 'query', required: false, schema: { type: 'string' }, description: 'only files of this named capture' },
+          { name: 'interface', in: 'query', required: false, schema: { type: 'string' }, description: 'only files holding this interface' },
+          {
+            name: 'from',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', format: 'date-time' },
+            description: 'only files holding time at or after this (ISO 8601)',
+          },
+          {
+            name: 'to',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', format: 'date-time' },
+            description: 'only files holding time at or before this (ISO 8601)',
+          },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'files per page' },
+          { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: "the previous page's next" },
+        ],
+        responses: { '200': json('a page of files', ref('FileList')), ...errors('PCAPD_ERR_REQUEST_INVALID') },
+      },
+    },
+    '/files/{path}': {
+      get: {
+        operationId: 'downloadFile',
+        summary: 'Download a capture file under general.localdir, streamed from disk; one byte range with Range: bytes=…',
+        parameters: [
+          {
+            name: 'path',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            description:
+              'the path GET /files lists, its "/" kept as is; encoded dots and slashes, "..", hidden or absolute paths and symlinks out of the root are refused',
+          },
+          RANGE_HEADER,
+        ],
+        responses: {
+          '200': {
+            description: 'the whole file (Accept-Ranges: bytes)',
+            content: CAPTURE_FILE_CONTENT,
+          },
+          '206': {
+            description: 'the range asked (Content-Range: bytes first-last/size)',
+            content: CAPTURE_FILE_CONTENT,
+          },
+          ...errors('PCAPD_ERR_PATH_INVALID', 'PCAPD_ERR_FILE_NOT_FOUND', 'PCAPD_ERR_RANGE_NOT_SATISFIABLE'),
         },
       },
     },

@@ -169,6 +169,28 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly localFilesRemoved = new Counter({
+    name: 'pcapd_local_files_removed_total',
+    help: 'Capture files the [retention] pass removed from general.localdir, by reason (maxage: older than retention.maxage; maxbytes: oldest beyond retention.maxbytes)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly localFilesRemovedBytes = new Counter({
+    name: 'pcapd_local_files_removed_bytes_total',
+    help: 'Bytes of the capture files the [retention] pass removed from general.localdir, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly localBytes = new Gauge({
+    name: 'pcapd_local_bytes',
+    help: 'Bytes of the capture files under general.localdir after the last [retention] pass',
+    registers: [this.registry],
+  });
+  readonly localFiles = new Gauge({
+    name: 'pcapd_local_files',
+    help: 'Capture files under general.localdir after the last [retention] pass',
+    registers: [this.registry],
+  });
   readonly spoolWriteFailures = new Counter({
     name: 'pcapd_spool_write_failures_total',
     help: 'Captures that could not be spooled, by reason (ENOSPC, EDQUOT, maxbytes, another errno code)',

@@ -62,7 +62,7 @@ export interface JobRing {
 export interface CaptureJob {
   /** The request's id, or a generated one. */
   id: string;
-  /** A long-running capture's name (validated, unique among running captures). */
+  /** A long-running capture's name (validated, unique among running captures); the local sink records it beside each file, so GET /files filters by it. */
   name?: string;
   ring?: JobRing;
   /** Listener that delivered the request: "http", "redis", "kafka", "sqs". */

@@ -8,11 +8,10 @@
  * Only files this process saw written are counted: files from before a
  * restart of pcapd are left alone (general.localdir retention covers them).
  */
-import { unlink } from 'node:fs/promises';
 
-import { errnoCode } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import type { JobRing } from '../model/job.js';
+import { removeLocalFile } from '../sinks/local-meta.js';
 
 export interface RingFile {
   path: string;
@@ -48,11 +47,8 @@ export class FileRings {
       removed.push(oldest);
     }
     for (const file of removed) {
-      try {
-        await unlink(file.path);
-      } catch (err: unknown) {
-        if (errnoCode(err) !== 'ENOENT') log.error({ path: file.path, err }, 'ring: could not remove the oldest file');
-      }
+      // With its sidecar, so GET /files never lists a file that is gone.
+      await removeLocalFile(file.path).catch((err: unknown) => log.error({ path: file.path, err }, 'ring: could not remove the oldest file'));
     }
     if (removed.length > 0) log.info({ name, removed: removed.map((file) => file.path), kept: files.length, keptBytes: bytes }, 'ring: oldest files removed');
     return removed.map((file) => file.path);

@@ -11,6 +11,9 @@
  * A delivery is all or nothing: if one file of it fails, the files already
  * written by it are removed again, so the caller's retry from the spool does
  * not leave "-1" duplicates.
+ *
+ * Beside each file goes a hidden sidecar (local-meta.ts) with the request id,
+ * name, interfaces and start time, which GET /files lists and filters by.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,8 +22,9 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node
 
 import { systemClock, type Clock } from '../clock.js';
 import { errnoCode, errorMessage, PcapdError, SinkError } from '../errors.js';
-import { DIR_MODE, FILE_MODE, syncDir as syncDirNow, writeNewFile } from '../fs/durable.js';
+import { DIR_MODE, FILE_MODE, syncDir as syncDirNow, writeFileAtomic, writeNewFile } from '../fs/durable.js';
 import type { Log } from '../log/logger.js';
+import { removeLocalFile, sidecarPath, sidecarText } from './local-meta.js';
 import type { Sink } from './sink.js';
 import type { DeliverableFile, Delivery, FinishedCapture } from '../model/finished-capture.js';
 
@@ -183,6 +187,23 @@ async function removeQuietly(path: string, log: Log): Promise<void> {
   }
 }
 
+async function removeDeliveredQuietly(path: string, log: Log): Promise<void> {
+  try {
+    await removeLocalFile(path);
+  } catch (err: unknown) {
+    log.error({ path, err }, 'could not remove a partly delivered file');
+  }
+}
+
+/**
+ * Replaces rather than refuses an existing sidecar: the file it describes was
+ * just created by link(2), so one already there is a leftover whose file was
+ * deleted by hand.
+ */
+async function writeSidecar(path: string, capture: FinishedCapture, file: DeliverableFile): Promise<void> {
+  await step('writing', sidecarPath(path), () => writeFileAtomic(sidecarPath(path), sidecarText(capture, file), { mode: FILE_MODE }));
+}
+
 async function writeFileAtomically(dir: string, file: DeliverableFile, log: Log): Promise<string> {
   checkFileName(file.name);
   const tempPath = join(dir, `.${file.name}.${randomBytes(6).toString('hex')}.tmp`);
@@ -215,20 +236,24 @@ export class LocalSink implements Sink {
     const log = this.#log.child({ reqId: capture.job.id });
     const startMs = this.#clock.nowMs();
     const dir = await ensureTargetDir(this.#rootDir, capture.job.folder);
-    const locations = await this.#writeAll(dir, capture.files, log);
+    const locations = await this.#writeAll(dir, capture, log);
     log.info({ segment: capture.segment, locations, durationMs: this.#clock.nowMs() - startMs }, 'capture written');
     return { sink: this.name, locations };
   }
 
-  async #writeAll(dir: string, files: readonly DeliverableFile[], log: Log): Promise<string[]> {
+  async #writeAll(dir: string, capture: FinishedCapture, log: Log): Promise<string[]> {
     const locations: string[] = [];
     try {
-      for (const file of files) locations.push(await writeFileAtomically(dir, file, log));
+      for (const file of capture.files) {
+        const path = await writeFileAtomically(dir, file, log);
+        locations.push(path);
+        await writeSidecar(path, capture, file);
+      }
       await syncDir(dir);
       return locations;
     } catch (err: unknown) {
       // All or nothing: the spool retries the whole capture.
-      await Promise.all(locations.map((path) => removeQuietly(path, log)));
+      await Promise.all(locations.map((path) => removeDeliveredQuietly(path, log)));
       throw err;
     }
   }

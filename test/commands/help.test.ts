@@ -71,6 +71,9 @@ const COMMAND_HELP: [string[], RegExp][] = [
   [['spool', 'list'], /^usage: pcapd spool list \[--json\] \[-config FILE\]\n/],
   [['spool', 'retry'], /^usage: pcapd spool retry \[KEY\|ID \.\.\.\] \[-config FILE\]\n/],
   [['spool', 'cull'], /^usage: pcapd spool cull \[--dry-run\] \[-config FILE\]\n/],
+  [['files'], /^usage: pcapd files list .*\n {7}pcapd files prune /],
+  [['files', 'list'], /^usage: pcapd files list \[--json\] /],
+  [['files', 'prune'], /^usage: pcapd files prune \[--dry-run\] \[-config FILE\]\n/],
   [['version'], /^usage: pcapd version\n/],
   [['help'], /^usage: pcapd help \[COMMAND\]\n/],
 ];
@@ -96,7 +99,7 @@ describe.concurrent('pcapd COMMAND --help', () => {
   }
 
   it('answers "pcapd help COMMAND" with that command\'s own usage', async () => {
-    for (const command of ['check-config', 'request', 'spool', 'version']) {
+    for (const command of ['check-config', 'request', 'spool', 'files', 'version']) {
       const viaHelp = await pcapd(['help', command]);
       const viaFlag = await pcapd([command, '--help']);
       expect(viaHelp.code).toBe(0);
@@ -123,6 +126,8 @@ describe.concurrent('a mistyped command or flag', () => {
     [['schema', 'request'], 'schema takes no argument "request"'],
     [['spool', 'lsit'], 'unknown spool command "lsit"; did you mean list?'],
     [['spool', 'cull', '--dryrun'], 'unknown option --dryrun for spool cull; did you mean --dry-run?'],
+    [['files', 'prnue'], 'unknown files command "prnue"; did you mean prune?'],
+    [['files', 'prune', '--dryrun'], 'unknown option --dryrun for files prune; did you mean --dry-run?'],
     [['request', '--pakets', '5'], 'unknown flag --pakets; did you mean --packets?'],
     [['request', '-bfp', 'tcp'], 'unknown flag -bfp; did you mean -bpf?'],
   ])('"pcapd %s" exits non-zero and suggests the nearest spelling on stderr', async (args, message) => {

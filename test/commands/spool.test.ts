@@ -3,33 +3,22 @@
  * pcapd runs on (the command acts itself), and on the spool of a running
  * daemon (the command hands the request over and prints the daemon's answer).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { SpoolStore, type SpoolState } from '../../src/spool/store.js';
-import { exampleConfigWith, PCAPD_BIN, startDaemon } from '../helpers/daemon.js';
+import { exampleConfigWith, runPcapd, startDaemon } from '../helpers/daemon.js';
 import { makeJob, makeOutcome } from '../helpers/job.js';
 import { finishedCapture, smallPcap } from '../helpers/pcap-buffer.js';
 
-const execFileAsync = promisify(execFile);
 let dir: string;
 let configPath: string;
 let store: SpoolStore;
 
-async function pcapd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(PCAPD_BIN, args, { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err: unknown) {
-    const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const pcapd = runPcapd;
 
 function state(sink: string, failed: boolean, atMs = Date.now()): SpoolState {
   const at = new Date(atMs).toISOString();

@@ -2,10 +2,11 @@
  * Starts the real daemon (bin/pcapd, the compiled dist/) as a child process on
  * a config made from config.example.toml, and talks to its HTTP API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { StopWaiting, waitFor } from './wait.js';
 
@@ -171,4 +172,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
 
 export function postJson(body: unknown): RequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs `pcapd ARGS…` (a command, not the daemon) to its end: exit code and output. */
+export async function runPcapd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(PCAPD_BIN, args, { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err: unknown) {
+    const failed = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }

@@ -78,7 +78,11 @@ function registeredRoutes(): string[] {
     const depth = (match[1] ?? '').length / 4;
     stack.length = depth;
     stack.push(match[2] ?? '');
-    const path = stack.join('').replace(/:([A-Za-z]+)/g, '{$1}');
+    // A trailing wildcard is the one path parameter that may hold "/" (GET /files/{path}).
+    const path = stack
+      .join('')
+      .replace(/:([A-Za-z]+)/g, '{$1}')
+      .replace(/\/?\*$/, '/{path}');
     for (const method of (match[3] ?? '').split(', ')) if (method !== 'HEAD') routes.push(`${method} ${path}`);
   }
   return routes.sort();

@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CaptureJob } from '../../src/model/job.js';
 import { createLogger } from '../../src/log/logger.js';
 import { LocalSink } from '../../src/sinks/local.js';
+import { readSidecar } from '../../src/sinks/local-meta.js';
 import type { DeliverableFile, FinishedCapture } from '../../src/model/finished-capture.js';
 import { readPackets } from '../helpers/capture-files.js';
 import { run } from '../helpers/exec.js';
@@ -118,9 +119,35 @@ describe('LocalSink', () => {
     expect((await stat(join(root, 'm.pcapng'))).mode & 0o777).toBe(0o640);
   });
 
-  it('leaves no temp file behind', async () => {
+  it('leaves no temp file behind, only the file and its sidecar', async () => {
     await newSink().deliver(capture([file('clean.pcapng', randomChunks(3, 10))]));
-    expect(await tree(root)).toEqual(['clean.pcapng']);
+    expect(await tree(root)).toEqual(['.clean.pcapng.json', 'clean.pcapng']);
+  });
+
+  it('records the request id, name, node, interfaces and start time in a sidecar beside each file', async () => {
+    const startedAt = new Date('2026-03-04T05:06:07.890Z');
+    const job = { ...makeJob({ id: 'side-1', alertid: 77 }), name: 'sip-trunk' };
+    const finished: FinishedCapture = {
+      job,
+      segment: 2,
+      final: false,
+      reason: 'segment',
+      startedAt,
+      files: [{ ...file('s.pcap', [Buffer.from('x')]), packets: 5, interfaces: ['veth9'] }],
+    };
+    const [path] = (await newSink().deliver(finished)).locations;
+    expect(await readSidecar(path ?? '')).toEqual({
+      id: 'side-1',
+      name: 'sip-trunk',
+      node: job.node,
+      interfaces: ['veth9'],
+      format: 'pcap',
+      startedAt: '2026-03-04T05:06:07.890Z',
+      segment: 2,
+      packets: 5,
+      alertid: 77,
+    });
+    expect((await stat(join(root, '.s.pcap.json'))).mode & 0o777).toBe(0o640);
   });
 
   it('creates the request folder below the root with mode 0750', async () => {
@@ -242,6 +269,6 @@ describe('LocalSink on a full disk', () => {
     const { locations } = await sink.deliver(capture([file('small.pcapng', small)]));
     expect(locations).toEqual([join(mountDir, 'small.pcapng')]);
     expect((await readFile(join(mountDir, 'small.pcapng'))).equals(Buffer.concat(small))).toBe(true);
-    expect(await tree(mountDir)).toEqual(['small.pcapng']);
+    expect(await tree(mountDir)).toEqual(['.small.pcapng.json', 'small.pcapng']);
   });
 });

@@ -245,7 +245,7 @@ describe('Spool', () => {
 
     await tracerTried(harness, 'local');
     // The tracer, retriable, was delivered; the capture before it was never tried.
-    expect(await readdir(root)).toEqual([`tracer-${tracers}.pcap`]);
+    expect((await readdir(root)).sort()).toEqual([`.tracer-${tracers}.pcap.json`, `tracer-${tracers}.pcap`]);
     const entry = await harness.spool.store.readEntry(key);
     expect(entry?.kind === 'valid' ? entry.state.sinks['local'] : undefined).toMatchObject({ failed: true, failures: 1 });
     expect(await metricValue(harness.metrics, 'pcapd_delivery_retries_total', { sink: 'local', outcome: 'ok' })).toBe(1);
@@ -254,7 +254,7 @@ describe('Spool', () => {
     // Only an explicit retry tries it again, and then it arrives.
     expect(harness.spool.retryNow(['r7'])).toEqual([key]);
     await waitFor('r7 delivered after retryNow', () => harness.changes.find((change) => change.kind === 'delivered' && change.record.id === 'r7'));
-    expect((await readdir(root)).sort()).toEqual(['final-r7.pcap', `tracer-${tracers}.pcap`]);
+    expect((await readdir(root)).sort()).toEqual(['.final-r7.pcap.json', `.tracer-${tracers}.pcap.json`, 'final-r7.pcap', `tracer-${tracers}.pcap`]);
   });
 
   it('after a restart, resumes at once and never re-sends to a sink whose delivered marker is on disk', async () => {
@@ -319,7 +319,7 @@ describe('Spool', () => {
       await cloudshark.waitForAttempt(1);
       await local.fix();
       await waitFor('both local deliveries while Cloudshark hangs', () => changes.filter((change) => change.kind === 'delivered').length === 2);
-      expect(await readdir(local.root)).toEqual(['h1.pcap', 'h2.pcap']);
+      expect((await readdir(local.root)).sort()).toEqual(['.h1.pcap.json', '.h2.pcap.json', 'h1.pcap', 'h2.pcap']);
       cloudshark.holdUploads(false);
       await waitFor('both captures delivered to Cloudshark as well', () => spool.stats().captures === 0);
       expect(cloudshark.uploads.map((upload) => upload.filename).sort()).toEqual(['h1.pcap', 'h2.pcap']);
