@@ -83,9 +83,9 @@ describe('Node.js for pcapd (scripts/lib/node.sh)', () => {
 });
 
 describe('bin/pcapd', () => {
-  it('runs the compiled CLI on the node PCAPD_NODE names', async () => {
+  it("runs the compiled CLI on the node PCAPD_NODE names, with --expose-gc so a delivered capture's memory can be given back", async () => {
     const fake = await stub('fake-node', 'echo "ran: $*"');
     const { stdout } = await execFileAsync(join(REPO, 'bin/pcapd'), ['version'], { env: { ...process.env, PCAPD_NODE: fake } });
-    expect(stdout.trim()).toBe(`ran: ${join(REPO, 'dist/cli.js')} version`);
+    expect(stdout.trim()).toBe(`ran: --expose-gc ${join(REPO, 'dist/cli.js')} version`);
   });
 });
