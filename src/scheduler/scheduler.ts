@@ -21,7 +21,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { CaptureJob } from '../model/job.js';
 import { captureFileName, renderFolder, type FileNameFields } from '../sinks/naming.js';
 import { LOCAL_SINK_NAME } from '../sinks/local.js';
-import type { DeliverableFile, FinishedCapture } from '../model/finished-capture.js';
+import { totalBytes, type DeliverableFile, type FinishedCapture } from '../model/finished-capture.js';
 import { downloadOf, hasLocalCopy, RetainedFiles, type CaptureDownload } from './downloads.js';
 import { FinishedCaptures } from './finished-captures.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
@@ -490,7 +490,10 @@ export class Scheduler {
 
   private deliverSegment(entry: Entry, files: CaptureFile[]): void {
     const segment = files[0]?.segment ?? 0;
-    entry.deliveries.push(this.deliver(entry, this.deliverables(entry, files), segment, false, 'segment', files[0]));
+    const deliverables = this.deliverables(entry, files);
+    // A long segmented capture gives each segment's memory back as it is delivered, not at its end.
+    const delivered = this.deliver(entry, deliverables, segment, false, 'segment', files[0]).then(() => captureMemoryReleased(totalBytes(deliverables)));
+    entry.deliveries.push(delivered);
   }
 
   private deliverables(entry: Entry, files: readonly CaptureFile[]): DeliverableFile[] {
