@@ -90,7 +90,9 @@ async function main(): Promise<void> {
     const outcome = (await daemon.api('/captures/long-run', { method: 'DELETE' })).body as unknown;
     void outcome;
 
-    const segmentBytes = SEGMENT_SECONDS * PPS * (FRAME_BYTES + 32);
+    // What a segment's file really held (tcpreplay may send below the asked rate), else the nominal size.
+    const nominalSegmentBytes = SEGMENT_SECONDS * PPS * (FRAME_BYTES + 32);
+    const segmentBytes = onDisk.count > 0 ? onDisk.bytes / onDisk.count : nominalSegmentBytes;
     const minute = (from: number, to: number): number[] => samples.filter((s) => s.t >= from && s.t < to).map((s) => s.rss);
     const max = (values: number[]): number => values.reduce((a, b) => Math.max(a, b), 0);
     const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
       `long capture: ${SECONDS} s, ${PPS} pps of ${FRAME_BYTES} B (${((PPS * FRAME_BYTES * 8) / 1e6).toFixed(0)} Mbit/s), ${SEGMENT_SECONDS} s aligned segments, ring of ${RING_FILES} files`,
     );
     console.log(`segments seen: ${segments.size}; files on disk at the end: ${onDisk.count} (${(onDisk.bytes / MIB).toFixed(1)} MiB)`);
-    console.log(`a segment is about ${(segmentBytes / MIB).toFixed(1)} MiB of file`);
+    console.log(`a segment's file is ${(segmentBytes / MIB).toFixed(1)} MiB on disk (${(nominalSegmentBytes / MIB).toFixed(1)} MiB at the asked rate)`);
     console.log('');
     console.log(`RSS idle before the capture        ${(idleRss / MIB).toFixed(1)} MiB`);
     console.log(`RSS first minute (mean / max)      ${(mean(firstMinute) / MIB).toFixed(1)} / ${(max(firstMinute) / MIB).toFixed(1)} MiB`);
