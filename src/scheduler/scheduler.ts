@@ -464,7 +464,8 @@ export class Scheduler {
     entry.outcome.state = 'delivering';
     void Promise.all(entry.deliveries).then(() => {
       this.releaseMemory(entry);
-      if (hasLocalCopy(entry.outcome) || !this.retained.retain(entry.job.id, finalFiles)) captureMemoryReleased(entry.outcome.bytes);
+      // Earlier segments were counted as each was delivered: only the last one's files remain.
+      if (hasLocalCopy(entry.outcome) || !this.retained.retain(entry.job.id, finalFiles)) captureMemoryReleased(totalBytes(finalFiles));
       this.finish(entry, entry.outcome.error ? 'failed' : 'done');
     });
   }
