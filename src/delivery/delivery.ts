@@ -17,6 +17,7 @@ import type { Sink } from '../sinks/sink.js';
 import type { Delivery, FinishedCapture } from '../model/finished-capture.js';
 import type { SinkFailure, Spool, SpoolChange } from '../spool/spool.js';
 import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../model/outcome.js';
+import { spooledCopy } from '../model/outcome-transitions.js';
 
 export interface DeliveryReport {
   deliveries: Delivery[];
@@ -199,7 +200,7 @@ export class DeliveryService {
       .hold(
         capture,
         sinks.map((sink) => sink.name),
-        this.snapshot(outcome, []),
+        spooledCopy(outcome, []),
       )
       .then(
         (key) => (key === undefined ? undefined : { key }),
@@ -256,7 +257,7 @@ export class DeliveryService {
       ];
       if (failures.length === 0) continue;
       try {
-        const { key } = await this.spool.add(flight.capture, failures, this.snapshot(flight.outcome, flight.delivered));
+        const { key } = await this.spool.add(flight.capture, failures, spooledCopy(flight.outcome, flight.delivered));
         flight.spooledKey = key;
         spooled += 1;
       } catch (err: unknown) {
@@ -304,7 +305,7 @@ export class DeliveryService {
     // The write-ahead copy already failed: the spool cannot keep this capture either.
     if (spoolError !== undefined) return unspooled(capture, first, log, spoolError);
     try {
-      const { view } = await this.spool.add(capture, first.failed, this.snapshot(outcome, first.deliveries));
+      const { view } = await this.spool.add(capture, first.failed, spooledCopy(outcome, first.deliveries));
       return { failures: view.failures, pending: view.pending };
     } catch (err: unknown) {
       return unspooled(capture, first, log, err);
@@ -318,15 +319,6 @@ export class DeliveryService {
       await this.spool.markDeliveredLate(key, delivery).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not mark a late delivery'));
     }
     return { deliveries: first.deliveries, failures: [], pending: first.failed.map((failure) => pendingOf(failure, flight.capture.segment)) };
-  }
-
-  /** The outcome as the spool keeps it: as it will read once this capture's first try is recorded. */
-  private snapshot(outcome: CaptureOutcome, delivered: readonly Delivery[]): CaptureOutcome {
-    const copy = structuredClone(outcome);
-    copy.deliveries.push(...structuredClone([...delivered]));
-    copy.segments += 1;
-    copy.state = copy.error === undefined ? 'done' : 'failed';
-    return copy;
   }
 }
 

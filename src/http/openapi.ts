@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 
+import type { StopReason } from '../capture/capture.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { requestJsonSchema } from '../model/request.js';
 import { SignedRequestSchema } from '../requests/signature.js';
@@ -65,17 +66,90 @@ export const HealthSchema = z
   })
   .describe('pcapd serves');
 
-/** A capture's state; its full set of fields is described in the README (HTTP API). */
-export const CaptureOutcomeSchema = z
-  .looseObject({
-    id: z.string(),
-    node: z.string(),
-    state: z.string().describe('queued, arming, capturing, delivering, done or failed'),
-    reason: z.string().optional().describe('why capturing ended'),
-    requestedAt: z.string(),
-    packets: z.number().int(),
-    bytes: z.number().int(),
+/** Every reason a capture stops for, as the outcome's `reason` carries it (a Record, so a new one must be added here). */
+const STOP_REASONS: Record<StopReason, true> = {
+  packets: true,
+  bytes: true,
+  duration: true,
+  timeout: true,
+  'flow-end': true,
+  'flow-idle': true,
+  cancelled: true,
+  shutdown: true,
+  error: true,
+};
+const stopReasons = Object.keys(STOP_REASONS) as [StopReason, ...StopReason[]];
+const capturedReasons = stopReasons.filter((reason): reason is Exclude<StopReason, 'error'> => reason !== 'error') as [
+  Exclude<StopReason, 'error'>,
+  ...Exclude<StopReason, 'error'>[],
+];
+
+const OutcomeErrorSchema = z.strictObject({
+  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+});
+
+const LiveViewSchema = z
+  .strictObject({
+    interfaces: z.array(z.string()),
+    filter: z.string(),
+    segment: z.number().int().describe('the segment being written (0 for the first)'),
+    packetsPerSecond: z.number(),
+    bitsPerSecond: z.number(),
+    intervalSeconds: z.number().describe('the interval the rates are over'),
   })
+  .describe('a running capture: interfaces, BPF, current segment and rates');
+
+/** What every state has (the rest of the fields are described in the README, HTTP API). */
+const outcomeBase = {
+  id: z.string(),
+  node: z.string(),
+  source: z.string(),
+  requestedAt: z.string(),
+  packets: z.number().int(),
+  bytes: z.number().int(),
+};
+
+const ended = {
+  startedAt: z.string(),
+  endedAt: z.string(),
+  firstPacketAt: z.string().optional().describe('absent when it caught no packet'),
+  lastPacketAt: z.string().optional(),
+};
+
+/**
+ * A capture, one shape per state (src/model/outcome.ts): the fields a state
+ * guarantees are required in it, and a state has none of a later one's.
+ */
+export const CaptureOutcomeSchema = z
+  .discriminatedUnion('state', [
+    z.looseObject({ ...outcomeBase, state: z.literal('queued') }).describe('waiting for a capture slot'),
+    z.looseObject({ ...outcomeBase, state: z.literal('arming') }).describe('its handle and ring are being opened'),
+    z
+      .looseObject({ ...outcomeBase, state: z.literal('capturing'), startedAt: z.string(), live: LiveViewSchema })
+      .describe('recording; packets and bytes are live counters'),
+    z
+      .looseObject({ ...outcomeBase, state: z.literal('delivering'), ...ended, reason: z.enum(stopReasons), error: OutcomeErrorSchema.optional() })
+      .describe('capturing ended (reason), the sinks are being tried; error when reason is error'),
+    z
+      .looseObject({
+        ...outcomeBase,
+        state: z.literal('done'),
+        reason: z.enum(capturedReasons).optional().describe('why capturing ended; absent only in a spooled copy read after a restart'),
+        startedAt: z.string().optional().describe('absent when it was cancelled in the queue'),
+        endedAt: z.string().optional(),
+      })
+      .describe('handed to every sink: deliveries, pending (in the spool) and deliveryFailures say where it is'),
+    z
+      .looseObject({
+        ...outcomeBase,
+        state: z.literal('failed'),
+        error: OutcomeErrorSchema,
+        reason: z.literal('error').optional().describe('set when capturing ended on the error; its packets were delivered'),
+        startedAt: z.string().optional().describe('absent when it failed before recording'),
+      })
+      .describe('could not start, or failed while capturing'),
+  ])
   .describe('a capture: state, limits and clamps, counters, deliveries (README: HTTP API)');
 
 export const CaptureListSchema = z.strictObject({ captures: z.array(CaptureOutcomeSchema) });

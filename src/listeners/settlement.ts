@@ -17,11 +17,10 @@ import { errorMessage } from '../errors.js';
 import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureOutcome } from '../model/outcome.js';
+import type { FinalOutcome } from '../model/outcome.js';
 import type { IntakeResult, RawRequest, RequestHandler } from '../requests/intake-contract.js';
 
-export type Settlement =
-  { kind: 'ack' } | { kind: 'release'; why: 'other-node' | 'shutting-down' } | { kind: 'after-outcome'; outcome: Promise<CaptureOutcome> };
+export type Settlement = { kind: 'ack' } | { kind: 'release'; why: 'other-node' | 'shutting-down' } | { kind: 'after-outcome'; outcome: Promise<FinalOutcome> };
 
 export function settlementOf(result: IntakeResult): Settlement {
   switch (result.kind) {

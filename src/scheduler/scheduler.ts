@@ -27,7 +27,8 @@ import { FinishedCaptures } from './finished-captures.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
 import type { DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
-import type { CaptureOutcome, InterfaceCounters } from '../model/outcome.js';
+import type { CaptureOutcome, CapturingOutcome, FinalOutcome, InterfaceCounters, LiveView, QueuedOutcome } from '../model/outcome.js';
+import { afterDelivery, cancelInQueue, toArming, toCapturing, toDelivering, toFailed, type CaptureEnd } from '../model/outcome-transitions.js';
 import { FileRings, type RingFile } from './file-ring.js';
 import { RateMeter } from './rate-meter.js';
 
@@ -49,9 +50,9 @@ export type SubmitResult =
       id: string;
       queued: boolean;
       /** The final outcome, once delivered (or failed). */
-      outcome: Promise<CaptureOutcome>;
+      outcome: Promise<FinalOutcome>;
       /** The state once the capture is armed and recording, or its outcome if it ended before that. */
-      armed: Promise<CaptureOutcome>;
+      armed: Promise<CapturingOutcome | FinalOutcome>;
     }
   | { kind: 'duplicate'; id: string }
   /** An alert for a flow whose capture runs (or just ended): added to that capture (`id`), no second capture. */
@@ -60,12 +61,13 @@ export type SubmitResult =
 interface Entry {
   job: CaptureJob;
   log: Log;
+  /** Replaced by a transition (src/model/outcome-transitions.ts) at each change of state. */
   outcome: CaptureOutcome;
-  settled: Promise<CaptureOutcome>;
-  settle(outcome: CaptureOutcome): void;
-  armed: Promise<CaptureOutcome>;
+  settled: Promise<FinalOutcome>;
+  settle(outcome: FinalOutcome): void;
+  armed: Promise<CapturingOutcome | FinalOutcome>;
   /** Resolves `armed`; later calls do nothing (a promise settles once). */
-  markArmed(state: CaptureOutcome): void;
+  markArmed(state: CapturingOutcome | FinalOutcome): void;
   reservationBytes: number;
   /** Monotonic (Clock.monotonicMs): scheduler.queuetimeout must not fire on a wall-clock step. */
   queuedAtMs: number;
@@ -172,8 +174,7 @@ export class Scheduler {
     if (queuedAt >= 0) {
       this.queue.splice(queuedAt, 1);
       this.deps.metrics.capturesQueued.set(this.queue.length);
-      entry.outcome.reason = 'cancelled';
-      this.finish(entry, 'done');
+      this.finish(entry, cancelInQueue(queuedOutcomeOf(entry)));
       return true;
     }
     entry.handle?.cancel('cancelled');
@@ -270,8 +271,7 @@ export class Scheduler {
   async drain(timeoutMs: number): Promise<{ unfinished: number }> {
     this.shuttingDown = true;
     for (const entry of this.queue.splice(0)) {
-      entry.outcome.error = { code: 'PCAPD_ERR_SHUTTING_DOWN', message: 'pcapd shut down before the capture started' };
-      this.finish(entry, 'failed');
+      this.finish(entry, toFailed(queuedOutcomeOf(entry), { code: 'PCAPD_ERR_SHUTTING_DOWN', message: 'pcapd shut down before the capture started' }));
     }
     this.deps.metrics.capturesQueued.set(0);
     const pending = [...this.active.values()];
@@ -375,12 +375,12 @@ export class Scheduler {
   // ---- running ----
 
   private newEntry(job: CaptureJob, reservationBytes: number): Entry {
-    let settle!: (outcome: CaptureOutcome) => void;
-    const settled = new Promise<CaptureOutcome>((resolve) => {
+    let settle!: (outcome: FinalOutcome) => void;
+    const settled = new Promise<FinalOutcome>((resolve) => {
       settle = resolve;
     });
-    let markArmed!: (state: CaptureOutcome) => void;
-    const armed = new Promise<CaptureOutcome>((resolve) => {
+    let markArmed!: (state: CapturingOutcome | FinalOutcome) => void;
+    const armed = new Promise<CapturingOutcome | FinalOutcome>((resolve) => {
       markArmed = resolve;
     });
     return {
@@ -404,7 +404,7 @@ export class Scheduler {
     this.reservedBytes += entry.reservationBytes;
     for (const iface of job.interfaces) this.perInterface.set(iface.name, (this.perInterface.get(iface.name) ?? 0) + 1);
     this.updateGauges();
-    entry.outcome.state = 'arming';
+    entry.outcome = toArming(queuedOutcomeOf(entry));
 
     const config = this.deps.config();
     let handle: CaptureHandle;
@@ -427,17 +427,22 @@ export class Scheduler {
     entry.log.debug(asked, 'capture starting');
     handle.armed.then(
       (armed) => {
-        entry.outcome.state = 'capturing';
-        entry.outcome.startedAt = isoFromNs(armed.startedNs);
-        entry.rates = new RateMeter(this.deps.clock.nowMs());
+        // The capture may have ended or failed before this report was handled.
+        if (entry.outcome.state !== 'arming') return;
+        const rates = new RateMeter(this.deps.clock.nowMs());
+        entry.rates = rates;
+        const startedAt = isoFromNs(armed.startedNs);
+        let lookback: { lookback?: NonNullable<CapturingOutcome['lookback']> } = {};
         if (job.limits.lookbackSeconds > 0) {
           const servedSeconds = Number(armed.lookbackNs) / 1e9;
-          entry.outcome.lookback = { askedSeconds: job.limits.lookbackSeconds, servedSeconds, packets: armed.lookbackPackets };
+          lookback = { lookback: { askedSeconds: job.limits.lookbackSeconds, servedSeconds, packets: armed.lookbackPackets } };
           this.deps.metrics.lookbackServed.observe(servedSeconds);
         }
+        const capturing = toCapturing(entry.outcome, { startedAt, ...lookback, live: this.liveView(entry, rates, handle.progress()) });
+        entry.outcome = capturing;
         this.deps.metrics.armLatency.observe((this.deps.clock.nowMs() - job.receivedAt.getTime()) / 1000);
-        entry.log.info({ ...asked, startedAt: entry.outcome.startedAt }, 'capture armed');
-        entry.markArmed(this.snapshot(entry));
+        entry.log.info({ ...asked, startedAt }, 'capture armed');
+        entry.markArmed(this.liveCopy(entry, capturing));
       },
       () => undefined, // reported through `done`
     );
@@ -453,7 +458,14 @@ export class Scheduler {
 
   private onCaptureDone(entry: Entry, result: CaptureResult): void {
     this.releaseSlot(entry);
-    this.record(entry, result);
+    const { outcome } = entry;
+    if (outcome.state !== 'arming' && outcome.state !== 'capturing') {
+      // Nothing else ends a capture that has a handle: a second end is a bug, and the first one stands.
+      entry.log.error({ code: 'PCAPD_ERR_INTERNAL', state: outcome.state, reason: result.reason }, 'capture ended twice; the second end is ignored');
+      return;
+    }
+    const delivering = toDelivering(outcome, this.record(entry, result));
+    entry.outcome = delivering;
     this.logPacketSummaries(entry, result);
     const config = this.deps.config();
     const empty = result.packets === 0 && !config.general.deliverempty;
@@ -461,12 +473,11 @@ export class Scheduler {
     const finalFiles = empty ? [] : this.deliverables(entry, this.withMergedAlerts(entry, result.files));
     const segment = result.files[0]?.segment ?? 0;
     if (finalFiles.length > 0) entry.deliveries.push(this.deliver(entry, finalFiles, segment, true, result.reason, result.files[0]));
-    entry.outcome.state = 'delivering';
     void Promise.all(entry.deliveries).then(() => {
       this.releaseMemory(entry);
       // Earlier segments were counted as each was delivered: only the last one's files remain.
-      if (hasLocalCopy(entry.outcome) || !this.retained.retain(entry.job.id, finalFiles)) captureMemoryReleased(totalBytes(finalFiles));
-      this.finish(entry, entry.outcome.error ? 'failed' : 'done');
+      if (hasLocalCopy(delivering) || !this.retained.retain(entry.job.id, finalFiles)) captureMemoryReleased(totalBytes(finalFiles));
+      this.finish(entry, afterDelivery(delivering));
     });
   }
 
@@ -552,17 +563,11 @@ export class Scheduler {
     await this.rings.add(name, ring, written, entry.log);
   }
 
-  private record(entry: Entry, result: CaptureResult): void {
-    const { outcome, job } = entry;
+  /** What the capture layer reported at the end, as the outcome records it; logged and counted. */
+  private record(entry: Entry, result: CaptureResult): CaptureEnd {
+    const { job } = entry;
     const { metrics } = this.deps;
-    outcome.reason = result.reason;
-    outcome.endedAt = isoFromNs(result.endedNs);
-    outcome.startedAt = isoFromNs(result.startedNs);
-    if (result.firstPacketNs !== null) outcome.firstPacketAt = isoFromNs(result.firstPacketNs);
-    if (result.lastPacketNs !== null) outcome.lastPacketAt = isoFromNs(result.lastPacketNs);
-    outcome.packets = result.packets;
-    outcome.bytes = result.bytes;
-    outcome.interfaces = result.interfaces.map((iface, index): InterfaceCounters => {
+    const interfaces = result.interfaces.map((iface, index): InterfaceCounters => {
       const alias = job.interfaces[index]?.alias;
       return {
         name: iface.name,
@@ -575,9 +580,19 @@ export class Scheduler {
         written: iface.written,
       };
     });
-    if (result.reason === 'error') {
-      outcome.error = { code: 'PCAPD_ERR_CAPTURE_FAILED', message: result.error ?? 'capture failed' };
-    }
+    const facts = {
+      startedAt: isoFromNs(result.startedNs),
+      endedAt: isoFromNs(result.endedNs),
+      ...(result.firstPacketNs === null ? {} : { firstPacketAt: isoFromNs(result.firstPacketNs) }),
+      ...(result.lastPacketNs === null ? {} : { lastPacketAt: isoFromNs(result.lastPacketNs) }),
+      packets: result.packets,
+      bytes: result.bytes,
+      interfaces,
+    };
+    const end: CaptureEnd =
+      result.reason === 'error'
+        ? { ...facts, reason: 'error', error: { code: 'PCAPD_ERR_CAPTURE_FAILED', message: result.error ?? 'capture failed' } }
+        : { ...facts, reason: result.reason };
     metrics.capturesFinished.inc({ reason: result.reason });
     metrics.captureDuration.observe(Number(result.endedNs - result.startedNs) / 1e9);
     metrics.capturedPackets.inc(result.packets);
@@ -593,13 +608,14 @@ export class Scheduler {
         error: result.error,
         packets: result.packets,
         bytes: result.bytes,
-        interfaces: outcome.interfaces,
+        interfaces,
         // How long the file took to reach JavaScript after its last packet (a
         // limit is reached on that packet); the sinks get it right after.
         ...(result.lastPacketNs === null ? {} : { sinceLastPacketMs: msSinceNs(result.lastPacketNs) }),
       },
       'capture ended',
     );
+    return end;
   }
 
   private logPacketSummaries(entry: Entry, result: CaptureResult): void {
@@ -611,18 +627,33 @@ export class Scheduler {
 
   private fail(entry: Entry, err: unknown): void {
     const code = errorCodeOf(err) ?? 'PCAPD_ERR_CAPTURE_FAILED';
-    entry.outcome.error = { code, message: errorMessage(err) };
-    this.deps.metrics.capturesFailed.inc({ reason: code });
-    const { job } = entry;
-    entry.log.error({ code, err, interfaces: job.interfaces, filter: job.filter, limits: job.limits }, 'capture failed');
-    this.finish(entry, 'failed');
+    const { job, outcome } = entry;
+    switch (outcome.state) {
+      case 'queued':
+      case 'arming':
+      case 'capturing':
+        this.deps.metrics.capturesFailed.inc({ reason: code });
+        entry.log.error({ code, err, interfaces: job.interfaces, filter: job.filter, limits: job.limits }, 'capture failed');
+        this.finish(entry, toFailed(outcome, { code, message: errorMessage(err) }));
+        return;
+      case 'delivering':
+      case 'done':
+      case 'failed':
+        // The capture layer reports one end, so this is a bug; the end already recorded stands.
+        entry.log.error({ code: 'PCAPD_ERR_INTERNAL', state: outcome.state, err }, 'capture failed after it had ended; ignored');
+        return;
+      default: {
+        const unreachable: never = outcome;
+        throw new Error(`unknown capture state ${JSON.stringify(unreachable)}`);
+      }
+    }
   }
 
-  private finish(entry: Entry, state: 'done' | 'failed'): void {
-    entry.outcome.state = state;
+  private finish(entry: Entry, final: FinalOutcome): void {
+    entry.outcome = final;
     this.active.delete(entry.job.id);
     this.flows.ended(entry.job, this.deps.clock.monotonicMs());
-    const outcome = structuredClone(entry.outcome);
+    const outcome = structuredClone(final);
     this.finished.keep(entry.job.id, outcome);
     entry.markArmed(outcome);
     entry.settle(outcome);
@@ -653,18 +684,36 @@ export class Scheduler {
     this.deps.metrics.memoryReserved.set(this.reservedBytes);
   }
 
+  /** A copy of the outcome; while it records, with the live counters and rates. */
   private snapshot(entry: Entry): CaptureOutcome {
-    const view = structuredClone(entry.outcome);
-    if (entry.handle && (view.state === 'capturing' || view.state === 'arming')) {
+    const { outcome } = entry;
+    if (outcome.state === 'capturing') return this.liveCopy(entry, outcome);
+    const view = structuredClone(outcome);
+    if (view.state === 'arming' && entry.handle !== undefined) {
       const progress = entry.handle.progress();
       view.packets = progress.packets;
       view.bytes = progress.bytes;
-      if (entry.rates !== undefined) {
-        const rates = entry.rates.read(this.deps.clock.nowMs(), progress.packets, progress.bytes);
-        view.live = { interfaces: entry.job.interfaces.map((iface) => iface.name), filter: entry.job.filter, segment: progress.segment, ...rates };
-      }
     }
     return view;
+  }
+
+  private liveCopy(entry: Entry, outcome: CapturingOutcome): CapturingOutcome {
+    const view = structuredClone(outcome);
+    if (entry.handle === undefined || entry.rates === undefined) return view;
+    const progress = entry.handle.progress();
+    view.packets = progress.packets;
+    view.bytes = progress.bytes;
+    view.live = this.liveView(entry, entry.rates, progress);
+    return view;
+  }
+
+  private liveView(entry: Entry, rates: RateMeter, progress: ReturnType<CaptureHandle['progress']>): LiveView {
+    return {
+      interfaces: entry.job.interfaces.map((iface) => iface.name),
+      filter: entry.job.filter,
+      segment: progress.segment,
+      ...rates.read(this.deps.clock.nowMs(), progress.packets, progress.bytes),
+    };
   }
 }
 
@@ -689,7 +738,14 @@ function withFlow(flow: CaptureOutcome['flow']): Pick<CaptureOutcome, 'flow'> {
   return flow === undefined ? {} : { flow };
 }
 
-function initialOutcome(job: CaptureJob): CaptureOutcome {
+/** Entries in the queue are queued until they leave it; anything else is a bug in the scheduler. */
+function queuedOutcomeOf(entry: Entry): QueuedOutcome {
+  const { outcome } = entry;
+  if (outcome.state === 'queued') return outcome;
+  throw new PcapdError('PCAPD_ERR_INTERNAL', `capture ${entry.job.id} is ${outcome.state}, not queued`);
+}
+
+function initialOutcome(job: CaptureJob): QueuedOutcome {
   return {
     id: job.id,
     ...(job.name === undefined ? {} : { name: job.name }),

@@ -21,7 +21,7 @@ import { errnoCode, errorCodeOf, errorMessage, PcapdError, SinkError } from '../
 import { raceTimeout } from '../timers.js';
 import type { Log } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CaptureOutcome, DeliveryFailure, PendingDelivery } from '../model/outcome.js';
+import type { DeliveryFailure, FinalOutcome, PendingDelivery } from '../model/outcome.js';
 import type { Sink } from '../sinks/sink.js';
 import { totalBytes, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import { planCull, type CullItem } from './cull.js';
@@ -168,7 +168,7 @@ export class Spool {
    * than spool.maxbytes) or PCAPD_ERR_SPOOL_WRITE; each is logged and counted
    * here, and nothing is left half-written.
    */
-  async add(capture: FinishedCapture, failures: readonly SinkFailure[], outcome: CaptureOutcome): Promise<{ key: string; view: EntryView }> {
+  async add(capture: FinishedCapture, failures: readonly SinkFailure[], outcome: FinalOutcome): Promise<{ key: string; view: EntryView }> {
     const now = this.now();
     const state: SpoolState = { sinks: {} };
     for (const failure of failures) state.sinks[failure.sink] = this.failedState(undefined, failure.error, now);
@@ -205,7 +205,7 @@ export class Spool {
    * that may well be delivered must not push out one that waits. Throws as
    * `add` does (counted there).
    */
-  async hold(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome): Promise<string | undefined> {
+  async hold(capture: FinishedCapture, sinks: readonly string[], outcome: FinalOutcome): Promise<string | undefined> {
     if (this.stats().bytes + totalBytes(capture.files) > this.deps.settings().maxbytes) return undefined;
     const entry = await this.write(capture, sinks, outcome, { sinks: {} });
     for (const sink of sinks) this.busy.add(tryKey(entry.key, sink));
@@ -255,7 +255,7 @@ export class Spool {
   }
 
   /** Writes a new entry, making room first; a failure is counted (and thrown) here. */
-  private async write(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome, state: SpoolState): Promise<ValidEntry> {
+  private async write(capture: FinishedCapture, sinks: readonly string[], outcome: FinalOutcome, state: SpoolState): Promise<ValidEntry> {
     if (!this.opened || this.closed) throw new PcapdError('PCAPD_ERR_SPOOL_WRITE', 'the spool is not open');
     const bytes = totalBytes(capture.files);
     const { maxbytes } = this.deps.settings();

@@ -28,7 +28,7 @@ import { z } from 'zod';
 import type { CaptureFormat } from '../config/schema.js';
 import { errnoCode, errorMessage, knownCode, PcapdError, type ErrorCode } from '../errors.js';
 import type { CaptureJob } from '../model/job.js';
-import type { CaptureOutcome } from '../model/outcome.js';
+import type { FinalOutcome } from '../model/outcome.js';
 import { totalBytes, type DeliverableFile, type Delivery, type FinishedCapture } from '../model/finished-capture.js';
 import { DIR_MODE, isDiskFull, readChunks, removeTree, syncDir, writeFileAtomic, writeNewFile } from '../fs/durable.js';
 import { SpoolControl } from './control.js';
@@ -72,7 +72,7 @@ export interface SpoolRecord {
   job: CaptureJob;
   files: SpooledFile[];
   /** The capture's outcome when it was spooled (this segment's deliveries included). */
-  outcome: CaptureOutcome;
+  outcome: FinalOutcome;
 }
 
 export interface SinkRetryState {
@@ -164,7 +164,7 @@ const MarkerSchema = z.object({
 
 /**
  * capture.json after validation. The job and outcome were written by this
- * code from a CaptureJob and a CaptureOutcome; their key fields are checked
+ * code from a CaptureJob and a FinalOutcome (done or failed); their key fields are checked
  * and the dates restored, the rest is taken as written.
  */
 function toRecord(value: z.output<typeof RecordSchema>): SpoolRecord {
@@ -174,7 +174,7 @@ function toRecord(value: z.output<typeof RecordSchema>): SpoolRecord {
     version: SPOOL_FORMAT_VERSION,
     reason: value.reason as FinishedCapture['reason'],
     job,
-    outcome: value.outcome as unknown as CaptureOutcome,
+    outcome: value.outcome as unknown as FinalOutcome,
   };
 }
 
@@ -245,7 +245,7 @@ export class SpoolStore {
    * entries/. Throws PCAPD_ERR_SPOOL_FULL (ENOSPC/EDQUOT) or
    * PCAPD_ERR_SPOOL_WRITE, leaving nothing behind.
    */
-  async add(capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome, state: SpoolState, at: Date): Promise<ValidEntry> {
+  async add(capture: FinishedCapture, sinks: readonly string[], outcome: FinalOutcome, state: SpoolState, at: Date): Promise<ValidEntry> {
     for (const sink of sinks) if (!isSinkName(sink)) throw new Error(`sink name ${JSON.stringify(sink)} cannot be spooled`);
     const key = entryKey(capture.job.id, capture.segment, at);
     const temp = join(this.tmpDir, key);
@@ -406,7 +406,7 @@ function markerSink(name: string): string | undefined {
   return isSinkName(sink) ? sink : undefined;
 }
 
-function recordOf(key: string, capture: FinishedCapture, sinks: readonly string[], outcome: CaptureOutcome, at: Date): SpoolRecord {
+function recordOf(key: string, capture: FinishedCapture, sinks: readonly string[], outcome: FinalOutcome, at: Date): SpoolRecord {
   return {
     version: SPOOL_FORMAT_VERSION,
     key,

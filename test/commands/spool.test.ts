@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { SpoolStore, type SpoolState } from '../../src/spool/store.js';
 import { exampleConfigWith, runPcapd, startDaemon } from '../helpers/daemon.js';
-import { makeJob, makeOutcome } from '../helpers/job.js';
+import { makeJob, makeSpooledOutcome } from '../helpers/job.js';
 import { finishedCapture, smallPcap } from '../helpers/pcap-buffer.js';
 
 let dir: string;
@@ -32,7 +32,7 @@ async function spoolEntry(id: string, sink: string, options: { failed?: boolean;
   const entry = await store.add(
     finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })),
     [sink],
-    makeOutcome(id, { state: 'done', packets: 1, bytes: 1, segments: 1 }),
+    makeSpooledOutcome(id, { packets: 1, bytes: 1 }),
     state(sink, options.failed ?? false, at.getTime()),
     at,
   );

@@ -5,7 +5,8 @@
  * fields; leave one out to keep the default.
  */
 import type { CaptureJob } from '../../src/model/job.js';
-import type { CaptureOutcome } from '../../src/model/outcome.js';
+import type { DeliveringOutcome, FinalOutcome, OutcomeBase } from '../../src/model/outcome.js';
+import { spooledCopy } from '../../src/model/outcome-transitions.js';
 
 let jobCounter = 0;
 
@@ -39,15 +40,19 @@ export function makeJob(overrides: Partial<CaptureJob> = {}): CaptureJob {
   };
 }
 
-/** A capture's outcome while it is being delivered: nothing delivered, nothing pending. */
-export function makeOutcome(id: string, overrides: Partial<CaptureOutcome> = {}): CaptureOutcome {
+/** A capture's outcome while it is being delivered: it stopped at its packet limit, nothing delivered, nothing pending. */
+export function makeOutcome(id: string, overrides: Partial<OutcomeBase> = {}): DeliveringOutcome {
+  const requestedAt = new Date();
   return {
     id,
     node: 'sensor1',
     source: 'http',
     tags: [],
     state: 'delivering',
-    requestedAt: new Date().toISOString(),
+    reason: 'packets',
+    requestedAt: requestedAt.toISOString(),
+    startedAt: new Date(requestedAt.getTime() + 10).toISOString(),
+    endedAt: new Date(requestedAt.getTime() + 1010).toISOString(),
     packets: 10,
     bytes: 100,
     limits: makeJob().limits,
@@ -59,4 +64,9 @@ export function makeOutcome(id: string, overrides: Partial<CaptureOutcome> = {})
     pending: [],
     ...overrides,
   };
+}
+
+/** The outcome the spool keeps with a capture: makeOutcome's, as it reads once its first delivery try is recorded. */
+export function makeSpooledOutcome(id: string, overrides: Partial<OutcomeBase> = {}): FinalOutcome {
+  return spooledCopy(makeOutcome(id, overrides), []);
 }

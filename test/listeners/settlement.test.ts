@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import { settlementOf } from '../../src/listeners/settlement.js';
 import { releaseDelaySeconds } from '../../src/listeners/sqs.js';
-import type { CaptureOutcome } from '../../src/model/outcome.js';
+import type { FinalOutcome } from '../../src/model/outcome.js';
 
-const outcome = new Promise<CaptureOutcome>(() => undefined);
+const outcome = new Promise<FinalOutcome>(() => undefined);
 
 describe('settlementOf: what a broker listener does with a message', () => {
   it('acknowledges an accepted request only once its outcome is in', () => {

@@ -22,7 +22,7 @@ import { Spool, type SpoolChange } from '../../src/spool/spool.js';
 import { SpoolStore } from '../../src/spool/store.js';
 import { startCloudsharkServer } from '../helpers/cloudshark-server.js';
 import { run } from '../helpers/exec.js';
-import { makeJob, makeOutcome } from '../helpers/job.js';
+import { makeJob, makeSpooledOutcome } from '../helpers/job.js';
 import { deliverable, finishedCapture, pcapChunks, smallPcap } from '../helpers/pcap-buffer.js';
 import { createBucket, getObjectBytes, listKeys, removeBucket, s3Settings, testClient, uniqueBucket, versitygw } from '../helpers/s3.js';
 import { waitFor } from '../helpers/wait.js';
@@ -122,7 +122,11 @@ let tracers = 0;
 async function tracerTried(harness: Harness, sink: SinkName): Promise<void> {
   harness.clock.offsetMs += harness.settings.retrymax * 1000 + 1000;
   const id = `tracer-${++tracers}`;
-  const { key } = await harness.spool.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), [{ sink, error: sinkError(sink) }], makeOutcome(id));
+  const { key } = await harness.spool.add(
+    finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })),
+    [{ sink, error: sinkError(sink) }],
+    makeSpooledOutcome(id),
+  );
   expect(harness.spool.retryNow([key])).toEqual([key]);
   await waitFor(`the tracer ${id} tried by the ${sink} worker`, async () => {
     const entry = await harness.spool.store.readEntry(key);
@@ -155,7 +159,7 @@ describe('Spool', () => {
     const capture = finishedCapture([file], makeJob({ id: 'r1' }));
     const first = await local.sink.deliver(capture).catch((err: unknown) => err);
 
-    const { key, view } = await spool.add(capture, [{ sink: 'local', error: first }], makeOutcome('r1'));
+    const { key, view } = await spool.add(capture, [{ sink: 'local', error: first }], makeSpooledOutcome('r1'));
 
     expect(view.pending).toEqual([expect.objectContaining({ sink: 'local', segment: 0, attempts: 1, code: 'PCAPD_ERR_SINK_LOCAL' })]);
     const entryDir = join(dir, 'spool', 'entries', key);
@@ -185,7 +189,7 @@ describe('Spool', () => {
   it('retries with exponential backoff (capped at retrymax), counting each failure', async () => {
     const local = await breakableLocal();
     const { spool, metrics } = await openSpool(() => [local.sink], { retrybase: 1, retrymax: 2 }, { random: () => 1 });
-    const { key } = await spool.add(finishedCapture([smallPcap('b.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeOutcome('b'));
+    const { key } = await spool.add(finishedCapture([smallPcap('b.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('b'));
     const store = new SpoolStore(join(dir, 'spool'));
     const waits: number[] = [];
     for (const failures of [2, 3]) {
@@ -212,7 +216,7 @@ describe('Spool', () => {
     const first = await sink.deliver(capture).catch((err: unknown) => err);
     expect(first).toMatchObject({ retriable: false });
 
-    const { view } = await spool.add(capture, [{ sink: 's3', error: first }], makeOutcome('r5'));
+    const { view } = await spool.add(capture, [{ sink: 's3', error: first }], makeSpooledOutcome('r5'));
     expect(view.pending).toEqual([]);
     expect(view.failures).toEqual([expect.objectContaining({ sink: 's3', code: 'PCAPD_ERR_SINK_S3', segment: 0 })]);
     await tracerTried(harness, 's3');
@@ -238,7 +242,7 @@ describe('Spool', () => {
     const { key, view } = await harness.spool.add(
       finishedCapture([smallPcap('final-r7.pcap')], makeJob({ id: 'r7' })),
       [{ sink: 'local', error: sinkError('local', false) }],
-      makeOutcome('r7'),
+      makeSpooledOutcome('r7'),
     );
     expect(view.failures).toEqual([expect.objectContaining({ sink: 'local', code: 'PCAPD_ERR_SINK_LOCAL' })]);
     expect(view.pending).toEqual([]);
@@ -274,7 +278,7 @@ describe('Spool', () => {
           { sink: 'local', error: sinkError('local') },
           { sink: 's3', error: sinkError('s3') },
         ],
-        makeOutcome('r6'),
+        makeSpooledOutcome('r6'),
       );
       await local.fix();
       await waitFor('the local delivery', () => first.changes.find((change) => change.kind === 'delivered'));
@@ -313,7 +317,7 @@ describe('Spool', () => {
             { sink: 'local', error: sinkError('local') },
             { sink: 'cloudshark', error: sinkError('cloudshark') },
           ],
-          makeOutcome(id),
+          makeSpooledOutcome(id),
         );
       }
       await cloudshark.waitForAttempt(1);
@@ -333,15 +337,15 @@ describe('Spool', () => {
     const local = await breakableLocal();
     const harness = await openSpool(() => [local.sink], { maxage: 60, maxbytes: 3 * MIB, retrybase: 3600, retrymax: 3600 });
     const mib = (name: string) => finishedCapture([deliverable(name, pcapChunks(MIB).chunks)], makeJob({ id: name }));
-    await harness.spool.add(mib('old'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('old'));
+    await harness.spool.add(mib('old'), [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('old'));
     harness.clock.offsetMs = 30_000;
-    await harness.spool.add(mib('mid'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('mid'));
-    await harness.spool.add(mib('new'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('new'));
+    await harness.spool.add(mib('mid'), [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('mid'));
+    await harness.spool.add(mib('new'), [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('new'));
     expect((await harness.spool.cull({ dryRun: true })).map((item) => item.reason)).toEqual([]);
 
     // A fourth MiB does not fit in 3 MiB: the oldest undelivered one makes room.
     harness.clock.offsetMs = 45_000;
-    await harness.spool.add(mib('newest'), [{ sink: 'local', error: sinkError('local') }], makeOutcome('newest'));
+    await harness.spool.add(mib('newest'), [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('newest'));
     harness.clock.offsetMs = 61_000 + 30_000;
     const removed = await harness.spool.cull();
 
@@ -359,7 +363,7 @@ describe('Spool', () => {
   it('refuses a capture larger than spool.maxbytes with PCAPD_ERR_SPOOL_FULL, counted', async () => {
     const { spool, metrics } = await openSpool(() => [], { maxbytes: MIB });
     const capture = finishedCapture([deliverable('huge.pcap', pcapChunks(2 * MIB).chunks)]);
-    await expect(spool.add(capture, [{ sink: 'local', error: sinkError('local') }], makeOutcome('huge'))).rejects.toMatchObject({
+    await expect(spool.add(capture, [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('huge'))).rejects.toMatchObject({
       code: 'PCAPD_ERR_SPOOL_FULL',
       message: expect.stringContaining('larger than spool.maxbytes'),
     });
@@ -395,7 +399,7 @@ describe('Spool', () => {
   it('serves retry and cull requests a `pcapd spool` command leaves in control/', async () => {
     const local = await breakableLocal();
     const { spool } = await openSpool(() => [local.sink], { retrybase: 3600, retrymax: 3600 });
-    const { key } = await spool.add(finishedCapture([smallPcap('ctl.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeOutcome('ctl'));
+    const { key } = await spool.add(finishedCapture([smallPcap('ctl.pcap')]), [{ sink: 'local', error: sinkError('local') }], makeSpooledOutcome('ctl'));
     await local.fix();
     const store = new SpoolStore(join(dir, 'spool'));
     const id = await store.control.writeRequest({ action: 'retry', targets: [key], requestedAt: new Date().toISOString() });
@@ -421,7 +425,7 @@ describe('Spool on a full disk', () => {
   it('fails with PCAPD_ERR_SPOOL_FULL naming ENOSPC, counts it, leaves nothing behind, and spools again once there is room', async () => {
     const { spool, metrics } = await openSpool(() => [], { dir: join(mount, 'spool') });
     const big = finishedCapture([deliverable('big.pcap', pcapChunks(MIB).chunks)]);
-    await expect(spool.add(big, [{ sink: 's3', error: sinkError('s3') }], makeOutcome('big'))).rejects.toMatchObject({
+    await expect(spool.add(big, [{ sink: 's3', error: sinkError('s3') }], makeSpooledOutcome('big'))).rejects.toMatchObject({
       code: 'PCAPD_ERR_SPOOL_FULL',
       message: expect.stringMatching(/spool disk full \(ENOSPC\)/),
     });
@@ -429,7 +433,7 @@ describe('Spool on a full disk', () => {
     expect(await readdir(join(mount, 'spool', 'tmp'))).toEqual([]);
     expect(await readdir(join(mount, 'spool', 'entries'))).toEqual([]);
 
-    const { view } = await spool.add(finishedCapture([smallPcap('small.pcap')]), [{ sink: 's3', error: sinkError('s3') }], makeOutcome('small'));
+    const { view } = await spool.add(finishedCapture([smallPcap('small.pcap')]), [{ sink: 's3', error: sinkError('s3') }], makeSpooledOutcome('small'));
     expect(view.pending).toHaveLength(1);
   });
 });
