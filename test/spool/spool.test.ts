@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { SinkError } from '../../src/errors.js';
+import { CaptureOutcomeSchema } from '../../src/http/openapi.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
@@ -406,6 +407,41 @@ describe('Spool', () => {
     const result = await waitFor('the answer', () => store.control.takeResult(id));
     expect(result).toEqual({ ok: true, message: 'the running pcapd retries 1 capture(s) now', rearmed: [key] });
     await waitFor('the retried entry delivered and removed', async () => (await readdir(join(dir, 'spool', 'entries'))).length === 0);
+  });
+});
+
+describe('SpoolStore: outcomes written by earlier versions', () => {
+  it('reads back an entry whose outcome an earlier pcapd wrote (a segment of a running capture, no pending list) as a valid outcome', async () => {
+    const store = new SpoolStore(join(dir, 'spool'));
+    await store.init();
+    const id = 'old-outcome';
+    const entry = await store.add(finishedCapture([smallPcap(`${id}.pcap`)], makeJob({ id })), ['s3'], makeSpooledOutcome(id), { sinks: {} }, new Date());
+    // As the previous code stored it: state forced to done, the capture's end unknown, no `pending` yet.
+    const old = {
+      id,
+      node: 'sensor1',
+      source: 'redis',
+      tags: [],
+      state: 'done',
+      requestedAt: '2024-05-06T07:08:09.000Z',
+      startedAt: '2024-05-06T07:08:09.012345678Z',
+      packets: 0,
+      bytes: 0,
+      limits: makeJob().limits,
+      clamps: [],
+      interfaces: [],
+      segments: 1,
+      deliveries: [],
+      deliveryFailures: [],
+    };
+    const recordPath = join(entry.dir, 'capture.json');
+    const record = JSON.parse(await readFile(recordPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(recordPath, JSON.stringify({ ...record, outcome: old }));
+    const read = await store.readEntry(entry.key);
+    expect(read?.kind).toBe('valid');
+    const outcome = read?.kind === 'valid' ? read.record.outcome : undefined;
+    expect(outcome).toEqual(old);
+    expect(CaptureOutcomeSchema.parse(outcome)).toMatchObject({ state: 'done', startedAt: old.startedAt });
   });
 });
 
