@@ -40,21 +40,16 @@ export function makeJob(overrides: Partial<CaptureJob> = {}): CaptureJob {
   };
 }
 
-/** A capture's outcome while it is being delivered: it stopped at its packet limit, nothing delivered, nothing pending. */
-export function makeOutcome(id: string, overrides: Partial<OutcomeBase> = {}): DeliveringOutcome {
-  const requestedAt = new Date();
+/** The fields every outcome state has, for a capture that has not recorded yet. */
+export function makeOutcomeBase(id: string, overrides: Partial<OutcomeBase> = {}): OutcomeBase {
   return {
     id,
     node: 'sensor1',
     source: 'http',
     tags: [],
-    state: 'delivering',
-    reason: 'packets',
-    requestedAt: requestedAt.toISOString(),
-    startedAt: new Date(requestedAt.getTime() + 10).toISOString(),
-    endedAt: new Date(requestedAt.getTime() + 1010).toISOString(),
-    packets: 10,
-    bytes: 100,
+    requestedAt: new Date().toISOString(),
+    packets: 0,
+    bytes: 0,
     limits: makeJob().limits,
     clamps: [],
     interfaces: [],
@@ -63,6 +58,19 @@ export function makeOutcome(id: string, overrides: Partial<OutcomeBase> = {}): D
     deliveryFailures: [],
     pending: [],
     ...overrides,
+  };
+}
+
+/** A capture's outcome while it is being delivered: it stopped at its packet limit, nothing delivered, nothing pending. */
+export function makeOutcome(id: string, overrides: Partial<OutcomeBase> = {}): DeliveringOutcome {
+  const base = makeOutcomeBase(id, { packets: 10, bytes: 100, ...overrides });
+  const requestedMs = Date.parse(base.requestedAt);
+  return {
+    ...base,
+    state: 'delivering',
+    reason: 'packets',
+    startedAt: new Date(requestedMs + 10).toISOString(),
+    endedAt: new Date(requestedMs + 1010).toISOString(),
   };
 }
 

@@ -33,24 +33,9 @@ import {
   type CaptureEnd,
   type UnendedOutcome,
 } from '../../src/model/outcome-transitions.js';
-import { makeJob } from '../helpers/job.js';
+import { makeOutcomeBase } from '../helpers/job.js';
 
-const base: OutcomeBase = {
-  id: 'outcome-1',
-  node: 'sensor1',
-  source: 'http',
-  tags: ['t'],
-  requestedAt: '2024-05-06T07:08:09.000Z',
-  packets: 0,
-  bytes: 0,
-  limits: makeJob().limits,
-  clamps: [],
-  interfaces: [],
-  segments: 0,
-  deliveries: [],
-  deliveryFailures: [],
-  pending: [],
-};
+const base: OutcomeBase = makeOutcomeBase('outcome-1', { tags: ['t'], requestedAt: '2024-05-06T07:08:09.000Z' });
 
 const live: LiveView = { interfaces: ['eth0'], filter: 'udp', segment: 0, packetsPerSecond: 0, bitsPerSecond: 0, intervalSeconds: 0 };
 const startedAt = '2024-05-06T07:08:09.010000000Z';
