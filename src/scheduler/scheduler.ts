@@ -27,7 +27,7 @@ import { FinishedCaptures } from './finished-captures.js';
 import { captureSpec, memoryReservationBytes, withWarmReader, type WarmReaders } from './capture-spec.js';
 import type { DeliveryReport } from '../delivery/delivery.js';
 import { FlowCaptures, flowOutcomeOf, mergeAlert, mergedAlertLines } from './flow-captures.js';
-import type { CaptureOutcome, CapturingOutcome, FinalOutcome, InterfaceCounters, LiveView, QueuedOutcome } from '../model/outcome.js';
+import type { CaptureOutcome, CapturingOutcome, FinalOutcome, InterfaceCounters, LiveView, LookbackServed, QueuedOutcome } from '../model/outcome.js';
 import { afterDelivery, cancelInQueue, toArming, toCapturing, toDelivering, toFailed, type CaptureEnd } from '../model/outcome-transitions.js';
 import { FileRings, type RingFile } from './file-ring.js';
 import { RateMeter } from './rate-meter.js';
@@ -432,7 +432,7 @@ export class Scheduler {
         const rates = new RateMeter(this.deps.clock.nowMs());
         entry.rates = rates;
         const startedAt = isoFromNs(armed.startedNs);
-        let lookback: { lookback?: NonNullable<CapturingOutcome['lookback']> } = {};
+        let lookback: { lookback?: LookbackServed } = {};
         if (job.limits.lookbackSeconds > 0) {
           const servedSeconds = Number(armed.lookbackNs) / 1e9;
           lookback = { lookback: { askedSeconds: job.limits.lookbackSeconds, servedSeconds, packets: armed.lookbackPackets } };
