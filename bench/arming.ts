@@ -31,7 +31,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 
 import { mergeEdits, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
@@ -63,6 +63,37 @@ function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** utime and stime in ms of each thread of a process, summed by thread name (comm). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // Node's own threads (main, V8 workers, libuv's pool) are all called "node": the main one is told apart.
+      const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // user and system time apart: system time is syscalls and wakeups, user time pcapd's own code.
+      for (const [suffix, field] of [
+        ['user', fields[11]],
+        ['sys', fields[12]],
+      ] as const) {
+        const key = `${name} ${suffix}`;
+        byName.set(key, (byName.get(key) ?? 0) + (Number(field) * 1000) / CLOCK_TICKS_PER_SECOND);
+      }
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName;
+}
+
+/** Per thread name, the CPU between two readings (threads that ended in between are not counted). */
+function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [name, ms] of after) delta.set(name, ms - (before.get(name) ?? 0));
+  return delta;
+}
+
 async function cpuOver(pid: number, windowMs: number): Promise<number> {
   const before = processCpuMs(pid);
   await new Promise((resolve) => setTimeout(resolve, windowMs));
@@ -92,6 +123,8 @@ interface PhaseResult {
   failed: number;
   cpuPerRequestMs: number;
   cpuRawPerRequestMs: number;
+  /** The request window's CPU by thread name, per request (ms), idle window's not subtracted. */
+  threadsPerRequestMs: Map<string, number>;
 }
 
 async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: string, label: string): Promise<PhaseResult> {
@@ -107,6 +140,7 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
 
   const publishedAt = new Map<string, number>();
   const cpuBefore = processCpuMs(pid);
+  const threadsBefore = threadCpuMs(pid);
   const windowStarted = nowMs();
   await paced(REQUESTS, RATE, async (i) => {
     const id = `${run}-${i}`;
@@ -116,8 +150,10 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
   });
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowStarted + windowMs - nowMs())));
   const cpuMs = processCpuMs(pid) - cpuBefore;
+  const threads = threadCpuDelta(threadsBefore, threadCpuMs(pid));
   await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP + REQUESTS, 120_000);
-  const result: PhaseResult = { armedMs: [], handoverMs: [], failed: 0, cpuPerRequestMs: 0, cpuRawPerRequestMs: 0 };
+  const threadsPerRequestMs = new Map([...threads].map(([name, ms]) => [name, ms / REQUESTS]));
+  const result: PhaseResult = { armedMs: [], handoverMs: [], failed: 0, cpuPerRequestMs: 0, cpuRawPerRequestMs: 0, threadsPerRequestMs };
   for (const [id, published] of publishedAt) {
     const outcome = await daemon.waitForState(id, ['done', 'failed'], 60_000).catch(() => undefined);
     const startedAt = typeof outcome?.startedAt === 'string' ? isoToMs(outcome.startedAt) : Number.NaN;
@@ -244,6 +280,15 @@ async function main(): Promise<void> {
     `process CPU per request (less the idle window's): cold (${colds[0]?.ringMiB} MiB) ${cold.cpuPerRequestMs.toFixed(2)} ms, warm ${warm.cpuPerRequestMs.toFixed(2)} ms ` +
       `(ratio ${(warm.cpuPerRequestMs / cold.cpuPerRequestMs).toFixed(3)}; raw ${cold.cpuRawPerRequestMs.toFixed(2)} / ${warm.cpuRawPerRequestMs.toFixed(2)} ms); ` +
       goal(warm.cpuPerRequestMs <= 1, 'warm ≤ 1 ms'),
+    ...[...colds.map(({ ringMiB, result }) => [`cold ${ringMiB} MiB`, result] as const), ['warm', warm] as const].map(
+      ([label, result]) =>
+        `  by thread, ${label} (raw ms/request): ` +
+        [...result.threadsPerRequestMs]
+          .filter(([, ms]) => ms >= 0.005)
+          .sort((a, b) => b[1] - a[1])
+          .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+          .join(', '),
+    ),
     '',
     `warm idle interface (lo, 16 MiB ring), CPU over ${IDLE_WINDOW_MS / 1000} s beside tcpdump -i lo -w /dev/null on the same traffic:`,
     `  0 pps:    pcapd process ${idle0.pcapdMs.toFixed(0)} ms (reader thread ${idle0.readerMs.toFixed(0)} ms), tcpdump ${idle0.tcpdumpMs.toFixed(0)} ms`,
