@@ -28,7 +28,7 @@ import { captureFormatOf } from '../sinks/local-files.js';
 import { downloadFile, listFiles, sendCaptureFile } from './files.js';
 import { openApiDocument } from './openapi.js';
 import { errorBody, sendError } from './reply.js';
-import { WAIT_VALUES } from './wait.js';
+import { waitQueryOf, type WaitQuery } from './wait.js';
 
 export interface ApiDeps {
   config(): Config;
@@ -43,10 +43,6 @@ export interface ApiDeps {
   /** Whether this process may capture (its capabilities), read at start. */
   capturePermission(): CapturePermission;
 }
-
-const WAIT_VALUE_SET: ReadonlySet<string> = new Set(WAIT_VALUES);
-/** A POST with ?wait waits at most this long for the capture's outcome. */
-const MAX_WAIT_MS = 3_600_000;
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? '');
@@ -130,17 +126,15 @@ export function buildApi(deps: ApiDeps) {
     return sendError(reply, 'PCAPD_ERR_INTERNAL', 'internal error');
   });
 
-  app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
-    const { wait } = request.query;
-    if (wait !== undefined && !WAIT_VALUE_SET.has(wait)) {
-      return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value (or "done") or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
-    }
+  app.post('/captures', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
+    // Thrown before the intake: a refused wait takes no request (the error handler answers).
+    const wait = waitQueryOf(request.query);
     const body = typeof request.body === 'string' ? request.body : '';
     const result = await deps.onRequest({ body, source: 'http' });
-    return replyToIntake(result, request.query, reply);
+    return replyToIntake(result, wait, reply);
   });
 
-  async function replyToIntake(result: IntakeResult, query: { wait?: string; timeout?: string }, reply: FastifyReply): Promise<FastifyReply> {
+  async function replyToIntake(result: IntakeResult, wait: WaitQuery, reply: FastifyReply): Promise<FastifyReply> {
     switch (result.kind) {
       case 'rejected':
         return sendError(reply, result.code, result.message);
@@ -151,14 +145,13 @@ export function buildApi(deps: ApiDeps) {
       case 'merged':
         return reply.code(200).send({ id: result.id, merged: true, location: `/captures/${result.id}` });
       case 'accepted': {
-        if (query.wait === undefined) {
+        if (wait.kind === 'none') {
           return reply.code(202).send({ id: result.id, queued: result.queued, location: `/captures/${result.id}` });
         }
         // ?wait=armed answers as soon as packets are being recorded, so a client can send its
         // traffic right after; plain ?wait answers with the final result.
-        const awaited = query.wait === 'armed' ? result.armed : result.outcome;
-        const waitMs = Math.min(Number(query.timeout ?? 3600) * 1000 || MAX_WAIT_MS, MAX_WAIT_MS);
-        const outcome = await raceTimeout(awaited, waitMs);
+        const awaited = wait.until === 'armed' ? result.armed : result.outcome;
+        const outcome = await raceTimeout(awaited, wait.timeoutMs);
         if (outcome === TIMED_OUT) return reply.code(202).send(scheduler.get(result.id));
         return reply.code(200).send(outcome);
       }

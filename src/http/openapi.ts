@@ -13,7 +13,7 @@ import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { requestJsonSchema } from '../model/request.js';
 import { SignedRequestSchema } from '../requests/signature.js';
 import { httpStatusFor } from './status.js';
-import { WAIT_VALUES } from './wait.js';
+import { MAX_WAIT_SECONDS, WAIT_VALUES } from './wait.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -289,7 +289,9 @@ function paths(): JsonObject {
             in: 'query',
             required: false,
             schema: { type: 'integer', minimum: 1 },
-            description: 'seconds ?wait waits at most (default and cap: 3600)',
+            description:
+              `seconds ?wait waits at most (default and cap: ${MAX_WAIT_SECONDS}; more waits ${MAX_WAIT_SECONDS}); ` +
+              '0, a negative, fractional or non-numeric value, or timeout without wait, is refused (400 PCAPD_ERR_REQUEST_INVALID) before the request is taken',
           },
         ],
         requestBody: {
