@@ -16,7 +16,7 @@ import { listDevices } from '../capture/devices.js';
 import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
-import { errnoCode, errorCodeOf, errorMessage } from '../errors.js';
+import { errnoCode, errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
 import { raceTimeout, TIMED_OUT } from '../timers.js';
 import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
@@ -108,14 +108,25 @@ export function buildApi(deps: ApiDeps) {
     });
   });
 
+  /**
+   * A request the API refuses before the intake sees it (a body over the
+   * limit, a bad ?wait) is still a request received: counted and logged as the
+   * intake counts its own refusals, so that for source "http" received =
+   * accepted + rejected + ignored + duplicate + merged, as for every listener.
+   */
+  function refuseBeforeIntake(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+    metrics.requestsReceived.inc({ source: 'http' });
+    metrics.requestsRejected.inc({ source: 'http', reason: code });
+    request.log.warn({ source: 'http', code, reason: message }, 'request rejected');
+    return sendError(reply, code, message);
+  }
+
   app.setNotFoundHandler((request, reply) => sendError(reply, 'PCAPD_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`));
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const fastifyCode = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      metrics.requestsRejected.inc({ source: 'http', reason: 'PCAPD_ERR_REQUEST_TOO_LARGE' });
-      request.log.warn({ source: 'http', code: 'PCAPD_ERR_REQUEST_TOO_LARGE' }, 'request rejected');
-      return sendError(reply, 'PCAPD_ERR_REQUEST_TOO_LARGE', `body larger than ${config().general.maxrequestbytes} bytes`);
+      return refuseBeforeIntake(request, reply, 'PCAPD_ERR_REQUEST_TOO_LARGE', `body larger than ${config().general.maxrequestbytes} bytes`);
     }
     const code = errorCodeOf(err);
     if (code) return sendError(reply, code, errorMessage(err));
@@ -127,8 +138,14 @@ export function buildApi(deps: ApiDeps) {
   });
 
   app.post('/captures', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
-    // Thrown before the intake: a refused wait takes no request (the error handler answers).
-    const wait = waitQueryOf(request.query);
+    let wait: WaitQuery;
+    try {
+      wait = waitQueryOf(request.query);
+    } catch (err: unknown) {
+      const code = errorCodeOf(err);
+      if (code === undefined) throw err;
+      return refuseBeforeIntake(request, reply, code, errorMessage(err));
+    }
     const body = typeof request.body === 'string' ? request.body : '';
     const result = await deps.onRequest({ body, source: 'http' });
     return replyToIntake(result, wait, reply);
