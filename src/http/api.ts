@@ -81,7 +81,10 @@ export function buildApi(deps: ApiDeps) {
     // Slack over maxrequestbytes so the intake, not fastify, judges the size
     // and answers with pcapd's own code; fastify's limit still caps memory.
     bodyLimit: config().general.maxrequestbytes + 1024,
-    return503OnClosing: true,
+    // Requests that reach a closing server (on a connection already open: a
+    // closing server takes no new one) are refused by the hook below in
+    // pcapd's error shape; fastify's own 503 body has no code.
+    return503OnClosing: false,
     // A path with a broken %-escape is refused by fastify's router before any
     // route or error handler runs: answered here in pcapd's error shape.
     frameworkErrors: (err, _request, reply) => {
@@ -92,6 +95,22 @@ export function buildApi(deps: ApiDeps) {
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  let closing = false;
+  // preClose runs once fastify has begun closing, before the server stops taking connections.
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    const message = 'pcapd is shutting down (or restarting its HTTP listener) and takes no new requests';
+    if (request.method === 'POST' && request.routeOptions.url === '/captures') {
+      await refuseBeforeIntake(request, reply, 'PCAPD_ERR_SHUTTING_DOWN', message);
+    } else {
+      await sendError(reply, 'PCAPD_ERR_SHUTTING_DOWN', message);
+    }
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     const token = config().http.token;
@@ -110,7 +129,7 @@ export function buildApi(deps: ApiDeps) {
 
   /**
    * A request the API refuses before the intake sees it (a body over the
-   * limit, a bad ?wait) is still a request received: counted and logged as the
+   * limit, a bad ?wait, the API closing) is still a request received: counted and logged as the
    * intake counts its own refusals, so that for source "http" received =
    * accepted + rejected + ignored + duplicate + merged, as for every listener.
    */

@@ -211,10 +211,13 @@ function json(description: string, schema: JsonObject): JsonObject {
   return { description, content: { 'application/json': { schema } } };
 }
 
+/** What any route may answer: a missing token, a bug, a request reaching the API while it closes. */
+const ANY_ROUTE_ERRORS: readonly ErrorCode[] = ['PCAPD_ERR_UNAUTHORIZED', 'PCAPD_ERR_SHUTTING_DOWN', 'PCAPD_ERR_INTERNAL'];
+
 /** Error answers grouped by the status each code is sent with, each naming its codes. */
 function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...codes, 'PCAPD_ERR_UNAUTHORIZED', 'PCAPD_ERR_INTERNAL'] as const) {
+  for (const code of new Set([...codes, ...ANY_ROUTE_ERRORS])) {
     const status = httpStatusFor(code);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
