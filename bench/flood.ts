@@ -18,18 +18,18 @@
  * servers (scripts/test-services.sh start) and tcpreplay. Bounded: the whole
  * run stops after FLOOD_SECONDS + 120 s and cleans up whatever happened.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TEST_FILTER, udpFrame, writeFramesPcap } from '../test/helpers/frames.js';
 import { metricSamples, metricSum, newRedis, uniqueName, redisAddress } from '../test/helpers/brokers.js';
 import { readPackets } from '../test/helpers/capture-files.js';
-import { postJson, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
-import { createTestLink, type TestLink } from '../test/helpers/netns.js';
+import { postJson, type RunningDaemon } from '../test/helpers/daemon.js';
+import type { TestLink } from '../test/helpers/netns.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { rssBytes } from './lib/proc.js';
-import { loadServiceEnv, paced } from './lib/timing.js';
+import { runDaemonBench } from './lib/daemon-bench.js';
+import { paced } from './lib/timing.js';
 
 const RATE = Number(process.env['FLOOD_RATE'] ?? 1000);
 const SECONDS = Number(process.env['FLOOD_SECONDS'] ?? 30);
@@ -106,124 +106,117 @@ function sequenceCheck(sequences: readonly number[]): { missing: number; duplica
 }
 
 async function main(): Promise<void> {
-  loadServiceEnv();
   const channel = uniqueName('pcapd-flood');
-  const { host, port } = redisAddress();
-  const link = await createTestLink();
-  let daemon: RunningDaemon | undefined;
-  const guard = setTimeout(
-    () => {
-      console.error(`flood: still running after ${SECONDS + 120} s, giving up`);
-      process.exitCode = 1;
-      void Promise.allSettled([daemon?.stop(), link.destroy()]).then(() => process.exit(1));
+  await runDaemonBench(
+    {
+      name: 'flood',
+      deadlineSeconds: SECONDS + 120,
+      services: true,
+      daemon: () => {
+        const { host, port } = redisAddress();
+        return {
+          edits: {
+            redis: { listen: 'true', host: JSON.stringify(host), port: String(port), channel: JSON.stringify(channel) },
+            scheduler: { memorybudget: String(MEMORY_BUDGET) },
+          },
+        };
+      },
     },
-    (SECONDS + 120) * 1000,
+    ({ daemon, pid, link }) => measure(daemon, pid, link, channel),
   );
-  try {
-    daemon = await startDaemon({
-      edits: {
-        redis: { listen: 'true', host: JSON.stringify(host), port: String(port), channel: JSON.stringify(channel) },
-        scheduler: { memorybudget: String(MEMORY_BUDGET) },
-      },
-    });
-    const pid = daemon.process.pid ?? 0;
-    await waitFor('the Redis listener', async () => (await metricSum(daemon as RunningDaemon, 'pcapd_listener_up', { listener: 'redis' })) === 1, 20_000);
-    await sleep(IDLE_SETTLE_MS);
-    const idleRss = rssBytes(pid);
+}
 
-    const pcap = join(daemon.dir, 'witness.pcap');
-    await writeFramesPcap(
-      pcap,
-      Array.from({ length: WITNESS_PACKETS }, (_, sequence) => udpFrame(64, sequence)),
-    );
-    const ids = await witnesses(daemon, link);
-    const traffic = link.replay(pcap, { pps: WITNESS_PPS });
+async function measure(daemon: RunningDaemon, pid: number, link: TestLink, channel: string): Promise<void> {
+  await waitFor('the Redis listener', async () => (await metricSum(daemon, 'pcapd_listener_up', { listener: 'redis' })) === 1, 20_000);
+  await sleep(IDLE_SETTLE_MS);
+  const idleRss = rssBytes(pid);
 
-    let peakRss = idleRss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, rssBytes(pid));
-    }, 100);
-    const started = performance.now();
-    const sent = await flood(daemon, link, channel);
-    const floodSeconds = (performance.now() - started) / 1000;
-    await traffic;
-    const running = daemon;
-    const finished = await Promise.all(ids.map((id) => running.waitForState(id, ['done', 'failed'], 90_000)));
-    // Every accepted flood capture ends within queuetimeout (30 s) plus its one second.
-    await waitFor(
-      'the flood captures to finish',
-      async () => {
-        const stats = (await running.api('/stats')).body as { scheduler?: { running: number; queued: number } };
-        return stats.scheduler === undefined || (stats.scheduler.running === 0 && stats.scheduler.queued === 0);
-      },
-      60_000,
-    );
-    clearInterval(sampler);
+  const pcap = join(daemon.dir, 'witness.pcap');
+  await writeFramesPcap(
+    pcap,
+    Array.from({ length: WITNESS_PACKETS }, (_, sequence) => udpFrame(64, sequence)),
+  );
+  const ids = await witnesses(daemon, link);
+  const traffic = link.replay(pcap, { pps: WITNESS_PPS });
+
+  let peakRss = idleRss;
+  const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, rssBytes(pid));
+  }, 100);
+  const started = performance.now();
+  const sent = await flood(daemon, link, channel);
+  const floodSeconds = (performance.now() - started) / 1000;
+  await traffic;
+  const finished = await Promise.all(ids.map((id) => daemon.waitForState(id, ['done', 'failed'], 90_000)));
+  // Every accepted flood capture ends within queuetimeout (30 s) plus its one second.
+  await waitFor(
+    'the flood captures to finish',
+    async () => {
+      const stats = (await daemon.api('/stats')).body as { scheduler?: { running: number; queued: number } };
+      return stats.scheduler === undefined || (stats.scheduler.running === 0 && stats.scheduler.queued === 0);
+    },
+    60_000,
+  );
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, rssBytes(pid));
 
-    const received = await metricSamples(daemon, 'pcapd_requests_received_total');
-    const rejected = await metricSamples(daemon, 'pcapd_requests_rejected_total');
-    const accepted = await metricSamples(daemon, 'pcapd_requests_accepted_total');
-    const ignored = await metricSamples(daemon, 'pcapd_requests_ignored_total');
-    const duplicate = await metricSamples(daemon, 'pcapd_requests_duplicate_total');
-    const failedByAdmission = await metricSum(daemon, 'pcapd_captures_failed_total', { reason: 'PCAPD_ERR_ADMISSION_FULL' });
-    const bySource = (samples: typeof received, source: string): number =>
-      samples.filter((s) => s.labels['source'] === source).reduce((sum, s) => sum + s.value, 0);
+  const received = await metricSamples(daemon, 'pcapd_requests_received_total');
+  const rejected = await metricSamples(daemon, 'pcapd_requests_rejected_total');
+  const accepted = await metricSamples(daemon, 'pcapd_requests_accepted_total');
+  const ignored = await metricSamples(daemon, 'pcapd_requests_ignored_total');
+  const duplicate = await metricSamples(daemon, 'pcapd_requests_duplicate_total');
+  const failedByAdmission = await metricSum(daemon, 'pcapd_captures_failed_total', { reason: 'PCAPD_ERR_ADMISSION_FULL' });
+  const bySource = (samples: typeof received, source: string): number =>
+    samples.filter((s) => s.labels['source'] === source).reduce((sum, s) => sum + s.value, 0);
 
+  console.log(
+    `flood: ${RATE}/s for ${SECONDS} s through HTTP and through Redis pub/sub at once (${floodSeconds.toFixed(1)} s), witnesses at ${WITNESS_PPS} pps`,
+  );
+  console.log('');
+  console.log('source  sent   received  accepted  refused  ignored  duplicate  unaccounted');
+  for (const source of ['http', 'redis'] as const) {
+    const counts = [
+      sent[source],
+      bySource(received, source),
+      bySource(accepted, source),
+      bySource(rejected, source),
+      bySource(ignored, source),
+      bySource(duplicate, source),
+    ];
+    const [s = 0, r = 0, a = 0, j = 0, i = 0, d = 0] = counts;
+    const witnessesHere = source === 'http' ? ids.length : 0;
+    const unaccounted = s + witnessesHere - (a + j + i + d);
     console.log(
-      `flood: ${RATE}/s for ${SECONDS} s through HTTP and through Redis pub/sub at once (${floodSeconds.toFixed(1)} s), witnesses at ${WITNESS_PPS} pps`,
+      `${source.padEnd(6)}  ${String(s).padStart(5)}  ${String(r).padStart(8)}  ${String(a).padStart(8)}  ${String(j).padStart(7)}  ${String(i).padStart(7)}  ${String(d).padStart(9)}  ${String(unaccounted).padStart(11)}`,
     );
-    console.log('');
-    console.log('source  sent   received  accepted  refused  ignored  duplicate  unaccounted');
-    for (const source of ['http', 'redis'] as const) {
-      const counts = [
-        sent[source],
-        bySource(received, source),
-        bySource(accepted, source),
-        bySource(rejected, source),
-        bySource(ignored, source),
-        bySource(duplicate, source),
-      ];
-      const [s = 0, r = 0, a = 0, j = 0, i = 0, d = 0] = counts;
-      const witnessesHere = source === 'http' ? ids.length : 0;
-      const unaccounted = s + witnessesHere - (a + j + i + d);
-      console.log(
-        `${source.padEnd(6)}  ${String(s).padStart(5)}  ${String(r).padStart(8)}  ${String(a).padStart(8)}  ${String(j).padStart(7)}  ${String(i).padStart(7)}  ${String(d).padStart(9)}  ${String(unaccounted).padStart(11)}`,
-      );
-    }
+  }
+  console.log(
+    `(http also carried the ${ids.length} witness requests; HTTP answers: ${[...sent.httpStatus].map(([status, n]) => `${status}×${n}`).join(' ')}${sent.httpErrors > 0 ? `, ${sent.httpErrors} connection errors` : ''})`,
+  );
+  console.log(`accepted then refused from the queue (queuetimeout): ${failedByAdmission}`);
+  console.log('refused by code:');
+  const codes = new Map<string, number>();
+  for (const sample of rejected) codes.set(sample.labels['reason'] ?? '?', (codes.get(sample.labels['reason'] ?? '?') ?? 0) + sample.value);
+  for (const [code, n] of [...codes].sort((a, b) => b[1] - a[1])) console.log(`  ${code.padEnd(32)} ${n}`);
+  console.log('');
+  const limit = MEMORY_BUDGET + idleRss;
+  console.log(
+    `RSS: idle ${(idleRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)} MiB; budget ${(MEMORY_BUDGET / MIB).toFixed(0)} MiB + idle = ${(limit / MIB).toFixed(1)} MiB: ${peakRss <= limit ? 'within' : 'EXCEEDED'}`,
+  );
+  for (const [index, outcome] of finished.entries()) {
+    const files = await waitFor(
+      `${ids[index]}'s file`,
+      async () => {
+        const listing = (await daemon.api(`/captures/${ids[index]}`)).body as { deliveries?: Array<{ sink: string; locations: string[] }> };
+        return listing.deliveries?.find((delivery) => delivery.sink === 'local')?.locations;
+      },
+      30_000,
+    );
+    const packets = (await Promise.all(files.map((file) => readPackets(file)))).flat();
+    const { missing, duplicated } = sequenceCheck(packets.map((packet) => packet.sequence));
     console.log(
-      `(http also carried the ${ids.length} witness requests; HTTP answers: ${[...sent.httpStatus].map(([status, n]) => `${status}×${n}`).join(' ')}${sent.httpErrors > 0 ? `, ${sent.httpErrors} connection errors` : ''})`,
+      `witness ${ids[index]}: ${outcome.state} (${outcome.reason ?? outcome.error?.code}), ${packets.length} of ${WITNESS_PACKETS} packets, missing ${missing}, duplicated ${duplicated}`,
     );
-    console.log(`accepted then refused from the queue (queuetimeout): ${failedByAdmission}`);
-    console.log('refused by code:');
-    const codes = new Map<string, number>();
-    for (const sample of rejected) codes.set(sample.labels['reason'] ?? '?', (codes.get(sample.labels['reason'] ?? '?') ?? 0) + sample.value);
-    for (const [code, n] of [...codes].sort((a, b) => b[1] - a[1])) console.log(`  ${code.padEnd(32)} ${n}`);
-    console.log('');
-    const limit = MEMORY_BUDGET + idleRss;
-    console.log(
-      `RSS: idle ${(idleRss / MIB).toFixed(1)} MiB, peak ${(peakRss / MIB).toFixed(1)} MiB; budget ${(MEMORY_BUDGET / MIB).toFixed(0)} MiB + idle = ${(limit / MIB).toFixed(1)} MiB: ${peakRss <= limit ? 'within' : 'EXCEEDED'}`,
-    );
-    for (const [index, outcome] of finished.entries()) {
-      const files = await waitFor(
-        `${ids[index]}'s file`,
-        async () => {
-          const listing = (await running.api(`/captures/${ids[index]}`)).body as { deliveries?: Array<{ sink: string; locations: string[] }> };
-          return listing.deliveries?.find((delivery) => delivery.sink === 'local')?.locations;
-        },
-        30_000,
-      );
-      const packets = (await Promise.all(files.map((file) => readPackets(file)))).flat();
-      const { missing, duplicated } = sequenceCheck(packets.map((packet) => packet.sequence));
-      console.log(
-        `witness ${ids[index]}: ${outcome.state} (${outcome.reason ?? outcome.error?.code}), ${packets.length} of ${WITNESS_PACKETS} packets, missing ${missing}, duplicated ${duplicated}`,
-      );
-    }
-  } finally {
-    clearTimeout(guard);
-    await daemon?.stop().catch(() => undefined);
-    await link.destroy().catch(() => undefined);
-    if (daemon) await rm(daemon.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -163,6 +163,7 @@ export class Daemon {
       config: () => this.config,
       cancel: (name) => this.scheduler.cancel(name),
       log: this.root.log.child({ component: 'config-captures' }),
+      clock,
     });
     this.retention = new LocalRetention({ config: () => this.config, log: this.root.log, metrics: this.metrics, clock });
   }

@@ -16,7 +16,7 @@ import { listDevices } from '../capture/devices.js';
 import type { CapturePermission } from '../capture/permission.js';
 import type { WarmInterfaceStatus } from '../capture/warm-interfaces.js';
 import type { Config } from '../config/schema.js';
-import { errnoCode, errorCodeOf, errorMessage } from '../errors.js';
+import { errnoCode, errorCodeOf, errorMessage, type ErrorCode } from '../errors.js';
 import { raceTimeout, TIMED_OUT } from '../timers.js';
 import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
 import type { Log } from '../log/logger.js';
@@ -28,7 +28,7 @@ import { captureFormatOf } from '../sinks/local-files.js';
 import { downloadFile, listFiles, sendCaptureFile } from './files.js';
 import { openApiDocument } from './openapi.js';
 import { errorBody, sendError } from './reply.js';
-import { WAIT_VALUES } from './wait.js';
+import { waitQueryOf, type WaitQuery } from './wait.js';
 
 export interface ApiDeps {
   config(): Config;
@@ -43,10 +43,6 @@ export interface ApiDeps {
   /** Whether this process may capture (its capabilities), read at start. */
   capturePermission(): CapturePermission;
 }
-
-const WAIT_VALUE_SET: ReadonlySet<string> = new Set(WAIT_VALUES);
-/** A POST with ?wait waits at most this long for the capture's outcome. */
-const MAX_WAIT_MS = 3_600_000;
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? '');
@@ -85,7 +81,10 @@ export function buildApi(deps: ApiDeps) {
     // Slack over maxrequestbytes so the intake, not fastify, judges the size
     // and answers with pcapd's own code; fastify's limit still caps memory.
     bodyLimit: config().general.maxrequestbytes + 1024,
-    return503OnClosing: true,
+    // Requests that reach a closing server (on a connection already open: a
+    // closing server takes no new one) are refused by the hook below in
+    // pcapd's error shape; fastify's own 503 body has no code.
+    return503OnClosing: false,
     // A path with a broken %-escape is refused by fastify's router before any
     // route or error handler runs: answered here in pcapd's error shape.
     frameworkErrors: (err, _request, reply) => {
@@ -96,6 +95,22 @@ export function buildApi(deps: ApiDeps) {
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  let closing = false;
+  // preClose runs once fastify has begun closing, before the server stops taking connections.
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    const message = 'pcapd is shutting down (or restarting its HTTP listener) and takes no new requests';
+    if (request.method === 'POST' && request.routeOptions.url === '/captures') {
+      await refuseBeforeIntake(request, reply, 'PCAPD_ERR_SHUTTING_DOWN', message);
+    } else {
+      await sendError(reply, 'PCAPD_ERR_SHUTTING_DOWN', message);
+    }
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     const token = config().http.token;
@@ -112,14 +127,25 @@ export function buildApi(deps: ApiDeps) {
     });
   });
 
+  /**
+   * A request the API refuses before the intake sees it (a body over the
+   * limit, a bad ?wait, the API closing) is still a request received: counted and logged as the
+   * intake counts its own refusals, so that for source "http" received =
+   * accepted + rejected + ignored + duplicate + merged, as for every listener.
+   */
+  function refuseBeforeIntake(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+    metrics.requestsReceived.inc({ source: 'http' });
+    metrics.requestsRejected.inc({ source: 'http', reason: code });
+    request.log.warn({ source: 'http', code, reason: message }, 'request rejected');
+    return sendError(reply, code, message);
+  }
+
   app.setNotFoundHandler((request, reply) => sendError(reply, 'PCAPD_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`));
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const fastifyCode = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      metrics.requestsRejected.inc({ source: 'http', reason: 'PCAPD_ERR_REQUEST_TOO_LARGE' });
-      request.log.warn({ source: 'http', code: 'PCAPD_ERR_REQUEST_TOO_LARGE' }, 'request rejected');
-      return sendError(reply, 'PCAPD_ERR_REQUEST_TOO_LARGE', `body larger than ${config().general.maxrequestbytes} bytes`);
+      return refuseBeforeIntake(request, reply, 'PCAPD_ERR_REQUEST_TOO_LARGE', `body larger than ${config().general.maxrequestbytes} bytes`);
     }
     const code = errorCodeOf(err);
     if (code) return sendError(reply, code, errorMessage(err));
@@ -130,17 +156,21 @@ export function buildApi(deps: ApiDeps) {
     return sendError(reply, 'PCAPD_ERR_INTERNAL', 'internal error');
   });
 
-  app.post('/captures', async (request: FastifyRequest<{ Querystring: { wait?: string; timeout?: string } }>, reply) => {
-    const { wait } = request.query;
-    if (wait !== undefined && !WAIT_VALUE_SET.has(wait)) {
-      return sendError(reply, 'PCAPD_ERR_REQUEST_INVALID', `?wait takes no value (or "done") or "armed" (got ${JSON.stringify(wait.slice(0, 32))})`);
+  app.post('/captures', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
+    let wait: WaitQuery;
+    try {
+      wait = waitQueryOf(request.query);
+    } catch (err: unknown) {
+      const code = errorCodeOf(err);
+      if (code === undefined) throw err;
+      return refuseBeforeIntake(request, reply, code, errorMessage(err));
     }
     const body = typeof request.body === 'string' ? request.body : '';
     const result = await deps.onRequest({ body, source: 'http' });
-    return replyToIntake(result, request.query, reply);
+    return replyToIntake(result, wait, reply);
   });
 
-  async function replyToIntake(result: IntakeResult, query: { wait?: string; timeout?: string }, reply: FastifyReply): Promise<FastifyReply> {
+  async function replyToIntake(result: IntakeResult, wait: WaitQuery, reply: FastifyReply): Promise<FastifyReply> {
     switch (result.kind) {
       case 'rejected':
         return sendError(reply, result.code, result.message);
@@ -151,14 +181,13 @@ export function buildApi(deps: ApiDeps) {
       case 'merged':
         return reply.code(200).send({ id: result.id, merged: true, location: `/captures/${result.id}` });
       case 'accepted': {
-        if (query.wait === undefined) {
+        if (wait.kind === 'none') {
           return reply.code(202).send({ id: result.id, queued: result.queued, location: `/captures/${result.id}` });
         }
         // ?wait=armed answers as soon as packets are being recorded, so a client can send its
         // traffic right after; plain ?wait answers with the final result.
-        const awaited = query.wait === 'armed' ? result.armed : result.outcome;
-        const waitMs = Math.min(Number(query.timeout ?? 3600) * 1000 || MAX_WAIT_MS, MAX_WAIT_MS);
-        const outcome = await raceTimeout(awaited, waitMs);
+        const awaited = wait.until === 'armed' ? result.armed : result.outcome;
+        const outcome = await raceTimeout(awaited, wait.timeoutMs);
         if (outcome === TIMED_OUT) return reply.code(202).send(scheduler.get(result.id));
         return reply.code(200).send(outcome);
       }

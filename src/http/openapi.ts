@@ -13,7 +13,7 @@ import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { requestJsonSchema } from '../model/request.js';
 import { SignedRequestSchema } from '../requests/signature.js';
 import { httpStatusFor } from './status.js';
-import { WAIT_VALUES } from './wait.js';
+import { MAX_WAIT_SECONDS, WAIT_VALUES } from './wait.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -211,10 +211,13 @@ function json(description: string, schema: JsonObject): JsonObject {
   return { description, content: { 'application/json': { schema } } };
 }
 
+/** What any route may answer: a missing token, a bug, a request reaching the API while it closes. */
+const ANY_ROUTE_ERRORS: readonly ErrorCode[] = ['PCAPD_ERR_UNAUTHORIZED', 'PCAPD_ERR_SHUTTING_DOWN', 'PCAPD_ERR_INTERNAL'];
+
 /** Error answers grouped by the status each code is sent with, each naming its codes. */
 function errors(...codes: ErrorCode[]): Record<string, JsonObject> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...codes, 'PCAPD_ERR_UNAUTHORIZED', 'PCAPD_ERR_INTERNAL'] as const) {
+  for (const code of new Set([...codes, ...ANY_ROUTE_ERRORS])) {
     const status = httpStatusFor(code);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -289,7 +292,9 @@ function paths(): JsonObject {
             in: 'query',
             required: false,
             schema: { type: 'integer', minimum: 1 },
-            description: 'seconds ?wait waits at most (default and cap: 3600)',
+            description:
+              `seconds ?wait waits at most (default and cap: ${MAX_WAIT_SECONDS}; more waits ${MAX_WAIT_SECONDS}); ` +
+              '0, a negative, fractional or non-numeric value, or timeout without wait, is refused (400 PCAPD_ERR_REQUEST_INVALID) before the request is taken',
           },
         ],
         requestBody: {

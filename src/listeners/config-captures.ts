@@ -15,6 +15,7 @@
  * stop wins over the config until the config is read again.
  */
 import { backoffDelayMs, type BackoffOptions } from '../backoff.js';
+import type { Clock } from '../clock.js';
 import type { CaptureBlock, Config } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
 import type { IntakeResult, RequestHandler } from '../requests/intake-contract.js';
@@ -24,6 +25,13 @@ export const CONFIG_SOURCE = 'config';
 
 /** A failed or ended block capture is started again after 1 s, 2 s, … at most 60 s. */
 const RESTART_BACKOFF: BackoffOptions = { baseMs: 1000, capMs: 60_000 };
+/**
+ * A capture that ran longer than the longest restart wait was healthy: its
+ * end starts the backoff afresh. Without this, a block whose capture failed
+ * a few times at boot waited a full minute after each end for the rest of
+ * pcapd's life, an hour-long healthy run not mattering.
+ */
+const HEALTHY_RUN_MS = RESTART_BACKOFF.capMs;
 /** How long a reload waits for a changed capture to end before starting it anew. */
 const STOP_WAIT_MS = 30_000;
 
@@ -32,6 +40,7 @@ export interface ConfigCapturesDeps {
   /** Stops the running capture of that name (DELETE /captures/:name). */
   cancel(name: string): boolean;
   log: Log;
+  clock: Clock;
 }
 
 interface Held {
@@ -40,7 +49,10 @@ interface Held {
   /** Settles with the stop reason when the capture ends (delivered), or at once (undefined) when it was refused. */
   ended: Promise<string | undefined>;
   restartTimer?: NodeJS.Timeout;
+  /** Restarts since the capture last ran healthily (0: started by a reconcile). */
   attempts: number;
+  /** Monotonic: how long the capture ran decides whether its end is one more failure in a row. */
+  startedAtMs: number;
 }
 
 /** The request a [[capture]] block stands for. */
@@ -112,7 +124,7 @@ export class ConfigCaptures {
     if (onRequest === undefined || this.stopped) return;
     const key = keyOf(block);
     const result = await onRequest({ body: JSON.stringify(requestOfBlock(block)), source: CONFIG_SOURCE });
-    const held: Held = { key, ended: endedOf(result), attempts };
+    const held: Held = { key, ended: endedOf(result), attempts, startedAtMs: this.deps.clock.monotonicMs() };
     this.held.set(block.name, held);
     if (result.kind === 'accepted') {
       this.deps.log.info({ name: block.name, id: result.id }, 'configured capture started');
@@ -131,13 +143,15 @@ export class ConfigCaptures {
       this.deps.log.warn({ name }, 'configured capture stopped by DELETE; it starts again on SIGHUP or restart');
       return;
     }
-    const delayMs = backoffDelayMs(held.attempts + 1, RESTART_BACKOFF);
-    this.deps.log.warn({ name, delayMs }, 'configured capture ended; starting it again');
+    const ranMs = this.deps.clock.monotonicMs() - held.startedAtMs;
+    const attempt = ranMs > HEALTHY_RUN_MS ? 1 : held.attempts + 1;
+    const delayMs = backoffDelayMs(attempt, RESTART_BACKOFF);
+    this.deps.log.warn({ name, attempt, ranSeconds: Math.round(ranMs / 1000), delayMs }, 'configured capture ended; starting it again');
     held.restartTimer = setTimeout(() => {
       const block = this.deps.config().capture.find((candidate) => candidate.name === name);
       if (this.stopped || this.held.get(name) !== held || block === undefined || keyOf(block) !== held.key) return;
       this.held.delete(name);
-      void this.submit(block, held.attempts + 1);
+      void this.submit(block, attempt);
     }, delayMs);
     held.restartTimer.unref();
   }

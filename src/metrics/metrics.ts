@@ -13,7 +13,7 @@ export class Metrics {
 
   readonly requestsReceived = new Counter({
     name: 'pcapd_requests_received_total',
-    help: 'Requests received, by listener',
+    help: 'Requests received, by listener (each is also counted where it ended: accepted, rejected, ignored, duplicate or merged)',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });

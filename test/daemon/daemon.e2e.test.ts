@@ -106,6 +106,34 @@ describe('a capture requested over HTTP', () => {
     expect((await daemon.api('/captures/e2e-wait-soon')).status).toBe(404);
   });
 
+  it('refuses a wait timeout of 0 (or any that is not whole seconds from 1) before taking the request', async () => {
+    for (const [index, query] of [
+      'wait&timeout=0',
+      'wait=armed&timeout=0',
+      'wait&timeout=-5',
+      'wait&timeout=1.5',
+      'wait&timeout=soon',
+      'wait&timeout=',
+      'wait&timeout=2&timeout=3',
+      'timeout=60',
+    ].entries()) {
+      const id = `e2e-timeout-${index}`;
+      const refused = await daemon.api(`/captures?${query}`, postJson({ node: 'sensor-e2e', interface: ['lo'], bpf: 'udp port 9', duration: 30, id }));
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.error, query).toMatchObject({ code: 'PCAPD_ERR_REQUEST_INVALID', message: expect.stringMatching(/\?timeout/) });
+      expect((await daemon.api(`/captures/${id}`)).status, query).toBe(404);
+    }
+  });
+
+  it('answers ?wait with the state so far once timeout seconds have passed', async () => {
+    const id = 'e2e-wait-timeout';
+    const answered = await daemon.api('/captures?wait&timeout=1', postJson({ node: 'sensor-e2e', interface: ['lo'], bpf: 'udp port 9', duration: 30, id }));
+    expect(answered.status).toBe(202);
+    expect(answered.body).toMatchObject({ id, state: 'capturing' });
+    expect((await daemon.api(`/captures/${id}`, { method: 'DELETE' })).status).toBe(202);
+    await daemon.waitForState(id, ['done', 'failed']);
+  });
+
   it('is listed, counted in /metrics and visible in /stats', async () => {
     link = await createTestLink();
     const finishedBefore = await metricValue(daemon, 'pcapd_captures_finished_total', { reason: 'packets' });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { metricSum, metricValue } from '../helpers/brokers.js';
 import { postJson, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 
 let daemon: RunningDaemon;
@@ -85,6 +86,21 @@ describe('rejected requests', () => {
     const outcome = await daemon.waitForState('after-rejections', ['done', 'failed']);
     expect(outcome).toMatchObject({ state: 'done', reason: 'duration' });
     expect(daemon.process.exitCode).toBeNull();
+  });
+
+  it('counts every refused request as received, an oversized body and a bad ?wait too, so received = the sum of the outcomes', async () => {
+    const receivedBefore = await metricValue(daemon, 'pcapd_requests_received_total', { source: 'http' });
+    const oversized = await daemon.api('/captures', postJson({ ...VALID, tags: 'x'.repeat(70_000) }));
+    expect(oversized.body.error.code).toBe('PCAPD_ERR_REQUEST_TOO_LARGE');
+    const badWait = await daemon.api('/captures?wait&timeout=0', postJson(VALID));
+    expect(badWait.body.error.code).toBe('PCAPD_ERR_REQUEST_INVALID');
+    const received = await metricValue(daemon, 'pcapd_requests_received_total', { source: 'http' });
+    expect(received).toBe(receivedBefore + 2);
+    const outcomes = await Promise.all(
+      ['accepted', 'rejected', 'ignored', 'duplicate'].map((name) => metricSum(daemon, `pcapd_requests_${name}_total`, { source: 'http' })),
+    );
+    const merged = await metricSum(daemon, 'pcapd_flow_alerts_merged_total', { source: 'http' });
+    expect(received).toBe(outcomes.reduce((sum, count) => sum + count, merged));
   });
 
   it('answers unknown routes and unauthorised methods with error bodies', async () => {

@@ -4,6 +4,7 @@
  * the new file is bad.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,6 +42,64 @@ describe('SIGTERM', () => {
     const [path] = (delivered?.['locations'] ?? []) as string[];
     expect((await readPackets(path!)).map((p) => p.sequence)).toEqual([...Array(12).keys()]);
     expect(daemon.logs.at(-1)?.msg).toBe('pcapd stopped');
+  });
+});
+
+/** One HTTP/1.1 response read off a raw socket: status and JSON body (pcapd answers with Content-Length). */
+interface RawResponse {
+  status: number;
+  body: any;
+}
+
+/** Splits what a server sent on one connection into its responses. */
+function parseResponses(bytes: Buffer): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = bytes;
+  while (rest.length > 0) {
+    const headerEnd = rest.indexOf('\r\n\r\n');
+    if (headerEnd < 0) throw new Error(`incomplete response: ${rest.toString('latin1').slice(0, 200)}`);
+    const head = rest.subarray(0, headerEnd).toString('latin1');
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+    const length = Number(/^content-length: *(\d+)$/im.exec(head)?.[1]);
+    if (!Number.isInteger(length)) throw new Error(`response without Content-Length: ${head}`);
+    const body = rest.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8');
+    responses.push({ status, body: JSON.parse(body) });
+    rest = rest.subarray(headerEnd + 4 + length);
+  }
+  return responses;
+}
+
+function rawPost(path: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  return `POST ${path} HTTP/1.1\r\nHost: pcapd\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+}
+
+describe('SIGTERM and the HTTP API', () => {
+  it("answers a request that arrives during the shutdown with pcapd's error body, code PCAPD_ERR_SHUTTING_DOWN, and logs it as refused", async () => {
+    daemon = await startDaemon();
+    const running = daemon;
+    // A closing server takes no new connection: the late request comes on one
+    // kept busy by a ?wait, pipelined behind it.
+    const { port } = new URL(running.baseUrl);
+    const socket = connect({ host: '127.0.0.1', port: Number(port) });
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(rawPost('/captures?wait', { node: 'any', interface: ['lo'], bpf: 'udp port 9', duration: 600, id: 'term-busy' }));
+    await running.waitForState('term-busy', ['capturing']);
+
+    running.process.kill('SIGTERM');
+    await running.waitForLog((line) => line.msg === 'shutting down: no new requests; ending running captures');
+    socket.end(rawPost('/captures', { node: 'any', interface: ['lo'], bpf: 'udp port 9', duration: 600, id: 'term-late' }));
+    await closed;
+    expect(await running.exited).toBe(0);
+
+    const [busy, late, ...more] = parseResponses(Buffer.concat(received));
+    expect(more).toEqual([]);
+    expect(busy).toMatchObject({ status: 200, body: { id: 'term-busy', state: 'done', reason: 'shutdown' } });
+    expect(late?.status).toBe(503);
+    expect(late?.body).toEqual({ error: { code: 'PCAPD_ERR_SHUTTING_DOWN', message: expect.stringMatching(/shutting down/) } });
+    expect(running.logs.find((line) => line.msg === 'request rejected' && line['code'] === 'PCAPD_ERR_SHUTTING_DOWN')).toMatchObject({ source: 'http' });
   });
 });
 
