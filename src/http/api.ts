@@ -115,8 +115,14 @@ export function buildApi(deps: ApiDeps) {
   app.addHook('onRequest', async (request, reply) => {
     const token = config().http.token;
     if (token === undefined || request.url === '/healthz') return;
-    if (!tokenMatches(request.headers.authorization, token)) {
-      await sendError(reply, 'PCAPD_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+    if (tokenMatches(request.headers.authorization, token)) return;
+    const message = 'missing or wrong bearer token';
+    // A capture request without the token is still a request received and refused: counted, so a
+    // sender with a stale token shows in the metrics as any other refusal does.
+    if (request.method === 'POST' && request.routeOptions.url === '/captures') {
+      await refuseBeforeIntake(request, reply, 'PCAPD_ERR_UNAUTHORIZED', message);
+    } else {
+      await sendError(reply, 'PCAPD_ERR_UNAUTHORIZED', message);
     }
   });
 
@@ -129,7 +135,7 @@ export function buildApi(deps: ApiDeps) {
 
   /**
    * A request the API refuses before the intake sees it (a body over the
-   * limit, a bad ?wait, the API closing) is still a request received: counted and logged as the
+   * limit, a bad ?wait, no token, the API closing) is still a request received: counted and logged as the
    * intake counts its own refusals, so that for source "http" received =
    * accepted + rejected + ignored + duplicate + merged, as for every listener.
    */
