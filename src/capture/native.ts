@@ -213,6 +213,10 @@ export interface NativeResources {
   captureThreads: number;
   /** Warm interface reader threads started and not yet joined. */
   warmReaderThreads: number;
+  /** Filters compiled for user space (validation, warm captures, lookback rings) since the addon loaded. */
+  filtersCompiled: number;
+  /** Of those asked for, how many the addon's cache of compiled programs answered without compiling. */
+  filtersReused: number;
 }
 
 const ADDON_CANDIDATES = [

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { startCapture, type CaptureFile, type CaptureResult } from '../../src/capture/capture.js';
+import { captureResources, startCapture, type CaptureFile, type CaptureResult } from '../../src/capture/capture.js';
+import { validateFilter } from '../../src/capture/devices.js';
 import { WarmInterfaces, type WarmInterfaceSettings } from '../../src/capture/warm-interfaces.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
@@ -89,6 +90,36 @@ async function sequencesOf(result: CaptureResult): Promise<number[]> {
 }
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+describe('the filter of a capture attached to a warm interface', () => {
+  it('is compiled once: the attach reuses the program validated for the request, shared by captures with the same filter', async () => {
+    const link = await createTestLink();
+    const warmInterfaces = await openWarm(link.hostIf);
+    // A filter no earlier test compiled: this process's cache cannot already hold it.
+    const port = 20_000 + (process.pid % 20_000);
+    const filter = `udp dst port ${port} and greater 60`;
+    const before = captureResources();
+    validateFilter(filter);
+    const validated = captureResources();
+    expect(validated.filtersCompiled).toBe(before.filtersCompiled + 1);
+
+    // Two captures of the same filter (and one of another port) attach: no compilation for the first two.
+    const same = [warmCapture(warmInterfaces, link.hostIf, filter, 0, 300), warmCapture(warmInterfaces, link.hostIf, filter, 0, 300)];
+    await Promise.all(same.map((handle) => handle.armed));
+    const attached = captureResources();
+    expect(attached.filtersCompiled).toBe(validated.filtersCompiled);
+    expect(attached.filtersReused).toBe(validated.filtersReused + 2);
+    await waitFor('two captures attached', async () => warmInterfaces.status()[0]?.capturesAttached === 2);
+
+    // The shared program still tells packets apart: the other port's go nowhere.
+    await link.replay(await traffic(300, 120, 0, port + 1), { pps: 5000 });
+    await link.replay(await traffic(300, 120, 0, port), { pps: 5000 });
+    for (const result of await Promise.all(same.map((handle) => handle.done))) {
+      expect(result.reason).toBe('packets');
+      expect(await sequencesOf(result)).toEqual(range(0, 300));
+    }
+  });
+});
 
 describe('a capture attached to a warm interface', () => {
   it('starts with the packets from before its request and goes on live, none missing or twice at the boundary', async () => {

@@ -6,6 +6,7 @@
 
 #include "capture_error.h"
 #include "capture_session.h"
+#include "filter_program.h"
 #include "instance_data.h"
 #include "js_args.h"
 #include "warm_capture.h"
@@ -399,6 +400,9 @@ Napi::Value NativeResources(const Napi::CallbackInfo& info) {
   out.Set("captureObjects", static_cast<double>(CaptureWrap::LiveObjects()));
   out.Set("captureThreads", static_cast<double>(CaptureSession::UnjoinedThreads()));
   out.Set("warmReaderThreads", static_cast<double>(WarmReader::LiveThreads()));
+  const FilterProgram::CacheCounters filters = FilterProgram::Counters();
+  out.Set("filtersCompiled", static_cast<double>(filters.compiled));
+  out.Set("filtersReused", static_cast<double>(filters.reused));
   return out;
 }
 

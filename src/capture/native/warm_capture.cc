@@ -35,7 +35,7 @@ WarmCapture::WarmCapture(std::shared_ptr<WarmReader> reader, WarmCaptureOptions 
     : reader_(std::move(reader)),
       options_(std::move(options)),
       sink_(std::move(sink)),
-      filter_(DltOf(*reader_), static_cast<int>(options_.snaplen), options_.filter),
+      filter_(DltOf(*reader_), FilterProgram::kUserSpaceSnaplen, options_.filter),
       output_(options_.output, *sink_, [this](std::vector<InterfaceCounters>& counters) { ReadCounters(counters); }),
       segmentClock_(options_.segmentNs, options_.segmentAlign) {}
 

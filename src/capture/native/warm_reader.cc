@@ -116,7 +116,7 @@ bool WarmReader::Open() {
   try {
     source_ = LiveSource::Open(options_.source);
     if (!options_.lookbackFilter.empty()) {
-      ringFilter_.emplace(source_->dlt(), static_cast<int>(source_->info().snaplen), options_.lookbackFilter);
+      ringFilter_.emplace(source_->dlt(), FilterProgram::kUserSpaceSnaplen, options_.lookbackFilter);
     }
   } catch (const CaptureError& error) {
     source_.reset();
