@@ -31,12 +31,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 
 import { mergeEdits, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { processCpuMs, threadCpuByName } from './lib/proc.js';
 import { redisPublishRoundTrips } from './lib/redis-reference.js';
 import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
 
@@ -54,38 +54,6 @@ const COLD_RINGS_MIB = (process.env['BENCH_COLD_RINGS_MIB'] ?? '32,8,2')
   .map(Number)
   .filter((n) => n >= 1);
 const FILTER = `udp dst port ${TRICKLE_PORT}`;
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** utime + stime of a process, in ms. */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-
-/** utime and stime in ms of each thread of a process, summed by thread name (comm). */
-function threadCpuMs(pid: number): Map<string, number> {
-  const byName = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      // Node's own threads (main, V8 workers, libuv's pool) are all called "node": the main one is told apart.
-      const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // user and system time apart: system time is syscalls and wakeups, user time pcapd's own code.
-      for (const [suffix, field] of [
-        ['user', fields[11]],
-        ['sys', fields[12]],
-      ] as const) {
-        const key = `${name} ${suffix}`;
-        byName.set(key, (byName.get(key) ?? 0) + (Number(field) * 1000) / CLOCK_TICKS_PER_SECOND);
-      }
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return byName;
-}
 
 /** Per thread name, the CPU between two readings (threads that ended in between are not counted). */
 function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
@@ -140,7 +108,7 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
 
   const publishedAt = new Map<string, number>();
   const cpuBefore = processCpuMs(pid);
-  const threadsBefore = threadCpuMs(pid);
+  const threadsBefore = threadCpuByName(pid);
   const windowStarted = nowMs();
   await paced(REQUESTS, RATE, async (i) => {
     const id = `${run}-${i}`;
@@ -150,7 +118,7 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
   });
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowStarted + windowMs - nowMs())));
   const cpuMs = processCpuMs(pid) - cpuBefore;
-  const threads = threadCpuDelta(threadsBefore, threadCpuMs(pid));
+  const threads = threadCpuDelta(threadsBefore, threadCpuByName(pid));
   await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP + REQUESTS, 120_000);
   const threadsPerRequestMs = new Map([...threads].map(([name, ms]) => [name, ms / REQUESTS]));
   const result: PhaseResult = { armedMs: [], handoverMs: [], failed: 0, cpuPerRequestMs: 0, cpuRawPerRequestMs: 0, threadsPerRequestMs };

@@ -18,6 +18,39 @@ export function rssBytes(pid: number): number {
   return Number(kib) * 1024;
 }
 
+/** utime and stime of a /proc/PID/stat or /proc/PID/task/TID/stat text, in ms. */
+export function statCpuMs(stat: string): { userMs: number; sysMs: number } {
+  // The command name (field 2) may contain spaces and parentheses; the fields after its last ")" are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { userMs: Number(fields[11]) * CLOCK_TICK_MS, sysMs: Number(fields[12]) * CLOCK_TICK_MS };
+}
+
+/** utime + stime of the whole process `pid` (its threads, ended ones included), in ms. */
+export function processCpuMs(pid: number): number {
+  const { userMs, sysMs } = statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return userMs + sysMs;
+}
+
+/**
+ * utime and stime of each live thread of `pid`, in ms, summed by thread name
+ * ("NAME user", "NAME sys"). Node's own threads (main, V8 workers, libuv's
+ * pool) are all named "node": the main one is reported as "main".
+ */
+export function threadCpuByName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const { userMs, sysMs } = statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      byName.set(`${name} user`, (byName.get(`${name} user`) ?? 0) + userMs);
+      byName.set(`${name} sys`, (byName.get(`${name} sys`) ?? 0) + sysMs);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return byName;
+}
+
 export interface ThreadUsage {
   cpuMs: number;
   wakeups: number;
@@ -29,9 +62,8 @@ export function threadUsage(pid: number): ThreadUsage {
   let wakeups = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpuMs += (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+      const { userMs, sysMs } = statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      cpuMs += userMs + sysMs;
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       for (const key of ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']) {
         wakeups += Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
