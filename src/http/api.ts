@@ -104,26 +104,13 @@ export function buildApi(deps: ApiDeps) {
 
   app.addHook('onRequest', async (request, reply) => {
     if (!closing) return;
-    const message = 'pcapd is shutting down (or restarting its HTTP listener) and takes no new requests';
-    if (request.method === 'POST' && request.routeOptions.url === '/captures') {
-      await refuseBeforeIntake(request, reply, 'PCAPD_ERR_SHUTTING_DOWN', message);
-    } else {
-      await sendError(reply, 'PCAPD_ERR_SHUTTING_DOWN', message);
-    }
+    await refuseInHook(request, reply, 'PCAPD_ERR_SHUTTING_DOWN', 'pcapd is shutting down (or restarting its HTTP listener) and takes no new requests');
   });
 
   app.addHook('onRequest', async (request, reply) => {
     const token = config().http.token;
     if (token === undefined || request.url === '/healthz') return;
-    if (tokenMatches(request.headers.authorization, token)) return;
-    const message = 'missing or wrong bearer token';
-    // A capture request without the token is still a request received and refused: counted, so a
-    // sender with a stale token shows in the metrics as any other refusal does.
-    if (request.method === 'POST' && request.routeOptions.url === '/captures') {
-      await refuseBeforeIntake(request, reply, 'PCAPD_ERR_UNAUTHORIZED', message);
-    } else {
-      await sendError(reply, 'PCAPD_ERR_UNAUTHORIZED', message);
-    }
+    if (!tokenMatches(request.headers.authorization, token)) await refuseInHook(request, reply, 'PCAPD_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -144,6 +131,16 @@ export function buildApi(deps: ApiDeps) {
     metrics.requestsRejected.inc({ source: 'http', reason: code });
     request.log.warn({ source: 'http', code, reason: message }, 'request rejected');
     return sendError(reply, code, message);
+  }
+
+  /**
+   * A refusal from a hook that guards every route: a capture request among
+   * them is still a request received and refused, counted as above (a sender
+   * with a stale token shows in the metrics as any other refusal does).
+   */
+  function refuseInHook(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+    const isCaptureRequest = request.method === 'POST' && request.routeOptions.url === '/captures';
+    return isCaptureRequest ? refuseBeforeIntake(request, reply, code, message) : sendError(reply, code, message);
   }
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'PCAPD_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`));
