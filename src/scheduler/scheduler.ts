@@ -97,7 +97,8 @@ function msSinceNs(ns: bigint): number {
 export function isoFromNs(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);
   const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${fraction}Z`);
+  // toISOString() ends in ".sssZ": keep the dot, put the nanoseconds after it.
+  return `${new Date(ms).toISOString().slice(0, -4)}${fraction}Z`;
 }
 
 export class Scheduler {
@@ -438,11 +439,15 @@ export class Scheduler {
           lookback = { lookback: { askedSeconds: job.limits.lookbackSeconds, servedSeconds, packets: armed.lookbackPackets } };
           this.deps.metrics.lookbackServed.observe(servedSeconds);
         }
-        const capturing = toCapturing(entry.outcome, { startedAt, ...lookback, live: this.liveView(entry, rates, handle.progress()) });
+        const progress = handle.progress();
+        const capturing = toCapturing(entry.outcome, { startedAt, ...lookback, live: this.liveView(entry, rates, progress) });
         entry.outcome = capturing;
         this.deps.metrics.armLatency.observe((this.deps.clock.nowMs() - job.receivedAt.getTime()) / 1000);
         entry.log.info({ ...asked, startedAt }, 'capture armed');
-        entry.markArmed(this.liveCopy(entry, capturing));
+        // A view, not a deep copy: whoever awaits `armed` (?wait=armed, a
+        // result event) serializes it when it resolves, before anything can
+        // change the capture again, and most captures have no one awaiting.
+        entry.markArmed({ ...capturing, packets: progress.packets, bytes: progress.bytes });
       },
       () => undefined, // reported through `done`
     );
@@ -653,10 +658,12 @@ export class Scheduler {
     entry.outcome = final;
     this.active.delete(entry.job.id);
     this.flows.ended(entry.job, this.deps.clock.monotonicMs());
-    const outcome = structuredClone(final);
-    this.finished.keep(entry.job.id, outcome);
-    entry.markArmed(outcome);
-    entry.settle(outcome);
+    // Kept as it is, not copied: once the entry is gone only amendOutcome
+    // (a late delivery) and a merged flow alert change it, and those are
+    // changes to this capture's outcome that every reader should see.
+    this.finished.keep(entry.job.id, final);
+    entry.markArmed(final);
+    entry.settle(final);
     this.pump();
   }
 

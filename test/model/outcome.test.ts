@@ -159,6 +159,40 @@ describe('outcome transitions', () => {
     expect(onTheWire(cancelled)).toMatchObject({ state: 'done', reason: 'cancelled' });
   });
 
+  it('keeps every field every state has through every transition', () => {
+    // Required<…>: a field added to OutcomeBase fails the typecheck here until it is set, and then this test until the transitions copy it.
+    const full: Required<OutcomeBase> = {
+      ...makeOutcomeBase('outcome-full', { tags: ['a', 'b'], packets: 3, bytes: 300, segments: 2 }),
+      name: 'night-watch',
+      ring: { files: 4, bytes: 0 },
+      alertid: 42,
+      customer: 'acme',
+      notes: ['s3 fields ignored: S3 is not enabled'],
+      flow: { flowId: '1234', flow: 'tcp 10.0.0.1:51234 <-> 10.0.0.2:443', filter: 'tcp', alerts: [], merged: 0, omitted: 0 },
+      deliveries: [{ sink: 'local', locations: ['/x.pcapng'] }],
+      deliveryFailures: [{ sink: 's3', code: 'PCAPD_ERR_SINK_S3', message: 'no bucket' }],
+      pending: [{ sink: 'cloudshark', segment: 0, attempts: 1, nextAttemptAt: startedAt, code: 'PCAPD_ERR_SINK_CLOUDSHARK', message: 'refused' }],
+      clamps: [{ field: 'packets', requested: 10, applied: 5 }],
+    };
+    const start = (): QueuedOutcome => ({ ...full, state: 'queued' });
+    const running = toCapturing(toArming(start()), { startedAt, live });
+    const delivering = toDelivering(running, { ...end, reason: 'packets' });
+    const endFields = { packets: end.packets, bytes: end.bytes, interfaces: end.interfaces };
+    const after: Array<[string, CaptureOutcome, Partial<OutcomeBase>]> = [
+      ['toArming', toArming(start()), {}],
+      ['toCapturing', running, {}],
+      ['toDelivering', delivering, endFields],
+      ['afterDelivery', afterDelivery(delivering), endFields],
+      ['cancelInQueue', cancelInQueue(start()), {}],
+      ['toFailed', toFailed(running, error), {}],
+    ];
+    for (const [transition, outcome, changed] of after) {
+      for (const [field, value] of Object.entries({ ...full, ...changed })) {
+        expect(outcome, `${transition} keeps ${field}`).toHaveProperty([field], value);
+      }
+    }
+  });
+
   it('rejects on the wire a failed outcome without error and a capturing one without live view', () => {
     expect(() => onTheWire({ ...base, state: 'failed' } as unknown as CaptureOutcome)).toThrow();
     expect(() => onTheWire({ ...base, state: 'capturing', startedAt } as unknown as CaptureOutcome)).toThrow();

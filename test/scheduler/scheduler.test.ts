@@ -14,7 +14,7 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import type { CaptureJob } from '../../src/model/job.js';
 import type { FinishedCapture } from '../../src/model/finished-capture.js';
 import type { CaptureOutcome } from '../../src/model/outcome.js';
-import { Scheduler, type SubmitResult } from '../../src/scheduler/scheduler.js';
+import { isoFromNs, Scheduler, type SubmitResult } from '../../src/scheduler/scheduler.js';
 import type { DeliveryReport } from '../../src/delivery/delivery.js';
 import { makeJob } from '../helpers/job.js';
 import { waitFor } from '../helpers/wait.js';
@@ -365,5 +365,13 @@ describe('Scheduler cancellation', () => {
     h.capture('a').finish('packets');
     await a.outcome;
     expect(h.startedIds()).toEqual(['a']);
+  });
+});
+
+describe('isoFromNs', () => {
+  it('writes a realtime nanosecond timestamp as ISO 8601 with nine fraction digits', () => {
+    expect(isoFromNs(1_714_979_289_010_000_007n)).toBe('2024-05-06T07:08:09.010000007Z');
+    expect(isoFromNs(1_714_979_289_000_000_000n)).toBe('2024-05-06T07:08:09.000000000Z');
+    expect(isoFromNs(999_999_999n)).toBe('1970-01-01T00:00:00.999999999Z');
   });
 });
