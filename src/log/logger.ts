@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 
 import pino, { type DestinationStream, type Logger } from 'pino';
 
+import { stdoutLines } from './stdout-lines.js';
 import { syslogPriorityName } from './syslog-priority.js';
 
 export type Log = Logger;
@@ -60,15 +61,16 @@ function syslogStream(priority: number, tag: string, socket = '/dev/log'): { str
 export function createLogger(options: LoggerOptions = {}): RootLogger {
   const level = options.level ?? process.env['PCAPD_LOG_LEVEL'] ?? 'info';
   const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
-  // Synchronous: lines stay in order and none is lost when the process exits
-  // right after shutdown; pcapd logs per request, not per packet.
-  const primary = options.destination ?? pino.destination({ dest: 1, sync: true });
+  // Written synchronously, in order, the lines of one event-loop turn in one write (stdout-lines.ts).
+  const stdout = options.destination === undefined ? stdoutLines() : undefined;
+  const primary: DestinationStream = stdout ?? (options.destination as DestinationStream);
   const syslog = options.syslog ? syslogStream(options.syslog.priority, options.syslog.tag, options.syslog.socket) : undefined;
   const log = syslog ? pino(base, pino.multistream([{ stream: primary }, { stream: syslog.stream }])) : pino(base, primary);
   return {
     log,
     async close() {
       log.flush();
+      stdout?.close();
       await syslog?.close();
     },
   };
