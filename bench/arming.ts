@@ -22,7 +22,9 @@
  *   requests).
  * - handover: `sinceLastPacketMs` of each "capture ended" log line: the
  *   packet that reached the limit → the file in JavaScript, ready for the sinks.
- * - the reference: Redis PUBLISH → a plain subscriber, same rate, same run.
+ * - the reference: Redis PUBLISH → a plain subscriber, same rate, same run;
+ *   and the CPU per message of a bare Node.js process that only receives
+ *   the same messages (ioredis, JSON.parse), the floor under CPU per request.
  * - idle cost: CPU of the warm pcapd over 10 s at 0 pps and at 10 kpps on lo,
  *   beside `tcpdump -i lo -w /dev/null` over the same windows.
  *
@@ -37,7 +39,7 @@ import { mergeEdits, RedisFixture, uniqueName, waitForMetric } from '../test/hel
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { processCpuMs, threadCpuByName } from './lib/proc.js';
-import { redisPublishRoundTrips } from './lib/redis-reference.js';
+import { redisPublishRoundTrips, redisSubscriberCpuPerMessageMs } from './lib/redis-reference.js';
 import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
 
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1000);
@@ -222,6 +224,11 @@ async function main(): Promise<void> {
     stopTrickle();
   }
   const reference = await redisPublishRoundTrips(REQUESTS, RATE);
+  const referenceCpuMs = await redisSubscriberCpuPerMessageMs(
+    REQUESTS,
+    RATE,
+    JSON.stringify({ id: 'reference', node, interface: ['lo'], bpf: FILTER, packets: 1 }),
+  );
   await redis.close();
 
   const goal = (met: boolean, text: string): string => `${met ? 'met' : 'MISSED'} (${text})`;
@@ -253,6 +260,8 @@ async function main(): Promise<void> {
         : `cold (${cold.ringMiB} MiB) ${cold.result.cpuPerRequestMs.toFixed(2)} ms, warm ${warm.cpuPerRequestMs.toFixed(2)} ms ` +
           `(ratio ${(warm.cpuPerRequestMs / cold.result.cpuPerRequestMs).toFixed(3)}; raw ${cold.result.cpuRawPerRequestMs.toFixed(2)} / ${warm.cpuRawPerRequestMs.toFixed(2)} ms); `) +
       goal(warm.cpuPerRequestMs <= 1, 'warm ≤ 1 ms'),
+    `reference: a bare Node.js process that only receives each message (ioredis subscriber, JSON.parse): ${referenceCpuMs.toFixed(2)} ms CPU per message; ` +
+      `warm pcapd / reference ${(warm.cpuPerRequestMs / referenceCpuMs).toFixed(2)}`,
     ...[...colds.map(({ ringMiB, result }) => [`cold ${ringMiB} MiB`, result] as const), ['warm', warm] as const].map(
       ([label, result]) =>
         `  by thread, ${label} (raw ms/request): ` +
