@@ -4,7 +4,7 @@
  * the files read back with tshark. Every frame carries a sequence number, so
  * a packet missing or written twice at the ring/live boundary shows.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -206,6 +206,36 @@ describe('a capture attached to a warm interface', () => {
     const second = await again.done;
     expect(second.reason).toBe('packets');
     expect(await sequencesOf(second)).toEqual(range(100, 20));
+  });
+
+  it('with nothing attached, sleeps while the interface is quiet, keeps its lookback ring under traffic, and sees the interface go at once', async () => {
+    const link = await createTestLink();
+    const warmInterfaces = await openWarm(link.hostIf);
+    const readerThread = async (): Promise<{ tid: string; switches: number } | undefined> => {
+      for (const tid of await readdir(`/proc/${process.pid}/task`)) {
+        const status = await readFile(`/proc/${process.pid}/task/${tid}/status`, 'utf8').catch(() => '');
+        if (!/^Name:\s+pcapd-warm$/m.test(status)) continue;
+        return { tid, switches: Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]) };
+      }
+      return undefined;
+    };
+    // Quiet (IPv6 is off on test links: nothing is sent on its own): about one wakeup a second for the statistics, where it used to read every 20 ms.
+    const before = await readerThread();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = await readerThread();
+    expect(after?.tid).toBe(before?.tid);
+    expect((after?.switches ?? 0) - (before?.switches ?? 0)).toBeLessThanOrEqual(8);
+
+    // Traffic while nothing is attached still reaches the lookback ring: a capture that asks for it gets all of it.
+    await link.replay(await traffic(40, 120, 0), { pps: 2000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const handle = warmCapture(warmInterfaces, link.hostIf, 'udp dst port 9999', 5_000, 40);
+    expect(await sequencesOf(await handle.done)).toEqual(range(0, 40));
+
+    const deleted = Date.now();
+    await run('ip', ['link', 'del', link.hostIf]);
+    await waitFor('the warm interface to be seen down', async () => warmInterfaces.status()[0]?.state !== 'up');
+    expect(Date.now() - deleted).toBeLessThan(1000);
   });
 
   it('refuses to attach a filter that does not compile, with its code', () => {

@@ -19,6 +19,9 @@ namespace {
 
 constexpr int kMaxPollMs = 1000;
 constexpr int kIdleReadMs = 20;
+constexpr uint64_t kStatsEveryNs = 100'000'000;
+// With no capture attached nobody reads the counters but /stats and /interfaces.
+constexpr uint64_t kIdleStatsEveryNs = 1'000'000'000;
 
 }  // namespace
 
@@ -169,9 +172,12 @@ void WarmReader::ArmPending(uint64_t nowMonoNs) {
 // With captures attached, the reader waits on the handle and reads each ring
 // block as the kernel retires it (at most 1 ms after its first packet), so a
 // capture ends on time. With none, nobody waits for a packet: it reads the
-// ring every kIdleReadMs instead, about 50 wakeups a second rather than up to
-// a thousand, and reads it once more before arming a capture, so the lookback
-// ring is complete up to that moment. The kernel ring absorbs the interval.
+// ring at most every kIdleReadMs, about 50 wakeups a second under traffic
+// rather than up to a thousand, and none on a quiet interface (it waits on
+// the handle again once kIdleReadMs have passed since the last read); it
+// reads the ring once more before arming a capture, so the lookback ring is
+// complete up to that moment. The kernel ring absorbs the interval. An
+// interface that goes down or away wakes the wait (POLLERR) like a packet.
 bool WarmReader::ReadRing() {
   nowMonoNs_ = MonotonicNs();
   const int result = source_->Dispatch(&WarmReader::OnPcapPacket, reinterpret_cast<u_char*>(this));
@@ -202,24 +208,39 @@ void WarmReader::Loop() {
     for (auto& capture : attached_) capture->Tick(now);
     Sweep();
     if (ring_.capacityBytes() != 0) ring_.ExpireBefore(RealtimeNs());
-    if (now - lastStatsMonoNs >= 100'000'000) {
+    const bool watching = !attached_.empty();
+    const uint64_t statsEveryNs = watching ? kStatsEveryNs : kIdleStatsEveryNs;
+    if (now - lastStatsMonoNs >= statsEveryNs) {
       PublishStats();
       lastStatsMonoNs = now;
     }
 
-    const bool watching = !attached_.empty();
-    const int ready = poll(fds, watching ? 2 : 1, watching ? PollTimeoutMs(now) : kIdleReadMs);
+    // Idle: right after a read, sleep on the wake descriptor alone until
+    // kIdleReadMs have passed; then wait on the handle too, until the next
+    // statistics are due.
+    const uint64_t sinceReadNs = now - nowMonoNs_;
+    const bool resting = !watching && sinceReadNs < uint64_t{kIdleReadMs} * 1'000'000;
+    int timeoutMs = 0;
+    if (watching) {
+      timeoutMs = PollTimeoutMs(now);
+    } else if (resting) {
+      timeoutMs = static_cast<int>((uint64_t{kIdleReadMs} * 1'000'000 - sinceReadNs + 999'999) / 1'000'000);
+    } else {
+      timeoutMs = static_cast<int>(
+          (lastStatsMonoNs + statsEveryNs - std::min(now, lastStatsMonoNs + statsEveryNs) + 999'999) / 1'000'000);
+      const int required = source_->RequiredPollTimeoutMs();
+      if (required >= 0) timeoutMs = std::min(timeoutMs, required);
+    }
+    const int ready = poll(fds, resting ? 1 : 2, timeoutMs);
     if (ready < 0) {
       if (errno == EINTR) continue;
       errorCode_ = codes::kCaptureFailed;
       errorMessage_ = std::string("poll: ") + std::strerror(errno);
       return;
     }
-    if (fds[0].revents != 0) {
-      wake_.Drain();
-      if (watching && fds[1].revents == 0) continue;  // a stop or an attach: handled at the top
-    }
-    if (watching && fds[1].revents == 0 && !(ready == 0 && source_->RequiredPollTimeoutMs() >= 0)) continue;
+    if (fds[0].revents != 0) wake_.Drain();  // a stop or an attach: handled at the top
+    if (resting) continue;
+    if (fds[1].revents == 0 && !(ready == 0 && source_->RequiredPollTimeoutMs() >= 0)) continue;
     if (!ReadRing()) return;
   }
 }
