@@ -22,14 +22,13 @@
  * are printed, never asserted.
  */
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { mergeEdits, RedisFixture, uniqueName } from '../test/helpers/brokers.js';
+import { RedisFixture, uniqueName } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
-import { waitFor } from '../test/helpers/wait.js';
+import { armingEdits, oneTricklePacket, trickle, WARM_LO, waitForWarmLo } from './lib/arming-setup.js';
 import { processCpuMs, threadCpuByName } from './lib/proc.js';
 import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
 
@@ -39,8 +38,6 @@ const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 4);
 const PER_PHASE = Number(process.env['AB_PER_PHASE'] ?? 250);
 const RATE = 50;
 const SETTLE_MS = 1500;
-const TRICKLE_PORT = 47_998;
-const FILTER = `udp dst port ${TRICKLE_PORT}`;
 
 interface Side {
   label: 'A' | 'B';
@@ -100,23 +97,13 @@ function launcher(label: string, cli: string, flags: string): string {
 async function startSide(label: 'A' | 'B', cli: string, flags: string): Promise<Side> {
   const redis = await RedisFixture.create('pubsub');
   const node = uniqueName(`ab-${label}`);
-  const edits = mergeEdits(redis.edits(), {
-    general: { node: JSON.stringify(node), writelocal: 'false' },
-    scheduler: { maxconcurrent: '64', perinterface: '64', queue: '1000' },
-    http: { history: '20000', retainseconds: '0' },
-  });
-  const daemon = await startDaemon({
-    edits,
-    prefix: [launcher(label, cli, flags)],
-    append: '[[interface]]\nname = "lo"\nwarm = true\nlookbackbytes = 16777216\n',
-  });
+  const daemon = await startDaemon({ edits: armingEdits(redis.edits(), node), prefix: [launcher(label, cli, flags)], append: WARM_LO });
   process.on('exit', () => daemon.process.kill('SIGKILL'));
-  await waitFor(`lo to be warm in ${label}`, async () => ((await daemon.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+  await waitForWarmLo(daemon);
   return { label, daemon, redis, node, cpuMs: 0, mainUserMs: 0, mainWakeups: 0, allWakeups: 0, publishedAt: new Map() };
 }
 
-const requestFor = (side: Side, id: string): string =>
-  JSON.stringify({ id, node: side.node, interface: ['lo'], bpf: FILTER, packets: 1, duration: 2, bytes: 65_536 });
+const requestFor = (side: Side, id: string): string => oneTricklePacket(side.node, id);
 
 async function measureBlock(side: Side, round: number): Promise<void> {
   const pid = side.daemon.process.pid ?? 0;
@@ -161,9 +148,7 @@ async function main(): Promise<void> {
   const base = buildBase();
   const flagsA = process.env['AB_FLAGS_A'] ?? '';
   const flagsB = process.env['AB_FLAGS_B'] ?? '';
-  const trickle = createSocket('udp4');
-  const payload = Buffer.alloc(18);
-  const timer = setInterval(() => trickle.send(payload, TRICKLE_PORT, '127.0.0.1'), 1);
+  const stopTrickle = trickle(1000);
   const sides: Side[] = [];
   try {
     sides.push(await startSide('A', base.cli, flagsA), await startSide('B', join(REPO, 'dist', 'cli.js'), flagsB));
@@ -172,7 +157,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) await measureBlock(side, round);
     }
-    clearInterval(timer);
+    stopTrickle();
     const [a, b] = sides;
     if (a === undefined || b === undefined) throw new Error('a side did not start');
     const lines = [
@@ -187,8 +172,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n'));
   } finally {
-    clearInterval(timer);
-    trickle.close();
+    stopTrickle();
     for (const side of sides) {
       await side.daemon.stop();
       await side.redis.close();

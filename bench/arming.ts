@@ -32,12 +32,11 @@
  * a quiet machine (no JVM brokers beside it). Goals are printed, never asserted.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { cpus, loadavg, release } from 'node:os';
 
 import { mergeEdits, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
-import { waitFor } from '../test/helpers/wait.js';
+import { armingEdits, oneTricklePacket, trickle, TRICKLE_FILTER, WARM_LO, waitForWarmLo } from './lib/arming-setup.js';
 import { processCpuMs, threadCpuByName } from './lib/proc.js';
 import { redisPublishRoundTrips, redisSubscriberCpuPerMessageMs } from './lib/redis-reference.js';
 import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
@@ -48,14 +47,12 @@ const WARMUP = 20;
 const IDLE_WINDOW_MS = 10_000;
 /** After the last request, time for the last captures to end inside the CPU window. */
 const SETTLE_MS = 2000;
-const TRICKLE_PORT = 47_998;
 const MIB = 1024 * 1024;
 /** Cold rings to compare (BENCH_COLD_RINGS_MIB=32,8,2; `none` measures the warm path alone). */
 const COLD_RINGS_MIB = (process.env['BENCH_COLD_RINGS_MIB'] ?? '32,8,2')
   .split(',')
   .map(Number)
   .filter((n) => n >= 1);
-const FILTER = `udp dst port ${TRICKLE_PORT}`;
 
 /** Per thread name, the CPU between two readings (threads that ended in between are not counted). */
 function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
@@ -68,23 +65,6 @@ async function cpuOver(pid: number, windowMs: number): Promise<number> {
   const before = processCpuMs(pid);
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   return processCpuMs(pid) - before;
-}
-
-/** UDP packets to lo at `pps` (in bursts every millisecond); returns a stop function. */
-function trickle(pps: number): () => void {
-  const socket: Socket = createSocket('udp4');
-  const perTick = Math.max(1, Math.round(pps / 1000));
-  const payload = Buffer.alloc(18);
-  const timer = setInterval(() => {
-    for (let i = 0; i < perTick; i++) socket.send(payload, TRICKLE_PORT, '127.0.0.1');
-  }, 1);
-  let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    clearInterval(timer);
-    socket.close();
-  };
 }
 
 interface PhaseResult {
@@ -100,7 +80,7 @@ interface PhaseResult {
 async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: string, label: string): Promise<PhaseResult> {
   const pid = daemon.process.pid ?? 0;
   const run = uniqueName(label);
-  const request = (id: string): string => JSON.stringify({ id, node, interface: ['lo'], bpf: FILTER, packets: 1, duration: 2, bytes: 65_536 });
+  const request = (id: string): string => oneTricklePacket(node, id);
   await paced(WARMUP, RATE, (i) => redis.publish(request(`${run}-warm-${i}`)));
   await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP, 60_000);
   // The CPU window: the requests plus a settle time in which the last captures
@@ -188,11 +168,7 @@ async function main(): Promise<void> {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
   const redis = await RedisFixture.create('pubsub');
   const node = uniqueName('bench-node');
-  const edits = mergeEdits(redis.edits(), {
-    general: { node: JSON.stringify(node), writelocal: 'false' },
-    scheduler: { maxconcurrent: '64', perinterface: '64', queue: '1000' },
-    http: { history: '20000', retainseconds: '0' },
-  });
+  const edits = armingEdits(redis.edits(), node);
   const stopTrickle = trickle(1000);
   const lines: string[] = [];
   const colds: Array<{ ringMiB: number; result: PhaseResult }> = [];
@@ -209,10 +185,10 @@ async function main(): Promise<void> {
         await coldDaemon.stop();
       }
     }
-    const warmDaemon = await startDaemon({ edits, append: '[[interface]]\nname = "lo"\nwarm = true\nlookbackbytes = 16777216\n' });
+    const warmDaemon = await startDaemon({ edits, append: WARM_LO });
     process.on('exit', () => warmDaemon.process.kill('SIGKILL'));
     try {
-      await waitFor('lo to be warm', async () => ((await warmDaemon.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+      await waitForWarmLo(warmDaemon);
       warm = await measurePhase(warmDaemon, redis, node, 'warm');
       stopTrickle();
       idle0 = await idleCost(warmDaemon, 0);
@@ -227,7 +203,7 @@ async function main(): Promise<void> {
   const referenceCpuMs = await redisSubscriberCpuPerMessageMs(
     REQUESTS,
     RATE,
-    JSON.stringify({ id: 'reference', node, interface: ['lo'], bpf: FILTER, packets: 1 }),
+    JSON.stringify({ id: 'reference', node, interface: ['lo'], bpf: TRICKLE_FILTER, packets: 1 }),
   );
   await redis.close();
 
