@@ -38,6 +38,7 @@ import { Metrics } from '../src/metrics/metrics.js';
 import { run } from '../test/helpers/exec.js';
 import { TEST_FILTER, writeTrafficPcap } from '../test/helpers/frames.js';
 import { createTestLink, type TestLink } from '../test/helpers/netns.js';
+import { CLOCK_TICK_MS, processCpuMs } from './lib/proc.js';
 import { formatSpread, pairedRatios, spread, type Spread } from './lib/stats.js';
 
 // ---------------------------------------------------------------------------
@@ -268,19 +269,6 @@ interface Scenario {
   pcapdBufferBytes: number;
 }
 
-let clockTicksPerSecond = 0;
-
-/** utime + stime of a process, in ns (resolution one clock tick, 10 ms at CLK_TCK 100). */
-async function processCpuNs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces; fields after it are fixed.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utimeTicks = Number(fields[11]); // field 14
-  const stimeTicks = Number(fields[12]); // field 15
-  if (!Number.isFinite(utimeTicks) || !Number.isFinite(stimeTicks)) throw new Error(`unexpected /proc/${pid}/stat: ${stat}`);
-  return ((utimeTicks + stimeTicks) * 1e9) / clockTicksPerSecond;
-}
-
 /**
  * On-CPU time of all of a process's threads from the scheduler's own ns
  * accounting (the clock pcapd's CLOCK_THREAD_CPUTIME_ID reads). Sampled while
@@ -356,11 +344,11 @@ async function runTcpdump(link: TestLink, scenario: Scenario, outPath: string): 
     await waitUntilListening(tcpdump, () => stderrText);
     const pid = tcpdump.pid;
     if (pid === undefined) throw new Error('tcpdump has no pid');
-    const cpuBeforeNs = await processCpuNs(pid);
+    const cpuBeforeNs = processCpuMs(pid) * 1e6;
     const schedBeforeNs = await processSchedNs(pid);
     const replay = await replayTopspeed(link, scenario.pcapPath);
     await sleep(TCPDUMP_TAIL_MS);
-    const cpuNs = (await processCpuNs(pid)) - cpuBeforeNs;
+    const cpuNs = processCpuMs(pid) * 1e6 - cpuBeforeNs;
     const schedCpuNs = (await processSchedNs(pid)) - schedBeforeNs;
     await stopTcpdump(tcpdump);
     const captured = matchNumber(stderrText, /(\d+) packets? captured/, 'tcpdump packets captured');
@@ -649,7 +637,7 @@ function printVerdict(summary: ScenarioSummary, samples: number, scenario: Scena
 
 /** Says how the two CPU rows were measured and what one tick is worth per packet. */
 function printCpuNote(packets: number): void {
-  const tickNs = 1e9 / clockTicksPerSecond;
+  const tickNs = CLOCK_TICK_MS * 1e6;
   console.log(
     `  CPU: tcpdump whole process from listening to burst end + ${TCPDUMP_TAIL_MS} ms, ` +
       `/proc/<pid>/stat ticks (1 tick = ${tickNs / 1e6} ms = ${(tickNs / packets).toFixed(0)} ns/packet here) ` +
@@ -697,8 +685,6 @@ function scenarios(config: BenchConfig): Scenario[] {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  clockTicksPerSecond = Number((await run('getconf', ['CLK_TCK'])).trim());
-  if (!(clockTicksPerSecond > 0)) throw new Error('getconf CLK_TCK gave no tick rate');
 
   await printMachine();
   console.log(`  samples          ${config.samples} per scenario, order alternating (tcpdump first on odd-numbered samples)`);

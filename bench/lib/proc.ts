@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+if (!(CLOCK_TICKS_PER_SECOND > 0)) throw new Error('getconf CLK_TCK gave no tick rate');
 
 /** Length of one CPU clock tick, the resolution of /proc CPU times. */
 export const CLOCK_TICK_MS = 1000 / CLOCK_TICKS_PER_SECOND;
@@ -22,7 +23,10 @@ export function rssBytes(pid: number): number {
 export function statCpuMs(stat: string): { userMs: number; sysMs: number } {
   // The command name (field 2) may contain spaces and parentheses; the fields after its last ")" are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { userMs: Number(fields[11]) * CLOCK_TICK_MS, sysMs: Number(fields[12]) * CLOCK_TICK_MS };
+  const userTicks = Number(fields[11]);
+  const sysTicks = Number(fields[12]);
+  if (!Number.isFinite(userTicks) || !Number.isFinite(sysTicks)) throw new Error(`unexpected /proc stat line: ${stat}`);
+  return { userMs: userTicks * CLOCK_TICK_MS, sysMs: sysTicks * CLOCK_TICK_MS };
 }
 
 /** utime + stime of the whole process `pid` (its threads, ended ones included), in ms. */
