@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { waitForMetric, type FixtureOptions, type ListenerName } from '../helpers/brokers.js';
+import type { RunningDaemon } from '../helpers/daemon.js';
 import { useBrokerScenario } from '../helpers/broker-scenario.js';
 
 const { fixtureFor, daemonFor, kill, request, expectCaptured } = useBrokerScenario();
@@ -38,43 +39,46 @@ describe('a request sent while pcapd is stopped', () => {
   );
 });
 
-describe('pcapd killed in the middle of a capture', () => {
-  it('redis streams: the entry it was capturing is still pending and is captured at the next start', async () => {
-    const fixture = await fixtureFor('redis', { redisMode: 'streams' });
-    const first = await daemonFor(fixture);
-    const wanted = request();
-    await fixture.publish(JSON.stringify(wanted), first);
-    await first.waitForState(wanted.id, ['capturing'], 30_000);
-    await kill(first);
+interface KilledCase {
+  listener: ListenerName;
+  options: FixtureOptions;
+  what: string;
+  /** What must have happened before the kill for the case to mean anything. */
+  beforeKill?: (daemon: RunningDaemon) => Promise<unknown>;
+  capturedWithinMs?: number;
+}
 
-    const second = await daemonFor(fixture);
-    await expectCaptured(second, wanted.id, 'redis');
-  }, 120_000);
-
-  it('kafka: the uncommitted request is read again by the next start and captured', async () => {
-    const fixture = await fixtureFor('kafka');
-    const first = await daemonFor(fixture);
-    const wanted = request();
-    await fixture.publish(JSON.stringify(wanted), first);
-    await first.waitForState(wanted.id, ['capturing'], 30_000);
-    await kill(first);
-
+const killedCases: KilledCase[] = [
+  { listener: 'redis', options: { redisMode: 'streams' }, what: 'the entry it was capturing is still pending and is captured at the next start' },
+  {
+    listener: 'kafka',
+    options: {},
+    what: 'the uncommitted request is read again by the next start and captured',
     // The killed member holds its partitions until its session (10 s) expires.
-    const second = await daemonFor(fixture);
-    await expectCaptured(second, wanted.id, 'kafka', 60_000);
-  }, 150_000);
-
-  it('sqs: the undeleted message reappears after its visibility timeout and is captured', async () => {
-    const fixture = await fixtureFor('sqs', { sqsVisibilitySeconds: 4 });
-    const first = await daemonFor(fixture);
-    const wanted = request();
-    await fixture.publish(JSON.stringify(wanted), first);
+    capturedWithinMs: 60_000,
+  },
+  {
+    listener: 'sqs',
+    options: { sqsVisibilitySeconds: 4 },
+    what: 'the undeleted message reappears after its visibility timeout and is captured',
     // Longer than the 4 s visibility timeout: the message stays hidden while it runs.
-    await first.waitForState(wanted.id, ['capturing'], 30_000);
-    await waitForMetric(first, 'pcapd_listener_settlements_total', { listener: 'sqs', action: 'extend' }, 2, 15_000);
-    await kill(first);
+    beforeKill: (daemon) => waitForMetric(daemon, 'pcapd_listener_settlements_total', { listener: 'sqs', action: 'extend' }, 2, 15_000),
+  },
+];
 
-    const second = await daemonFor(fixture);
-    await expectCaptured(second, wanted.id, 'sqs');
-  }, 120_000);
+describe('pcapd killed in the middle of a capture', () => {
+  for (const { listener, options, what, beforeKill, capturedWithinMs } of killedCases) {
+    it(`${listener}: ${what}`, async () => {
+      const fixture = await fixtureFor(listener, options);
+      const first = await daemonFor(fixture);
+      const wanted = request();
+      await fixture.publish(JSON.stringify(wanted), first);
+      await first.waitForState(wanted.id, ['capturing'], 30_000);
+      await beforeKill?.(first);
+      await kill(first);
+
+      const second = await daemonFor(fixture);
+      await expectCaptured(second, wanted.id, listener, capturedWithinMs);
+    }, 150_000);
+  }
 });
