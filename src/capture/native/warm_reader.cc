@@ -18,10 +18,13 @@ namespace pcapd {
 namespace {
 
 constexpr int kMaxPollMs = 1000;
-constexpr int kIdleReadMs = 20;
+constexpr uint64_t kIdleReadNs = 20'000'000;
 constexpr uint64_t kStatsEveryNs = 100'000'000;
 // With no capture attached nobody reads the counters but /stats and /interfaces.
 constexpr uint64_t kIdleStatsEveryNs = 1'000'000'000;
+
+// A poll timeout that does not wake before `waitNs`, capped at kMaxPollMs.
+int CeilMs(uint64_t waitNs) { return static_cast<int>(std::min<uint64_t>((waitNs + 999'999) / 1'000'000, kMaxPollMs)); }
 
 }  // namespace
 
@@ -142,8 +145,7 @@ int WarmReader::PollTimeoutMs(uint64_t nowMonoNs) const {
   for (const auto& capture : attached_) deadline = std::min(deadline, capture->NextDeadlineMonoNs());
   int timeoutMs = kMaxPollMs;
   if (deadline != std::numeric_limits<uint64_t>::max()) {
-    const uint64_t waitNs = deadline > nowMonoNs ? deadline - nowMonoNs : 0;
-    timeoutMs = static_cast<int>(std::min<uint64_t>((waitNs + 999'999) / 1'000'000, kMaxPollMs));
+    timeoutMs = CeilMs(deadline > nowMonoNs ? deadline - nowMonoNs : 0);
   }
   const int required = source_->RequiredPollTimeoutMs();
   if (required >= 0) timeoutMs = std::min(timeoutMs, required);
@@ -172,9 +174,9 @@ void WarmReader::ArmPending(uint64_t nowMonoNs) {
 // With captures attached, the reader waits on the handle and reads each ring
 // block as the kernel retires it (at most 1 ms after its first packet), so a
 // capture ends on time. With none, nobody waits for a packet: it reads the
-// ring at most every kIdleReadMs, about 50 wakeups a second under traffic
+// ring at most every kIdleReadNs, about 50 wakeups a second under traffic
 // rather than up to a thousand, and none on a quiet interface (it waits on
-// the handle again once kIdleReadMs have passed since the last read); it
+// the handle again once kIdleReadNs have passed since the last read); it
 // reads the ring once more before arming a capture, so the lookback ring is
 // complete up to that moment. The kernel ring absorbs the interval. An
 // interface that goes down or away wakes the wait (POLLERR) like a packet.
@@ -216,18 +218,18 @@ void WarmReader::Loop() {
     }
 
     // Idle: right after a read, sleep on the wake descriptor alone until
-    // kIdleReadMs have passed; then wait on the handle too, until the next
+    // kIdleReadNs have passed; then wait on the handle too, until the next
     // statistics are due.
     const uint64_t sinceReadNs = now - nowMonoNs_;
-    const bool resting = !watching && sinceReadNs < uint64_t{kIdleReadMs} * 1'000'000;
+    const bool resting = !watching && sinceReadNs < kIdleReadNs;
     int timeoutMs = 0;
     if (watching) {
       timeoutMs = PollTimeoutMs(now);
     } else if (resting) {
-      timeoutMs = static_cast<int>((uint64_t{kIdleReadMs} * 1'000'000 - sinceReadNs + 999'999) / 1'000'000);
+      timeoutMs = CeilMs(kIdleReadNs - sinceReadNs);
     } else {
-      timeoutMs = static_cast<int>(
-          (lastStatsMonoNs + statsEveryNs - std::min(now, lastStatsMonoNs + statsEveryNs) + 999'999) / 1'000'000);
+      const uint64_t statsDueNs = lastStatsMonoNs + statsEveryNs;
+      timeoutMs = CeilMs(statsDueNs > now ? statsDueNs - now : 0);
       const int required = source_->RequiredPollTimeoutMs();
       if (required >= 0) timeoutMs = std::min(timeoutMs, required);
     }
