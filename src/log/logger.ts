@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-import { stdoutLines } from './stdout-lines.js';
+import { stdoutLines, type StdoutLines } from './stdout-lines.js';
 import { syslogPriorityName } from './syslog-priority.js';
 
 export type Log = Logger;
@@ -61,9 +61,15 @@ function syslogStream(priority: number, tag: string, socket = '/dev/log'): { str
 export function createLogger(options: LoggerOptions = {}): RootLogger {
   const level = options.level ?? process.env['PCAPD_LOG_LEVEL'] ?? 'info';
   const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
-  // Written synchronously, in order, the lines of one event-loop turn in one write (stdout-lines.ts).
-  const stdout = options.destination === undefined ? stdoutLines() : undefined;
-  const primary: DestinationStream = stdout ?? (options.destination as DestinationStream);
+  // stdout by default: in order, info lines batched over at most 50 ms, warnings at once (stdout-lines.ts).
+  let stdout: StdoutLines | undefined;
+  let primary: DestinationStream;
+  if (options.destination === undefined) {
+    stdout = stdoutLines();
+    primary = stdout;
+  } else {
+    primary = options.destination;
+  }
   const syslog = options.syslog ? syslogStream(options.syslog.priority, options.syslog.tag, options.syslog.socket) : undefined;
   const log = syslog ? pino(base, pino.multistream([{ stream: primary }, { stream: syslog.stream }])) : pino(base, primary);
   return {
