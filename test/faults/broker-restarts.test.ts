@@ -10,41 +10,56 @@
  */
 import { describe, it } from 'vitest';
 
-import { restartService, type SqsFixture } from '../helpers/brokers.js';
+import { restartService, type BrokerFixture, type ListenerName, type SqsFixture } from '../helpers/brokers.js';
 import { useBrokerScenario } from '../helpers/broker-scenario.js';
 
 const { fixtureFor, daemonFor, request, expectCaptured, expectReconnected } = useBrokerScenario();
 
-describe('a broker restarting while pcapd runs', () => {
-  it('redis pub/sub: pcapd resubscribes, and a request published after Redis is back is captured', async () => {
-    const fixture = await fixtureFor('redis');
-    const daemon = await daemonFor(fixture);
-    await restartService('redis');
-    await expectReconnected(daemon, 'redis');
-    const wanted = request();
-    await fixture.publish(JSON.stringify(wanted), daemon); // retried until a subscriber receives it
-    await expectCaptured(daemon, wanted.id, 'redis');
-  }, 120_000);
+interface RestartCase {
+  listener: ListenerName;
+  service: 'redis' | 'kafka' | 'elasticmq';
+  what: string;
+  /** What the broker's restart calls for before pcapd can be expected back. */
+  afterRestart?: (fixture: BrokerFixture) => Promise<void>;
+  capturedWithinMs?: number;
+  timeoutMs: number;
+}
 
-  it('kafka: pcapd carries on, and a request produced after the broker is back is captured', async () => {
-    const fixture = await fixtureFor('kafka');
-    const daemon = await daemonFor(fixture);
-    await restartService('kafka');
-    await expectReconnected(daemon, 'kafka');
-    const wanted = request();
-    await fixture.publish(JSON.stringify(wanted), daemon);
-    await expectCaptured(daemon, wanted.id, 'kafka', 60_000);
-  }, 180_000);
-
-  it('sqs: pcapd carries on, and a request sent after the server is back is captured', async () => {
-    const fixture = (await fixtureFor('sqs')) as SqsFixture;
-    const daemon = await daemonFor(fixture);
-    await restartService('elasticmq');
+const restartCases: RestartCase[] = [
+  // The publish is retried until a subscriber receives it.
+  { listener: 'redis', service: 'redis', what: 'pcapd resubscribes, and a request published after Redis is back is captured', timeoutMs: 120_000 },
+  {
+    listener: 'kafka',
+    service: 'kafka',
+    what: 'pcapd carries on, and a request produced after the broker is back is captured',
+    capturedWithinMs: 60_000,
+    timeoutMs: 180_000,
+  },
+  {
+    listener: 'sqs',
+    service: 'elasticmq',
+    what: 'pcapd carries on, and a request sent after the server is back is captured',
     // ElasticMQ keeps queues in memory: the queue comes back empty, under the same URL.
-    await fixture.recreateQueue();
-    await expectReconnected(daemon, 'sqs');
-    const wanted = request();
-    await fixture.publish(JSON.stringify(wanted));
-    await expectCaptured(daemon, wanted.id, 'sqs');
-  }, 120_000);
+    afterRestart: (fixture) => (fixture as SqsFixture).recreateQueue(),
+    timeoutMs: 120_000,
+  },
+];
+
+describe('a broker restarting while pcapd runs', () => {
+  for (const { listener, service, what, afterRestart, capturedWithinMs, timeoutMs } of restartCases) {
+    it(
+      `${listener}: ${what}`,
+      async () => {
+        const fixture = await fixtureFor(listener);
+        const daemon = await daemonFor(fixture);
+        await restartService(service);
+        await afterRestart?.(fixture);
+        await expectReconnected(daemon, listener);
+        const wanted = request();
+        await fixture.publish(JSON.stringify(wanted), daemon);
+        await expectCaptured(daemon, wanted.id, listener, capturedWithinMs);
+      },
+      timeoutMs,
+    );
+  }
 });
