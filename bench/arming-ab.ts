@@ -22,15 +22,15 @@
  * are printed, never asserted.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { RedisFixture, uniqueName } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
-import { armingEdits, oneTricklePacket, trickle, WARM_LO, waitForWarmLo } from './lib/arming-setup.js';
-import { processCpuMs, threadCpuByName } from './lib/proc.js';
-import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
+import { armingEdits, armingLatencies, oneTricklePacket, trickle, WARM_LO, waitForWarmLo } from './lib/arming-setup.js';
+import { processCpuMs, threadCpuByName, threadCpuDelta, voluntaryWakeups } from './lib/proc.js';
+import { loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
 
 const BASE = process.argv[2] ?? 'HEAD~1';
 const WARMUP = Number(process.env['AB_WARMUP'] ?? 40);
@@ -49,22 +49,6 @@ interface Side {
   mainWakeups: number;
   allWakeups: number;
   publishedAt: Map<string, number>;
-}
-
-/** Voluntary context switches (the thread slept and was woken), main thread and all threads. */
-function wakeups(pid: number): { main: number; all: number } {
-  let main = 0;
-  let all = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const count = Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
-      all += count;
-      if (tid === String(pid)) main += count;
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return { main, all };
 }
 
 /** The base revision in a temporary worktree, built; returns its dist/cli.js and a cleanup. */
@@ -109,7 +93,7 @@ async function measureBlock(side: Side, round: number): Promise<void> {
   const pid = side.daemon.process.pid ?? 0;
   const cpuBefore = processCpuMs(pid);
   const threadsBefore = threadCpuByName(pid);
-  const wakeupsBefore = wakeups(pid);
+  const wakeupsBefore = voluntaryWakeups(pid);
   await paced(PER_PHASE, RATE, async (i) => {
     const id = `${side.label}-${round}-${i}`;
     side.publishedAt.set(id, nowMs());
@@ -117,23 +101,14 @@ async function measureBlock(side: Side, round: number): Promise<void> {
   });
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   side.cpuMs += processCpuMs(pid) - cpuBefore;
-  side.mainUserMs += (threadCpuByName(pid).get('main user') ?? 0) - (threadsBefore.get('main user') ?? 0);
-  const wakeupsAfter = wakeups(pid);
+  side.mainUserMs += threadCpuDelta(threadsBefore, threadCpuByName(pid)).get('main user') ?? 0;
+  const wakeupsAfter = voluntaryWakeups(pid);
   side.mainWakeups += wakeupsAfter.main - wakeupsBefore.main;
   side.allWakeups += wakeupsAfter.all - wakeupsBefore.all;
 }
 
 async function report(side: Side, flags: string): Promise<string> {
-  const armed: number[] = [];
-  let failed = 0;
-  for (const [id, published] of side.publishedAt) {
-    const outcome = await side.daemon.waitForState(id, ['done', 'failed'], 60_000).catch(() => undefined);
-    if (outcome?.state !== 'done' || typeof outcome.startedAt !== 'string') failed += 1;
-    else armed.push(isoToMs(outcome.startedAt) - published);
-  }
-  const handover = side.daemon.logs
-    .filter((line) => line.msg === 'capture ended' && side.publishedAt.has(String(line['reqId'])) && typeof line['sinceLastPacketMs'] === 'number')
-    .map((line) => Number(line['sinceLastPacketMs']));
+  const { armedMs: armed, handoverMs: handover, failed } = await armingLatencies(side.daemon, side.publishedAt);
   const n = side.publishedAt.size;
   const f = (values: number[], p: number): string => percentile(values, p).toFixed(2);
   return (

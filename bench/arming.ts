@@ -36,10 +36,10 @@ import { cpus, loadavg, release } from 'node:os';
 
 import { mergeEdits, RedisFixture, uniqueName, waitForMetric } from '../test/helpers/brokers.js';
 import { REPO, startDaemon, type RunningDaemon } from '../test/helpers/daemon.js';
-import { armingEdits, oneTricklePacket, trickle, TRICKLE_FILTER, WARM_LO, waitForWarmLo } from './lib/arming-setup.js';
-import { processCpuMs, threadCpuByName } from './lib/proc.js';
+import { armingEdits, armingLatencies, oneTricklePacket, trickle, WARM_LO, waitForWarmLo, type ArmingLatencies } from './lib/arming-setup.js';
+import { processCpuMs, threadCpuByName, threadCpuDelta } from './lib/proc.js';
 import { redisPublishRoundTrips, redisSubscriberCpuPerMessageMs } from './lib/redis-reference.js';
-import { isoToMs, loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
+import { loadServiceEnv, nowMs, paced, percentile } from './lib/timing.js';
 
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 50);
@@ -54,23 +54,13 @@ const COLD_RINGS_MIB = (process.env['BENCH_COLD_RINGS_MIB'] ?? '32,8,2')
   .map(Number)
   .filter((n) => n >= 1);
 
-/** Per thread name, the CPU between two readings (threads that ended in between are not counted). */
-function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const delta = new Map<string, number>();
-  for (const [name, ms] of after) delta.set(name, ms - (before.get(name) ?? 0));
-  return delta;
-}
-
 async function cpuOver(pid: number, windowMs: number): Promise<number> {
   const before = processCpuMs(pid);
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   return processCpuMs(pid) - before;
 }
 
-interface PhaseResult {
-  armedMs: number[];
-  handoverMs: number[];
-  failed: number;
+interface PhaseResult extends ArmingLatencies {
   cpuPerRequestMs: number;
   cpuRawPerRequestMs: number;
   /** The request window's CPU by thread name, per request (ms), idle window's not subtracted. */
@@ -103,25 +93,12 @@ async function measurePhase(daemon: RunningDaemon, redis: RedisFixture, node: st
   const threads = threadCpuDelta(threadsBefore, threadCpuByName(pid));
   await waitForMetric(daemon, 'pcapd_requests_received_total', { source: 'redis' }, WARMUP + REQUESTS, 120_000);
   const threadsPerRequestMs = new Map([...threads].map(([name, ms]) => [name, ms / REQUESTS]));
-  const result: PhaseResult = { armedMs: [], handoverMs: [], failed: 0, cpuPerRequestMs: 0, cpuRawPerRequestMs: 0, threadsPerRequestMs };
-  for (const [id, published] of publishedAt) {
-    const outcome = await daemon.waitForState(id, ['done', 'failed'], 60_000).catch(() => undefined);
-    const startedAt = typeof outcome?.startedAt === 'string' ? isoToMs(outcome.startedAt) : Number.NaN;
-    if (outcome?.state !== 'done' || Number.isNaN(startedAt)) {
-      result.failed += 1;
-      continue;
-    }
-    result.armedMs.push(startedAt - published);
-  }
-  result.cpuRawPerRequestMs = cpuMs / REQUESTS;
-  result.cpuPerRequestMs = Math.max(0, cpuMs - idleCpuMs) / REQUESTS;
-  const ids = new Set(publishedAt.keys());
-  for (const line of daemon.logs) {
-    if (line.msg === 'capture ended' && ids.has(String(line['reqId'])) && typeof line['sinceLastPacketMs'] === 'number') {
-      result.handoverMs.push(line['sinceLastPacketMs']);
-    }
-  }
-  return result;
+  return {
+    ...(await armingLatencies(daemon, publishedAt)),
+    cpuRawPerRequestMs: cpuMs / REQUESTS,
+    cpuPerRequestMs: Math.max(0, cpuMs - idleCpuMs) / REQUESTS,
+    threadsPerRequestMs,
+  };
 }
 
 interface IdleCost {
@@ -200,11 +177,7 @@ async function main(): Promise<void> {
     stopTrickle();
   }
   const reference = await redisPublishRoundTrips(REQUESTS, RATE);
-  const referenceCpuMs = await redisSubscriberCpuPerMessageMs(
-    REQUESTS,
-    RATE,
-    JSON.stringify({ id: 'reference', node, interface: ['lo'], bpf: TRICKLE_FILTER, packets: 1 }),
-  );
+  const referenceCpuMs = await redisSubscriberCpuPerMessageMs(REQUESTS, RATE, oneTricklePacket(node, 'reference'));
   await redis.close();
 
   const goal = (met: boolean, text: string): string => `${met ? 'met' : 'MISSED'} (${text})`;

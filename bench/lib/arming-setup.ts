@@ -1,14 +1,16 @@
 /**
  * What the arming benchmarks (bench/arming.ts, bench/arming-ab.ts) share:
  * a UDP trickle on lo for `packets: 1` captures to catch, the request they
- * publish, and the daemon config (no local files, room for every request,
- * outcomes kept to be read back), warm on lo or not.
+ * publish, the daemon config (no local files, room for every request,
+ * outcomes kept to be read back), warm on lo or not, and how the latencies
+ * of the requests sent are read back.
  */
 import { createSocket } from 'node:dgram';
 
 import { mergeEdits, type Edits } from '../../test/helpers/brokers.js';
 import type { RunningDaemon } from '../../test/helpers/daemon.js';
 import { waitFor } from '../../test/helpers/wait.js';
+import { isoToMs } from './timing.js';
 
 export const TRICKLE_PORT = 47_998;
 export const TRICKLE_FILTER = `udp dst port ${TRICKLE_PORT}`;
@@ -48,4 +50,29 @@ export function armingEdits(listener: Edits, node: string): Edits {
 
 export async function waitForWarmLo(daemon: RunningDaemon): Promise<void> {
   await waitFor('lo to be warm', async () => ((await daemon.api('/interfaces')).body.warm?.[0]?.state === 'up' ? true : undefined));
+}
+
+export interface ArmingLatencies {
+  /** Publish → the capture's startedAt (stamped by the native core when armed), ms, of each request that ended done. */
+  armedMs: number[];
+  /** `sinceLastPacketMs` of each "capture ended" line: the packet that reached the limit → the file in JavaScript. */
+  handoverMs: number[];
+  /** Requests that did not end done with a start time. */
+  failed: number;
+}
+
+/** The latencies of the requests in `publishedAt` (id → time just before publishing, nowMs()), read from `daemon`. */
+export async function armingLatencies(daemon: RunningDaemon, publishedAt: ReadonlyMap<string, number>): Promise<ArmingLatencies> {
+  const latencies: ArmingLatencies = { armedMs: [], handoverMs: [], failed: 0 };
+  for (const [id, published] of publishedAt) {
+    const outcome = await daemon.waitForState(id, ['done', 'failed'], 60_000).catch(() => undefined);
+    if (outcome?.state !== 'done' || typeof outcome.startedAt !== 'string') latencies.failed += 1;
+    else latencies.armedMs.push(isoToMs(outcome.startedAt) - published);
+  }
+  for (const line of daemon.logs) {
+    if (line.msg === 'capture ended' && publishedAt.has(String(line['reqId'])) && typeof line['sinceLastPacketMs'] === 'number') {
+      latencies.handoverMs.push(line['sinceLastPacketMs']);
+    }
+  }
+  return latencies;
 }

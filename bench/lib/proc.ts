@@ -55,6 +55,33 @@ export function threadCpuByName(pid: number): Map<string, number> {
   return byName;
 }
 
+/** Per thread name, the CPU between two readings of threadCpuByName (threads that ended in between are not counted). */
+export function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [name, ms] of after) delta.set(name, ms - (before.get(name) ?? 0));
+  return delta;
+}
+
+function contextSwitches(status: string, key: 'voluntary_ctxt_switches' | 'nonvoluntary_ctxt_switches'): number {
+  return Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+}
+
+/** Voluntary context switches so far (each a sleep the thread was woken from), of the main thread and of all threads of `pid`. */
+export function voluntaryWakeups(pid: number): { main: number; all: number } {
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const count = contextSwitches(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'), 'voluntary_ctxt_switches');
+      all += count;
+      if (tid === String(pid)) main += count;
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return { main, all };
+}
+
 export interface ThreadUsage {
   cpuMs: number;
   wakeups: number;
@@ -69,9 +96,7 @@ export function threadUsage(pid: number): ThreadUsage {
       const { userMs, sysMs } = statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
       cpuMs += userMs + sysMs;
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      for (const key of ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']) {
-        wakeups += Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-      }
+      wakeups += contextSwitches(status, 'voluntary_ctxt_switches') + contextSwitches(status, 'nonvoluntary_ctxt_switches');
     } catch {
       // A thread that ended between the listing and the read.
     }
